@@ -1,0 +1,1 @@
+//! vaecam: visually explaining variational autoencoders.
