@@ -1,0 +1,155 @@
+//! Checkpoints as `.safetensors` files (the format PyTorch's `safetensors` reads and writes).
+//! Writes go to a temporary file that is renamed into place, so a crash never leaves a
+//! half-written checkpoint under the real name.
+
+use crate::device::Device;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+fn io_err(path: &Path, msg: impl std::fmt::Display) -> Error {
+    Error::Io { path: path.to_path_buf(), msg: msg.to_string() }
+}
+
+fn ckpt_err(path: &Path, tensor: &str, msg: impl Into<String>) -> Error {
+    Error::Checkpoint { path: path.to_path_buf(), tensor: tensor.to_string(), msg: msg.into() }
+}
+
+/// Writes `bytes` to `path` atomically: a sibling temporary file, fsync, then rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| io_err(path, "not a file path"))?.to_string_lossy();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io_err(path, format!("cannot write: {e}")));
+    }
+    Ok(())
+}
+
+/// Saves named tensors (f32) and string metadata to a `.safetensors` file, atomically.
+pub fn save(path: impl AsRef<Path>, tensors: &[(String, Tensor)], metadata: Option<HashMap<String, String>>) -> Result<()> {
+    let path = path.as_ref();
+    let mut seen = std::collections::HashSet::new();
+    let mut bytes: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::with_capacity(tensors.len());
+    for (name, t) in tensors {
+        if !seen.insert(name.as_str()) {
+            return Err(ckpt_err(path, name, "duplicate tensor name"));
+        }
+        let v = t.to_vec()?;
+        bytes.push((name.clone(), t.dims().to_vec(), v.iter().flat_map(|x| x.to_le_bytes()).collect()));
+    }
+    let mut views = Vec::with_capacity(bytes.len());
+    for (name, shape, data) in &bytes {
+        let view = TensorView::new(Dtype::F32, shape.clone(), data).map_err(|e| ckpt_err(path, name, e.to_string()))?;
+        views.push((name.clone(), view));
+    }
+    let buf = safetensors::serialize(views, metadata).map_err(|e| io_err(path, e))?;
+    write_atomic(path, &buf)
+}
+
+/// The contents of a checkpoint file.
+#[derive(Debug)]
+pub struct Checkpoint {
+    /// Tensors in file order of names (sorted).
+    pub tensors: Vec<(String, Tensor)>,
+    /// The string metadata (`__metadata__`), empty when absent.
+    pub metadata: HashMap<String, String>,
+}
+
+impl Checkpoint {
+    /// The tensor called `name`.
+    pub fn get(&self, name: &str) -> Option<&Tensor> {
+        self.tensors.iter().find(|(n, _)| n == name).map(|(_, t)| t)
+    }
+}
+
+fn to_f32(path: &Path, name: &str, dtype: Dtype, data: &[u8]) -> Result<Vec<f32>> {
+    let f16 = |b: u16| -> f32 {
+        let sign = ((b >> 15) as u32) << 31;
+        let exp = ((b >> 10) & 0x1f) as u32;
+        let man = (b & 0x3ff) as u32;
+        let bits = match (exp, man) {
+            (0, 0) => sign,
+            (0, m) => {
+                // Subnormal half: renormalise.
+                let mut e = 127 - 15 + 1;
+                let mut m = m;
+                while m & 0x400 == 0 {
+                    m <<= 1;
+                    e -= 1;
+                }
+                sign | (e << 23) | ((m & 0x3ff) << 13)
+            }
+            (0x1f, m) => sign | 0x7f80_0000 | (m << 13),
+            (e, m) => sign | ((e + 127 - 15) << 23) | (m << 13),
+        };
+        f32::from_bits(bits)
+    };
+    Ok(match dtype {
+        Dtype::F32 => data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+        Dtype::F64 => data.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32).collect(),
+        Dtype::F16 => data.chunks_exact(2).map(|c| f16(u16::from_le_bytes([c[0], c[1]]))).collect(),
+        Dtype::BF16 => data.chunks_exact(2).map(|c| f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16)).collect(),
+        other => return Err(ckpt_err(path, name, format!("dtype {other:?} is not supported (f32, f64, f16, bf16 are)"))),
+    })
+}
+
+/// Loads every tensor of a `.safetensors` file onto `device` (f16/bf16/f64 converted to f32).
+/// A truncated or corrupt file is an error naming the file and, where it can tell, the tensor.
+pub fn load(path: impl AsRef<Path>, device: &Device) -> Result<Checkpoint> {
+    let path = path.as_ref();
+    let buf = std::fs::read(path).map_err(|e| io_err(path, format!("cannot read: {e}")))?;
+    let (n, meta) = SafeTensors::read_metadata(&buf).map_err(|e| io_err(path, format!("not a valid safetensors file (corrupt or truncated header): {e}")))?;
+    let available = buf.len().saturating_sub(8 + n);
+    let mut infos: Vec<(String, usize)> = meta.tensors().into_iter().map(|(k, v)| (k, v.data_offsets.1)).collect();
+    infos.sort_by_key(|x| x.1);
+    if let Some((name, end)) = infos.iter().find(|(_, end)| *end > available) {
+        return Err(ckpt_err(path, name, format!("file is truncated: data ends at byte {available} of the data section, this tensor needs {end}")));
+    }
+    let st = SafeTensors::deserialize(&buf).map_err(|e| io_err(path, format!("corrupt safetensors file: {e}")))?;
+    let mut names = st.names().into_iter().map(String::from).collect::<Vec<_>>();
+    names.sort();
+    let mut tensors = Vec::with_capacity(names.len());
+    for name in names {
+        let view = st.tensor(&name).map_err(|e| ckpt_err(path, &name, e.to_string()))?;
+        let data = to_f32(path, &name, view.dtype(), view.data())?;
+        let t = Tensor::from_vec(data, view.shape().to_vec(), device).map_err(|e| ckpt_err(path, &name, e.to_string()))?;
+        tensors.push((name, t));
+    }
+    let metadata = meta.metadata().clone().unwrap_or_default();
+    Ok(Checkpoint { tensors, metadata })
+}
+
+/// Loads a checkpoint into existing tensors (parameters, buffers) in place. Every target must
+/// be in the file with the same shape, and the file must hold nothing else: a checkpoint of
+/// another architecture is refused with the first tensor that differs.
+pub fn load_into(path: impl AsRef<Path>, targets: &[(String, Tensor)]) -> Result<HashMap<String, String>> {
+    let path = path.as_ref();
+    let device = targets.first().map(|(_, t)| t.device().clone()).unwrap_or(Device::Cpu);
+    let ck = load(path, &device)?;
+    for (name, t) in targets {
+        let Some(src) = ck.get(name) else {
+            return Err(ckpt_err(path, name, "missing from the checkpoint (was it saved by another architecture?)"));
+        };
+        if src.shape() != t.shape() {
+            return Err(ckpt_err(path, name, format!("shape {} in the file, {} in the model", src.shape(), t.shape())));
+        }
+    }
+    if let Some((extra, _)) = ck.tensors.iter().find(|(n, _)| !targets.iter().any(|(t, _)| t == n)) {
+        return Err(ckpt_err(path, extra, "in the checkpoint but not in the model (another architecture?)"));
+    }
+    for (name, t) in targets {
+        t.assign(ck.get(name).expect("checked above"))?;
+    }
+    Ok(ck.metadata)
+}

@@ -1,0 +1,51 @@
+//! Neural-network layers, a sequential container with named layers, and parameter init.
+
+mod init;
+mod layers;
+mod norm;
+mod sequential;
+
+pub use init::Init;
+pub use layers::{Conv2d, ConvTranspose2d, Flatten, LeakyReLU, Linear, ReLU, Reshape, Sigmoid, Tanh};
+pub use norm::BatchNorm2d;
+pub use sequential::Sequential;
+
+use crate::error::Result;
+use crate::tensor::Tensor;
+
+/// A layer or a stack of layers.
+pub trait Module: Send + Sync {
+    /// Applies the module.
+    fn forward(&self, x: &Tensor) -> Result<Tensor>;
+    /// Trainable parameters, named `prefix + name` (e.g. `enc.conv1.weight`).
+    fn named_parameters(&self, _prefix: &str, _out: &mut Vec<(String, Tensor)>) {}
+    /// Non-trainable state saved in checkpoints (BatchNorm running statistics).
+    fn named_buffers(&self, _prefix: &str, _out: &mut Vec<(String, Tensor)>) {}
+    /// Switches between training and evaluation behaviour (BatchNorm).
+    fn set_training(&self, _training: bool) {}
+    /// A short description, e.g. `Conv2d(1->32, k4, s2, p1)`.
+    fn describe(&self) -> String;
+}
+
+/// Every parameter of `m`, named.
+pub fn parameters(m: &dyn Module) -> Vec<(String, Tensor)> {
+    let mut v = Vec::new();
+    m.named_parameters("", &mut v);
+    v
+}
+
+/// Every parameter and buffer of `m`, named: what a checkpoint stores.
+pub fn state(m: &dyn Module) -> Vec<(String, Tensor)> {
+    let mut v = Vec::new();
+    m.named_parameters("", &mut v);
+    m.named_buffers("", &mut v);
+    v
+}
+
+pub(crate) fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}

@@ -1,0 +1,88 @@
+//! Batch normalisation over NCHW channels.
+
+use super::{join, Module};
+use crate::autograd::no_grad;
+use crate::device::Device;
+use crate::error::{shape_err, Result};
+use crate::tensor::Tensor;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// BatchNorm2d (PyTorch semantics): batch statistics in training, running statistics in
+/// evaluation; running variance uses the unbiased batch variance.
+pub struct BatchNorm2d {
+    /// Scale `[C]`.
+    pub weight: Tensor,
+    /// Shift `[C]`.
+    pub bias: Tensor,
+    /// Running mean `[C]`.
+    pub running_mean: Tensor,
+    /// Running variance `[C]`.
+    pub running_var: Tensor,
+    /// Running-statistics momentum.
+    pub momentum: f32,
+    /// Variance epsilon.
+    pub eps: f32,
+    training: AtomicBool,
+}
+
+impl BatchNorm2d {
+    /// A BatchNorm over `c` channels (weight 1, bias 0, momentum 0.1, eps 1e-5), in training mode.
+    pub fn new(c: usize, device: &Device) -> Result<Self> {
+        Ok(BatchNorm2d {
+            weight: Tensor::ones([c], device)?.requires_grad_(),
+            bias: Tensor::zeros([c], device)?.requires_grad_(),
+            running_mean: Tensor::zeros([c], device)?,
+            running_var: Tensor::ones([c], device)?,
+            momentum: 0.1,
+            eps: 1e-5,
+            training: AtomicBool::new(true),
+        })
+    }
+    /// True in training mode.
+    pub fn is_training(&self) -> bool {
+        self.training.load(Ordering::Relaxed)
+    }
+}
+
+impl Module for BatchNorm2d {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let c = self.weight.numel();
+        if x.rank() != 4 || x.dims()[1] != c {
+            return shape_err("batch_norm2d", format!("input {} for {c} channels (expected [N, {c}, H, W])", x.shape()));
+        }
+        let ch = |t: &Tensor| t.reshape(vec![1, c, 1, 1]);
+        let (mean, var) = if self.is_training() {
+            let mean = x.mean(&[0, 2, 3], true)?;
+            let centered = x.sub(&mean)?;
+            let var = centered.square()?.mean(&[0, 2, 3], true)?;
+            let count = x.numel() / c;
+            no_grad(|| -> Result<()> {
+                let m = self.momentum;
+                let unbiased = var.mul_scalar(count as f32 / (count.max(2) - 1) as f32)?.reshape(vec![c])?;
+                let rm = self.running_mean.mul_scalar(1.0 - m)?.add(&mean.reshape(vec![c])?.mul_scalar(m)?)?;
+                let rv = self.running_var.mul_scalar(1.0 - m)?.add(&unbiased.mul_scalar(m)?)?;
+                self.running_mean.assign(&rm)?;
+                self.running_var.assign(&rv)
+            })?;
+            (mean, var)
+        } else {
+            (ch(&self.running_mean)?, ch(&self.running_var)?)
+        };
+        let inv_std = var.add_scalar(self.eps)?.sqrt()?.recip()?;
+        x.sub(&mean)?.mul(&inv_std.mul(&ch(&self.weight)?)?)?.add(&ch(&self.bias)?)
+    }
+    fn named_parameters(&self, prefix: &str, out: &mut Vec<(String, Tensor)>) {
+        out.push((join(prefix, "weight"), self.weight.clone()));
+        out.push((join(prefix, "bias"), self.bias.clone()));
+    }
+    fn named_buffers(&self, prefix: &str, out: &mut Vec<(String, Tensor)>) {
+        out.push((join(prefix, "running_mean"), self.running_mean.clone()));
+        out.push((join(prefix, "running_var"), self.running_var.clone()));
+    }
+    fn set_training(&self, training: bool) {
+        self.training.store(training, Ordering::Relaxed);
+    }
+    fn describe(&self) -> String {
+        format!("BatchNorm2d({})", self.weight.numel())
+    }
+}
