@@ -11,17 +11,30 @@ use std::io::Write;
 use std::path::Path;
 
 fn io_err(path: &Path, msg: impl std::fmt::Display) -> Error {
-    Error::Io { path: path.to_path_buf(), msg: msg.to_string() }
+    Error::Io {
+        path: path.to_path_buf(),
+        msg: msg.to_string(),
+    }
 }
 
 fn ckpt_err(path: &Path, tensor: &str, msg: impl Into<String>) -> Error {
-    Error::Checkpoint { path: path.to_path_buf(), tensor: tensor.to_string(), msg: msg.into() }
+    Error::Checkpoint {
+        path: path.to_path_buf(),
+        tensor: tensor.to_string(),
+        msg: msg.into(),
+    }
 }
 
 /// Writes `bytes` to `path` atomically: a sibling temporary file, fsync, then rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| io_err(path, "not a file path"))?.to_string_lossy();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| io_err(path, "not a file path"))?
+        .to_string_lossy();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
@@ -37,7 +50,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Saves named tensors (f32) and string metadata to a `.safetensors` file, atomically.
-pub fn save(path: impl AsRef<Path>, tensors: &[(String, Tensor)], metadata: Option<HashMap<String, String>>) -> Result<()> {
+pub fn save(
+    path: impl AsRef<Path>,
+    tensors: &[(String, Tensor)],
+    metadata: Option<HashMap<String, String>>,
+) -> Result<()> {
     let path = path.as_ref();
     let mut seen = std::collections::HashSet::new();
     let mut bytes: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::with_capacity(tensors.len());
@@ -46,11 +63,16 @@ pub fn save(path: impl AsRef<Path>, tensors: &[(String, Tensor)], metadata: Opti
             return Err(ckpt_err(path, name, "duplicate tensor name"));
         }
         let v = t.to_vec()?;
-        bytes.push((name.clone(), t.dims().to_vec(), v.iter().flat_map(|x| x.to_le_bytes()).collect()));
+        bytes.push((
+            name.clone(),
+            t.dims().to_vec(),
+            v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        ));
     }
     let mut views = Vec::with_capacity(bytes.len());
     for (name, shape, data) in &bytes {
-        let view = TensorView::new(Dtype::F32, shape.clone(), data).map_err(|e| ckpt_err(path, name, e.to_string()))?;
+        let view = TensorView::new(Dtype::F32, shape.clone(), data)
+            .map_err(|e| ckpt_err(path, name, e.to_string()))?;
         views.push((name.clone(), view));
     }
     let buf = safetensors::serialize(views, metadata).map_err(|e| io_err(path, e))?;
@@ -96,12 +118,69 @@ fn to_f32(path: &Path, name: &str, dtype: Dtype, data: &[u8]) -> Result<Vec<f32>
         f32::from_bits(bits)
     };
     Ok(match dtype {
-        Dtype::F32 => data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-        Dtype::F64 => data.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32).collect(),
-        Dtype::F16 => data.chunks_exact(2).map(|c| f16(u16::from_le_bytes([c[0], c[1]]))).collect(),
-        Dtype::BF16 => data.chunks_exact(2).map(|c| f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16)).collect(),
-        other => return Err(ckpt_err(path, name, format!("dtype {other:?} is not supported (f32, f64, f16, bf16 are)"))),
+        Dtype::F32 => data
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+        Dtype::F64 => data
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32)
+            .collect(),
+        Dtype::F16 => data
+            .chunks_exact(2)
+            .map(|c| f16(u16::from_le_bytes([c[0], c[1]])))
+            .collect(),
+        Dtype::BF16 => data
+            .chunks_exact(2)
+            .map(|c| f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16))
+            .collect(),
+        other => {
+            return Err(ckpt_err(
+                path,
+                name,
+                format!("dtype {other:?} is not supported (f32, f64, f16, bf16 are)"),
+            ))
+        }
     })
+}
+
+/// Reads the JSON header by hand so that a file cut short in its data section is reported
+/// with the first tensor that lies past the end (the safetensors crate only says "incomplete").
+fn check_truncation(path: &Path, buf: &[u8]) -> Result<()> {
+    if buf.len() < 8 {
+        return Err(io_err(
+            path,
+            format!(
+                "not a safetensors file: {} bytes, shorter than the 8-byte header length",
+                buf.len()
+            ),
+        ));
+    }
+    let n = u64::from_le_bytes(buf[..8].try_into().expect("8 bytes")) as usize;
+    if n > buf.len() - 8 {
+        return Err(io_err(
+            path,
+            format!(
+                "truncated or corrupt: header of {n} bytes but only {} bytes follow",
+                buf.len() - 8
+            ),
+        ));
+    }
+    let header: serde_json::Value = serde_json::from_slice(&buf[8..8 + n])
+        .map_err(|e| io_err(path, format!("corrupt header JSON: {e}")))?;
+    let available = buf.len() - 8 - n;
+    let mut ends: Vec<(String, u64)> = header
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| *k != "__metadata__")
+        .filter_map(|(k, v)| Some((k.clone(), v.get("data_offsets")?.get(1)?.as_u64()?)))
+        .collect();
+    ends.sort_by_key(|e| e.1);
+    if let Some((name, end)) = ends.iter().find(|(_, end)| *end as usize > available) {
+        return Err(ckpt_err(path, name, format!("file is truncated: the data section has {available} bytes, this tensor ends at byte {end}")));
+    }
+    Ok(())
 }
 
 /// Loads every tensor of a `.safetensors` file onto `device` (f16/bf16/f64 converted to f32).
@@ -109,23 +188,23 @@ fn to_f32(path: &Path, name: &str, dtype: Dtype, data: &[u8]) -> Result<Vec<f32>
 pub fn load(path: impl AsRef<Path>, device: &Device) -> Result<Checkpoint> {
     let path = path.as_ref();
     let buf = std::fs::read(path).map_err(|e| io_err(path, format!("cannot read: {e}")))?;
-    let (n, meta) = SafeTensors::read_metadata(&buf).map_err(|e| io_err(path, format!("not a valid safetensors file (corrupt or truncated header): {e}")))?;
-    let available = buf.len().saturating_sub(8 + n);
-    let mut infos: Vec<(String, usize)> = meta.tensors().into_iter().map(|(k, v)| (k, v.data_offsets.1)).collect();
-    infos.sort_by_key(|x| x.1);
-    if let Some((name, end)) = infos.iter().find(|(_, end)| *end > available) {
-        return Err(ckpt_err(path, name, format!("file is truncated: data ends at byte {available} of the data section, this tensor needs {end}")));
-    }
-    let st = SafeTensors::deserialize(&buf).map_err(|e| io_err(path, format!("corrupt safetensors file: {e}")))?;
+    check_truncation(path, &buf)?;
+    let st = SafeTensors::deserialize(&buf)
+        .map_err(|e| io_err(path, format!("corrupt safetensors file: {e}")))?;
     let mut names = st.names().into_iter().map(String::from).collect::<Vec<_>>();
     names.sort();
     let mut tensors = Vec::with_capacity(names.len());
     for name in names {
-        let view = st.tensor(&name).map_err(|e| ckpt_err(path, &name, e.to_string()))?;
+        let view = st
+            .tensor(&name)
+            .map_err(|e| ckpt_err(path, &name, e.to_string()))?;
         let data = to_f32(path, &name, view.dtype(), view.data())?;
-        let t = Tensor::from_vec(data, view.shape().to_vec(), device).map_err(|e| ckpt_err(path, &name, e.to_string()))?;
+        let t = Tensor::from_vec(data, view.shape().to_vec(), device)
+            .map_err(|e| ckpt_err(path, &name, e.to_string()))?;
         tensors.push((name, t));
     }
+    let (_, meta) = SafeTensors::read_metadata(&buf)
+        .map_err(|e| io_err(path, format!("corrupt safetensors header: {e}")))?;
     let metadata = meta.metadata().clone().unwrap_or_default();
     Ok(Checkpoint { tensors, metadata })
 }
@@ -133,20 +212,46 @@ pub fn load(path: impl AsRef<Path>, device: &Device) -> Result<Checkpoint> {
 /// Loads a checkpoint into existing tensors (parameters, buffers) in place. Every target must
 /// be in the file with the same shape, and the file must hold nothing else: a checkpoint of
 /// another architecture is refused with the first tensor that differs.
-pub fn load_into(path: impl AsRef<Path>, targets: &[(String, Tensor)]) -> Result<HashMap<String, String>> {
+pub fn load_into(
+    path: impl AsRef<Path>,
+    targets: &[(String, Tensor)],
+) -> Result<HashMap<String, String>> {
     let path = path.as_ref();
-    let device = targets.first().map(|(_, t)| t.device().clone()).unwrap_or(Device::Cpu);
+    let device = targets
+        .first()
+        .map(|(_, t)| t.device().clone())
+        .unwrap_or(Device::Cpu);
     let ck = load(path, &device)?;
     for (name, t) in targets {
         let Some(src) = ck.get(name) else {
-            return Err(ckpt_err(path, name, "missing from the checkpoint (was it saved by another architecture?)"));
+            return Err(ckpt_err(
+                path,
+                name,
+                "missing from the checkpoint (was it saved by another architecture?)",
+            ));
         };
         if src.shape() != t.shape() {
-            return Err(ckpt_err(path, name, format!("shape {} in the file, {} in the model", src.shape(), t.shape())));
+            return Err(ckpt_err(
+                path,
+                name,
+                format!(
+                    "shape {} in the file, {} in the model",
+                    src.shape(),
+                    t.shape()
+                ),
+            ));
         }
     }
-    if let Some((extra, _)) = ck.tensors.iter().find(|(n, _)| !targets.iter().any(|(t, _)| t == n)) {
-        return Err(ckpt_err(path, extra, "in the checkpoint but not in the model (another architecture?)"));
+    if let Some((extra, _)) = ck
+        .tensors
+        .iter()
+        .find(|(n, _)| !targets.iter().any(|(t, _)| t == n))
+    {
+        return Err(ckpt_err(
+            path,
+            extra,
+            "in the checkpoint but not in the model (another architecture?)",
+        ));
     }
     for (name, t) in targets {
         t.assign(ck.get(name).expect("checked above"))?;

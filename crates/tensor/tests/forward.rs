@@ -4,7 +4,14 @@ mod common;
 use common::*;
 use vaecam_tensor::{Reduction, Tensor};
 
-fn conv_ref(x: &[f32], xs: [usize; 4], w: &[f32], ws: [usize; 4], s: usize, p: usize) -> (Vec<f64>, [usize; 4]) {
+fn conv_ref(
+    x: &[f32],
+    xs: [usize; 4],
+    w: &[f32],
+    ws: [usize; 4],
+    s: usize,
+    p: usize,
+) -> (Vec<f64>, [usize; 4]) {
     let [n, c, h, wd] = xs;
     let [o, _, kh, kw] = ws;
     let oh = (h + 2 * p - kh) / s + 1;
@@ -18,9 +25,14 @@ fn conv_ref(x: &[f32], xs: [usize; 4], w: &[f32], ws: [usize; 4], s: usize, p: u
                     for ic in 0..c {
                         for ki in 0..kh {
                             for kj in 0..kw {
-                                let (r, q) = ((i * s + ki) as isize - p as isize, (j * s + kj) as isize - p as isize);
+                                let (r, q) = (
+                                    (i * s + ki) as isize - p as isize,
+                                    (j * s + kj) as isize - p as isize,
+                                );
                                 if r >= 0 && q >= 0 && (r as usize) < h && (q as usize) < wd {
-                                    acc += x[((b * c + ic) * h + r as usize) * wd + q as usize] as f64 * w[((oc * c + ic) * kh + ki) * kw + kj] as f64;
+                                    acc += x[((b * c + ic) * h + r as usize) * wd + q as usize]
+                                        as f64
+                                        * w[((oc * c + ic) * kh + ki) * kw + kj] as f64;
                                 }
                             }
                         }
@@ -33,7 +45,15 @@ fn conv_ref(x: &[f32], xs: [usize; 4], w: &[f32], ws: [usize; 4], s: usize, p: u
     (y, [n, o, oh, ow])
 }
 
-fn conv_t_ref(x: &[f32], xs: [usize; 4], w: &[f32], ws: [usize; 4], s: usize, p: usize, op: usize) -> (Vec<f64>, [usize; 4]) {
+fn conv_t_ref(
+    x: &[f32],
+    xs: [usize; 4],
+    w: &[f32],
+    ws: [usize; 4],
+    s: usize,
+    p: usize,
+    op: usize,
+) -> (Vec<f64>, [usize; 4]) {
     let [n, ci, h, wd] = xs;
     let [_, co, kh, kw] = ws;
     let oh = (h - 1) * s + kh + op - 2 * p;
@@ -47,9 +67,13 @@ fn conv_t_ref(x: &[f32], xs: [usize; 4], w: &[f32], ws: [usize; 4], s: usize, p:
                     for o in 0..co {
                         for ki in 0..kh {
                             for kj in 0..kw {
-                                let (r, q) = ((i * s + ki) as isize - p as isize, (j * s + kj) as isize - p as isize);
+                                let (r, q) = (
+                                    (i * s + ki) as isize - p as isize,
+                                    (j * s + kj) as isize - p as isize,
+                                );
                                 if r >= 0 && q >= 0 && (r as usize) < oh && (q as usize) < ow {
-                                    y[((b * co + o) * oh + r as usize) * ow + q as usize] += v * w[((c * co + o) * kh + ki) * kw + kj] as f64;
+                                    y[((b * co + o) * oh + r as usize) * ow + q as usize] +=
+                                        v * w[((c * co + o) * kh + ki) * kw + kj] as f64;
                                 }
                             }
                         }

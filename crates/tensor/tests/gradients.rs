@@ -5,13 +5,22 @@ use common::*;
 use vaecam_tensor::{Reduction, Tensor};
 
 fn inp(shape: &[usize], seed: u64) -> (Vec<f32>, Vec<usize>) {
-    (values(shape.iter().product(), seed, -1.0, 1.0), shape.to_vec())
+    (
+        values(shape.iter().product(), seed, -1.0, 1.0),
+        shape.to_vec(),
+    )
 }
 fn inp_off_zero(shape: &[usize], seed: u64) -> (Vec<f32>, Vec<usize>) {
-    (values_off_zero(shape.iter().product(), seed, -1.0, 1.0, 0.05), shape.to_vec())
+    (
+        values_off_zero(shape.iter().product(), seed, -1.0, 1.0, 0.05),
+        shape.to_vec(),
+    )
 }
 fn inp_pos(shape: &[usize], seed: u64) -> (Vec<f32>, Vec<usize>) {
-    (values(shape.iter().product(), seed, 0.5, 2.0), shape.to_vec())
+    (
+        values(shape.iter().product(), seed, 0.5, 2.0),
+        shape.to_vec(),
+    )
 }
 
 const EPS: f32 = 1e-3;

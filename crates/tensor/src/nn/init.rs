@@ -38,12 +38,22 @@ impl Init {
     /// A tensor of `shape` filled by this rule from `seed` (a leaf, not yet requiring grad).
     /// `fans` overrides the fans computed from the shape (ConvTranspose weights are stored
     /// `[in, out, ...]`).
-    pub fn tensor(self, shape: impl Into<Shape>, fan: Option<(usize, usize)>, seed: u64, device: &Device) -> Result<Tensor> {
+    pub fn tensor(
+        self,
+        shape: impl Into<Shape>,
+        fan: Option<(usize, usize)>,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Tensor> {
         let shape = shape.into();
         let (fi, fo) = fan.unwrap_or_else(|| fans(&shape));
         let (fi, fo) = (fi.max(1) as f32, fo.max(1) as f32);
-        let uniform = |bound: f32| -> Result<Tensor> { Tensor::rand(shape.clone(), seed, device)?.affine(2.0 * bound, -bound) };
-        let normal = |std: f32| -> Result<Tensor> { Tensor::randn(shape.clone(), seed, device)?.mul_scalar(std) };
+        let uniform = |bound: f32| -> Result<Tensor> {
+            Tensor::rand(shape.clone(), seed, device)?.affine(2.0 * bound, -bound)
+        };
+        let normal = |std: f32| -> Result<Tensor> {
+            Tensor::randn(shape.clone(), seed, device)?.mul_scalar(std)
+        };
         match self {
             Init::PyTorchDefault => uniform(1.0 / fi.sqrt()),
             Init::KaimingUniform(a) => uniform((2.0 / (1.0 + a * a)).sqrt() * (3.0 / fi).sqrt()),

@@ -25,16 +25,65 @@ pub struct Conv2d {
 impl Conv2d {
     /// A conv layer with PyTorch's default init from `seed`.
     #[allow(clippy::too_many_arguments)]
-    pub fn new(c_in: usize, c_out: usize, k: usize, stride: usize, padding: usize, bias: bool, seed: u64, device: &Device) -> Result<Self> {
-        Self::with_init(c_in, c_out, k, stride, padding, bias, Init::PyTorchDefault, seed, device)
+    pub fn new(
+        c_in: usize,
+        c_out: usize,
+        k: usize,
+        stride: usize,
+        padding: usize,
+        bias: bool,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Self> {
+        Self::with_init(
+            c_in,
+            c_out,
+            k,
+            stride,
+            padding,
+            bias,
+            Init::PyTorchDefault,
+            seed,
+            device,
+        )
     }
     /// A conv layer with the weight drawn by `init` (the bias by PyTorch's rule).
     #[allow(clippy::too_many_arguments)]
-    pub fn with_init(c_in: usize, c_out: usize, k: usize, stride: usize, padding: usize, bias: bool, init: Init, seed: u64, device: &Device) -> Result<Self> {
-        let weight = init.tensor([c_out, c_in, k, k], None, derive_seed(seed, 0), device)?.requires_grad_();
+    pub fn with_init(
+        c_in: usize,
+        c_out: usize,
+        k: usize,
+        stride: usize,
+        padding: usize,
+        bias: bool,
+        init: Init,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Self> {
+        let weight = init
+            .tensor([c_out, c_in, k, k], None, derive_seed(seed, 0), device)?
+            .requires_grad_();
         let fan_in = c_in * k * k;
-        let bias = if bias { Some(Init::PyTorchDefault.tensor([c_out], Some((fan_in, fan_in)), derive_seed(seed, 1), device)?.requires_grad_()) } else { None };
-        Ok(Conv2d { weight, bias, stride, padding })
+        let bias = if bias {
+            Some(
+                Init::PyTorchDefault
+                    .tensor(
+                        [c_out],
+                        Some((fan_in, fan_in)),
+                        derive_seed(seed, 1),
+                        device,
+                    )?
+                    .requires_grad_(),
+            )
+        } else {
+            None
+        };
+        Ok(Conv2d {
+            weight,
+            bias,
+            stride,
+            padding,
+        })
     }
 }
 
@@ -50,7 +99,10 @@ impl Module for Conv2d {
     }
     fn describe(&self) -> String {
         let d = self.weight.dims();
-        format!("Conv2d({}->{}, k{}, s{}, p{})", d[1], d[0], d[2], self.stride, self.padding)
+        format!(
+            "Conv2d({}->{}, k{}, s{}, p{})",
+            d[1], d[0], d[2], self.stride, self.padding
+        )
     }
 }
 
@@ -71,23 +123,77 @@ pub struct ConvTranspose2d {
 impl ConvTranspose2d {
     /// A transposed conv layer with PyTorch's default init from `seed`.
     #[allow(clippy::too_many_arguments)]
-    pub fn new(c_in: usize, c_out: usize, k: usize, stride: usize, padding: usize, output_padding: usize, bias: bool, seed: u64, device: &Device) -> Result<Self> {
-        Self::with_init(c_in, c_out, k, stride, padding, output_padding, bias, Init::PyTorchDefault, seed, device)
+    pub fn new(
+        c_in: usize,
+        c_out: usize,
+        k: usize,
+        stride: usize,
+        padding: usize,
+        output_padding: usize,
+        bias: bool,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Self> {
+        Self::with_init(
+            c_in,
+            c_out,
+            k,
+            stride,
+            padding,
+            output_padding,
+            bias,
+            Init::PyTorchDefault,
+            seed,
+            device,
+        )
     }
     /// A transposed conv layer with the weight drawn by `init`.
     #[allow(clippy::too_many_arguments)]
-    pub fn with_init(c_in: usize, c_out: usize, k: usize, stride: usize, padding: usize, output_padding: usize, bias: bool, init: Init, seed: u64, device: &Device) -> Result<Self> {
+    pub fn with_init(
+        c_in: usize,
+        c_out: usize,
+        k: usize,
+        stride: usize,
+        padding: usize,
+        output_padding: usize,
+        bias: bool,
+        init: Init,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Self> {
         // PyTorch computes fans from the weight as stored ([in, out, k, k]): fan_in = out*k*k.
         let fan = (c_out * k * k, c_in * k * k);
-        let weight = init.tensor([c_in, c_out, k, k], Some(fan), derive_seed(seed, 0), device)?.requires_grad_();
-        let bias = if bias { Some(Init::PyTorchDefault.tensor([c_out], Some((fan.0, fan.0)), derive_seed(seed, 1), device)?.requires_grad_()) } else { None };
-        Ok(ConvTranspose2d { weight, bias, stride, padding, output_padding })
+        let weight = init
+            .tensor([c_in, c_out, k, k], Some(fan), derive_seed(seed, 0), device)?
+            .requires_grad_();
+        let bias = if bias {
+            Some(
+                Init::PyTorchDefault
+                    .tensor([c_out], Some((fan.0, fan.0)), derive_seed(seed, 1), device)?
+                    .requires_grad_(),
+            )
+        } else {
+            None
+        };
+        Ok(ConvTranspose2d {
+            weight,
+            bias,
+            stride,
+            padding,
+            output_padding,
+        })
     }
 }
 
 impl Module for ConvTranspose2d {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.conv_transpose2d(&self.weight, self.bias.as_ref(), self.stride, self.padding, self.output_padding)
+        x.conv_transpose2d(
+            &self.weight,
+            self.bias.as_ref(),
+            self.stride,
+            self.padding,
+            self.output_padding,
+        )
     }
     fn named_parameters(&self, prefix: &str, out: &mut Vec<(String, Tensor)>) {
         push(out, prefix, "weight", &self.weight);
@@ -97,7 +203,10 @@ impl Module for ConvTranspose2d {
     }
     fn describe(&self) -> String {
         let d = self.weight.dims();
-        format!("ConvTranspose2d({}->{}, k{}, s{}, p{}, op{})", d[0], d[1], d[2], self.stride, self.padding, self.output_padding)
+        format!(
+            "ConvTranspose2d({}->{}, k{}, s{}, p{}, op{})",
+            d[0], d[1], d[2], self.stride, self.padding, self.output_padding
+        )
     }
 }
 
@@ -115,9 +224,26 @@ impl Linear {
         Self::with_init(d_in, d_out, bias, Init::PyTorchDefault, seed, device)
     }
     /// A linear layer with the weight drawn by `init`.
-    pub fn with_init(d_in: usize, d_out: usize, bias: bool, init: Init, seed: u64, device: &Device) -> Result<Self> {
-        let weight = init.tensor([d_out, d_in], None, derive_seed(seed, 0), device)?.requires_grad_();
-        let bias = if bias { Some(Init::PyTorchDefault.tensor([d_out], Some((d_in, d_in)), derive_seed(seed, 1), device)?.requires_grad_()) } else { None };
+    pub fn with_init(
+        d_in: usize,
+        d_out: usize,
+        bias: bool,
+        init: Init,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Self> {
+        let weight = init
+            .tensor([d_out, d_in], None, derive_seed(seed, 0), device)?
+            .requires_grad_();
+        let bias = if bias {
+            Some(
+                Init::PyTorchDefault
+                    .tensor([d_out], Some((d_in, d_in)), derive_seed(seed, 1), device)?
+                    .requires_grad_(),
+            )
+        } else {
+            None
+        };
         Ok(Linear { weight, bias })
     }
 }

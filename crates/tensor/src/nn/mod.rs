@@ -6,7 +6,9 @@ mod norm;
 mod sequential;
 
 pub use init::Init;
-pub use layers::{Conv2d, ConvTranspose2d, Flatten, LeakyReLU, Linear, ReLU, Reshape, Sigmoid, Tanh};
+pub use layers::{
+    Conv2d, ConvTranspose2d, Flatten, LeakyReLU, Linear, ReLU, Reshape, Sigmoid, Tanh,
+};
 pub use norm::BatchNorm2d;
 pub use sequential::Sequential;
 

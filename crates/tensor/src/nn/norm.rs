@@ -48,7 +48,13 @@ impl Module for BatchNorm2d {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let c = self.weight.numel();
         if x.rank() != 4 || x.dims()[1] != c {
-            return shape_err("batch_norm2d", format!("input {} for {c} channels (expected [N, {c}, H, W])", x.shape()));
+            return shape_err(
+                "batch_norm2d",
+                format!(
+                    "input {} for {c} channels (expected [N, {c}, H, W])",
+                    x.shape()
+                ),
+            );
         }
         let ch = |t: &Tensor| t.reshape(vec![1, c, 1, 1]);
         let (mean, var) = if self.is_training() {
@@ -58,9 +64,17 @@ impl Module for BatchNorm2d {
             let count = x.numel() / c;
             no_grad(|| -> Result<()> {
                 let m = self.momentum;
-                let unbiased = var.mul_scalar(count as f32 / (count.max(2) - 1) as f32)?.reshape(vec![c])?;
-                let rm = self.running_mean.mul_scalar(1.0 - m)?.add(&mean.reshape(vec![c])?.mul_scalar(m)?)?;
-                let rv = self.running_var.mul_scalar(1.0 - m)?.add(&unbiased.mul_scalar(m)?)?;
+                let unbiased = var
+                    .mul_scalar(count as f32 / (count.max(2) - 1) as f32)?
+                    .reshape(vec![c])?;
+                let rm = self
+                    .running_mean
+                    .mul_scalar(1.0 - m)?
+                    .add(&mean.reshape(vec![c])?.mul_scalar(m)?)?;
+                let rv = self
+                    .running_var
+                    .mul_scalar(1.0 - m)?
+                    .add(&unbiased.mul_scalar(m)?)?;
                 self.running_mean.assign(&rm)?;
                 self.running_var.assign(&rv)
             })?;
@@ -69,7 +83,9 @@ impl Module for BatchNorm2d {
             (ch(&self.running_mean)?, ch(&self.running_var)?)
         };
         let inv_std = var.add_scalar(self.eps)?.sqrt()?.recip()?;
-        x.sub(&mean)?.mul(&inv_std.mul(&ch(&self.weight)?)?)?.add(&ch(&self.bias)?)
+        x.sub(&mean)?
+            .mul(&inv_std.mul(&ch(&self.weight)?)?)?
+            .add(&ch(&self.bias)?)
     }
     fn named_parameters(&self, prefix: &str, out: &mut Vec<(String, Tensor)>) {
         out.push((join(prefix, "weight"), self.weight.clone()));

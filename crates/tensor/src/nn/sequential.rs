@@ -23,7 +23,9 @@ impl Sequential {
     /// Appends a layer, refusing a duplicate name.
     pub fn add(&mut self, name: &str, layer: Box<dyn Module>) -> Result<()> {
         if self.layers.iter().any(|(n, _)| n == name) {
-            return Err(Error::InvalidArgument(format!("duplicate layer name {name:?}")));
+            return Err(Error::InvalidArgument(format!(
+                "duplicate layer name {name:?}"
+            )));
         }
         self.layers.push((name.to_string(), layer));
         Ok(())
@@ -34,7 +36,10 @@ impl Sequential {
     }
     /// The layer called `name`.
     pub fn layer(&self, name: &str) -> Option<&dyn Module> {
-        self.layers.iter().find(|(n, _)| n == name).map(|(_, l)| l.as_ref())
+        self.layers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, l)| l.as_ref())
     }
     /// Number of layers.
     pub fn len(&self) -> usize {
@@ -48,7 +53,10 @@ impl Sequential {
     pub fn check_names(&self, names: &[&str]) -> Result<()> {
         for n in names {
             if !self.layers.iter().any(|(l, _)| l == n) {
-                return Err(Error::UnknownName(format!("no layer named {n:?}; valid layers: {}", self.layer_names().join(", "))));
+                return Err(Error::UnknownName(format!(
+                    "no layer named {n:?}; valid layers: {}",
+                    self.layer_names().join(", ")
+                )));
             }
         }
         Ok(())
@@ -67,7 +75,13 @@ impl Sequential {
                 }
             }
         }
-        Ok((h, found.into_iter().map(|t| t.expect("checked above")).collect()))
+        Ok((
+            h,
+            found
+                .into_iter()
+                .map(|t| t.expect("checked above"))
+                .collect(),
+        ))
     }
 }
 
@@ -95,7 +109,11 @@ impl Module for Sequential {
         }
     }
     fn describe(&self) -> String {
-        let inner: Vec<String> = self.layers.iter().map(|(n, l)| format!("  {n}: {}", l.describe())).collect();
+        let inner: Vec<String> = self
+            .layers
+            .iter()
+            .map(|(n, l)| format!("  {n}: {}", l.describe()))
+            .collect();
         format!("Sequential(\n{}\n)", inner.join("\n"))
     }
 }

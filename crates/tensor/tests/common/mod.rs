@@ -17,10 +17,14 @@ macro_rules! device_tests {
 
 /// Deterministic pseudo-random values in [lo, hi) (test inputs, not the engine's RNG).
 pub fn values(n: usize, seed: u64, lo: f32, hi: f32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..n)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let u = ((s >> 40) as f32) / (1u64 << 24) as f32;
             lo + (hi - lo) * u
         })
@@ -29,7 +33,20 @@ pub fn values(n: usize, seed: u64, lo: f32, hi: f32) -> Vec<f32> {
 
 /// Values in [lo, hi) with magnitude at least `gap` (keeps inputs off kinks at 0).
 pub fn values_off_zero(n: usize, seed: u64, lo: f32, hi: f32, gap: f32) -> Vec<f32> {
-    values(n, seed, lo, hi).into_iter().map(|v| if v.abs() < gap { if v < 0.0 { v - gap } else { v + gap } } else { v }).collect()
+    values(n, seed, lo, hi)
+        .into_iter()
+        .map(|v| {
+            if v.abs() < gap {
+                if v < 0.0 {
+                    v - gap
+                } else {
+                    v + gap
+                }
+            } else {
+                v
+            }
+        })
+        .collect()
 }
 
 pub fn t(data: Vec<f32>, shape: &[usize], dev: &Device) -> Tensor {
@@ -42,7 +59,13 @@ pub fn rand_t(shape: &[usize], seed: u64, dev: &Device) -> Tensor {
 }
 
 pub fn assert_close(got: &[f32], want: &[f64], rtol: f64, atol: f64, what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: length {} vs {}", got.len(), want.len());
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{what}: length {} vs {}",
+        got.len(),
+        want.len()
+    );
     let mut worst = (0.0, 0usize);
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
         let err = (g as f64 - w).abs();
@@ -71,7 +94,10 @@ fn probes(n: usize, seed: u64) -> Vec<usize> {
     if n <= 48 {
         (0..n).collect()
     } else {
-        let mut v: Vec<usize> = values(48, seed, 0.0, n as f32).into_iter().map(|x| (x as usize).min(n - 1)).collect();
+        let mut v: Vec<usize> = values(48, seed, 0.0, n as f32)
+            .into_iter()
+            .map(|x| (x as usize).min(n - 1))
+            .collect();
         v.sort_unstable();
         v.dedup();
         v
@@ -80,8 +106,19 @@ fn probes(n: usize, seed: u64) -> Vec<usize> {
 
 /// Checks the gradients of L = sum(f(inputs) * r) against central finite differences of L,
 /// with L evaluated in f64 from the f32 forward pass.
-pub fn check_grad(dev: &Device, inputs: &[(Vec<f32>, Vec<usize>)], f: impl Fn(&[Tensor]) -> Result<Tensor>, eps: f32, rtol: f64, atol: f64, what: &str) {
-    let leaves: Vec<Tensor> = inputs.iter().map(|(d, s)| t(d.clone(), s, dev).requires_grad_()).collect();
+pub fn check_grad(
+    dev: &Device,
+    inputs: &[(Vec<f32>, Vec<usize>)],
+    f: impl Fn(&[Tensor]) -> Result<Tensor>,
+    eps: f32,
+    rtol: f64,
+    atol: f64,
+    what: &str,
+) {
+    let leaves: Vec<Tensor> = inputs
+        .iter()
+        .map(|(d, s)| t(d.clone(), s, dev).requires_grad_())
+        .collect();
     let out = f(&leaves).unwrap();
     let r = values(out.numel(), 99, -1.0, 1.0);
     let rt = t(r.clone(), out.dims(), dev);
@@ -89,7 +126,11 @@ pub fn check_grad(dev: &Device, inputs: &[(Vec<f32>, Vec<usize>)], f: impl Fn(&[
     let grads = grad(&[loss], &leaves, None, false).unwrap();
     for (k, (data, shape)) in inputs.iter().enumerate() {
         let analytic = grads[k].to_vec().unwrap();
-        assert_eq!(grads[k].dims(), &shape[..], "{what}: gradient shape of input {k}");
+        assert_eq!(
+            grads[k].dims(),
+            &shape[..],
+            "{what}: gradient shape of input {k}"
+        );
         let mut fd = Vec::new();
         let mut an = Vec::new();
         for j in probes(data.len(), k as u64 + 7) {
@@ -111,15 +152,30 @@ pub fn check_grad(dev: &Device, inputs: &[(Vec<f32>, Vec<usize>)], f: impl Fn(&[
 /// Second order: S = sum_k sum(dL/dx_k * r2_k) with L = sum(f(x) * r) and the first-order
 /// gradient taken with create_graph; dS/dx against finite differences of S, where S is
 /// recomputed from first-order gradients at perturbed inputs.
-pub fn check_second_order(dev: &Device, inputs: &[(Vec<f32>, Vec<usize>)], f: impl Fn(&[Tensor]) -> Result<Tensor>, eps: f32, rtol: f64, atol: f64, what: &str) {
-    let r2: Vec<Vec<f32>> = inputs.iter().enumerate().map(|(k, (d, _))| values(d.len(), 500 + k as u64, -1.0, 1.0)).collect();
+pub fn check_second_order(
+    dev: &Device,
+    inputs: &[(Vec<f32>, Vec<usize>)],
+    f: impl Fn(&[Tensor]) -> Result<Tensor>,
+    eps: f32,
+    rtol: f64,
+    atol: f64,
+    what: &str,
+) {
+    let r2: Vec<Vec<f32>> = inputs
+        .iter()
+        .enumerate()
+        .map(|(k, (d, _))| values(d.len(), 500 + k as u64, -1.0, 1.0))
+        .collect();
     let first = |xs: &[Tensor], create: bool| -> Vec<Tensor> {
         let out = f(xs).unwrap();
         let r = t(values(out.numel(), 99, -1.0, 1.0), out.dims(), dev);
         let loss = out.mul(&r).unwrap().sum_all().unwrap();
         grad(&[loss], xs, None, create).unwrap()
     };
-    let leaves: Vec<Tensor> = inputs.iter().map(|(d, s)| t(d.clone(), s, dev).requires_grad_()).collect();
+    let leaves: Vec<Tensor> = inputs
+        .iter()
+        .map(|(d, s)| t(d.clone(), s, dev).requires_grad_())
+        .collect();
     let g1 = first(&leaves, true);
     let mut s = Tensor::scalar(0.0, dev).unwrap();
     for (k, g) in g1.iter().enumerate() {
@@ -135,14 +191,33 @@ pub fn check_second_order(dev: &Device, inputs: &[(Vec<f32>, Vec<usize>)], f: im
             let eval = |delta: f32| -> f64 {
                 let mut d = data.clone();
                 d[j] += delta;
-                let xs: Vec<Tensor> = inputs.iter().enumerate().map(|(i, (dd, ss))| if i == k { t(d.clone(), ss, dev).requires_grad_() } else { t(dd.clone(), ss, dev).requires_grad_() }).collect();
+                let xs: Vec<Tensor> = inputs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (dd, ss))| {
+                        if i == k {
+                            t(d.clone(), ss, dev).requires_grad_()
+                        } else {
+                            t(dd.clone(), ss, dev).requires_grad_()
+                        }
+                    })
+                    .collect();
                 let g = first(&xs, false);
-                g.iter().enumerate().map(|(i, gi)| project(&gi.to_vec().unwrap(), &r2[i])).sum()
+                g.iter()
+                    .enumerate()
+                    .map(|(i, gi)| project(&gi.to_vec().unwrap(), &r2[i]))
+                    .sum()
             };
             fd.push((eval(eps) - eval(-eps)) / (2.0 * eps as f64));
             an.push(analytic[j]);
         }
         let _ = shape;
-        assert_close(&an, &fd, rtol, atol, &format!("{what}: second order d/d input {k}"));
+        assert_close(
+            &an,
+            &fd,
+            rtol,
+            atol,
+            &format!("{what}: second order d/d input {k}"),
+        );
     }
 }
