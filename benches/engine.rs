@@ -1,0 +1,187 @@
+//! `cargo bench --bench engine`: the engine's throughput on the shapes that matter to vaecam.
+//!
+//! Prints a table (GFLOP/s; images/s for the training step) for each device and writes it to
+//! `target/bench/engine-<device>.json`, which `benches/torch_reference.py` reads to print the
+//! PyTorch figures and the vaecam/PyTorch ratio side by side.
+
+use std::time::Instant;
+use vaecam_tensor::optim::{Adam, AdamConfig};
+use vaecam_tensor::{Device, Tensor};
+use vaecam_vae::{kl_divergence, reconstruction_loss, Vae, VaeConfig};
+
+/// Median seconds per call over enough repetitions to fill ~`budget` seconds.
+fn time(budget: f64, mut f: impl FnMut()) -> f64 {
+    f();
+    f();
+    let t0 = Instant::now();
+    f();
+    let once = t0.elapsed().as_secs_f64().max(1e-6);
+    let reps = ((budget / once) as usize).clamp(3, 200);
+    let mut v: Vec<f64> = (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+struct Row {
+    name: String,
+    ms: f64,
+    value: f64,
+    unit: &'static str,
+}
+
+fn conv_flops(n: usize, cin: usize, cout: usize, oh: usize, ow: usize, k: usize) -> f64 {
+    2.0 * (n * cout * oh * ow * cin * k * k) as f64
+}
+
+fn main() {
+    let budget: f64 = std::env::var("VAECAM_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    let mut devices = vec![Device::cpu()];
+    match Device::gpu() {
+        Ok(g) => devices.push(g),
+        Err(e) => eprintln!("(no GPU device benchmarked: {e})"),
+    }
+    for dev in devices {
+        println!("\n## vaecam engine on {}\n", dev.name());
+        let mut rows: Vec<Row> = Vec::new();
+        let mut gflops = |rows: &mut Vec<Row>, name: String, flops: f64, f: &mut dyn FnMut()| {
+            let s = time(budget, f);
+            rows.push(Row {
+                name,
+                ms: s * 1e3,
+                value: flops / s / 1e9,
+                unit: "GFLOP/s",
+            });
+        };
+        let a = Tensor::randn([1024, 1024], 1, &dev).unwrap();
+        let b = Tensor::randn([1024, 1024], 2, &dev).unwrap();
+        gflops(
+            &mut rows,
+            "matmul 1024x1024x1024".into(),
+            2.0 * 1024f64.powi(3),
+            &mut || {
+                a.matmul(&b).unwrap().storage();
+            },
+        );
+        let n = 64;
+        for &(cin, cout, hw) in &[
+            (1usize, 32usize, 64usize),
+            (32, 32, 32),
+            (32, 64, 16),
+            (64, 64, 8),
+        ] {
+            let x = Tensor::randn([n, cin, hw, hw], 3, &dev).unwrap();
+            let w = Tensor::randn([cout, cin, 4, 4], 4, &dev).unwrap();
+            let o = hw / 2;
+            let dy = Tensor::randn([n, cout, o, o], 5, &dev).unwrap();
+            let fl = conv_flops(n, cin, cout, o, o, 4);
+            let tag = format!("{cin}->{cout} @{hw}x{hw}");
+            gflops(&mut rows, format!("conv2d fwd {tag}"), fl, &mut || {
+                x.conv2d(&w, None, 2, 1).unwrap();
+            });
+            gflops(&mut rows, format!("conv2d bwd-data {tag}"), fl, &mut || {
+                dy.conv2d_backward_data(&w, (hw, hw), 2, 1).unwrap();
+            });
+            gflops(
+                &mut rows,
+                format!("conv2d bwd-weight {tag}"),
+                fl,
+                &mut || {
+                    x.conv2d_backward_weight(&dy, (4, 4), 2, 1).unwrap();
+                },
+            );
+        }
+        for &(cin, cout, hw) in &[
+            (64usize, 64usize, 4usize),
+            (64, 32, 8),
+            (32, 32, 16),
+            (32, 1, 32),
+        ] {
+            let x = Tensor::randn([n, cin, hw, hw], 6, &dev).unwrap();
+            let w = Tensor::randn([cin, cout, 4, 4], 7, &dev).unwrap();
+            let fl = conv_flops(n, cin, cout, hw, hw, 4);
+            gflops(
+                &mut rows,
+                format!("conv_transpose2d {cin}->{cout} @{hw}->{}", 2 * hw),
+                fl,
+                &mut || {
+                    x.conv_transpose2d(&w, None, 2, 1, 0).unwrap();
+                },
+            );
+        }
+        // One full dSprites VAE training step: forward, loss, backward, Adam.
+        let vae = Vae::new(&VaeConfig::dsprites(10), 0, &dev).unwrap();
+        let mut opt = Adam::new(
+            vae.parameters(),
+            AdamConfig {
+                lr: 1e-4,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let x = Tensor::rand([n, 1, 64, 64], 8, &dev)
+            .unwrap()
+            .affine(1.0, -0.5)
+            .unwrap()
+            .sign()
+            .unwrap()
+            .relu()
+            .unwrap();
+        let mut step = 0u64;
+        let s = time(budget.max(2.0), || {
+            step += 1;
+            let out = vae.forward(&x, Some(step)).unwrap();
+            let loss = reconstruction_loss(&out.logits, &x, vae.config.likelihood)
+                .unwrap()
+                .add(&kl_divergence(&out.mu, &out.logvar).unwrap())
+                .unwrap();
+            let g = loss.backward().unwrap();
+            opt.step(&g).unwrap();
+        });
+        rows.push(Row {
+            name: "dSprites VAE train step, batch 64".into(),
+            ms: s * 1e3,
+            value: n as f64 / s,
+            unit: "images/s",
+        });
+
+        println!("| op | ms | throughput |");
+        println!("|---|---:|---:|");
+        for r in &rows {
+            println!("| {} | {:.3} | {:.1} {} |", r.name, r.ms, r.value, r.unit);
+        }
+        let json: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                format!(
+                    "{{\"name\": \"{}\", \"ms\": {:.5}, \"value\": {:.3}, \"unit\": \"{}\"}}",
+                    r.name, r.ms, r.value, r.unit
+                )
+            })
+            .collect();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+        let _ = std::fs::create_dir_all(&dir);
+        let tag = if dev.is_cpu() { "cpu" } else { "gpu" };
+        let path = dir.join(format!("engine-{tag}.json"));
+        if std::fs::write(
+            &path,
+            format!(
+                "{{\"device\": \"{}\", \"rows\": [\n{}\n]}}\n",
+                dev.name(),
+                json.join(",\n")
+            ),
+        )
+        .is_ok()
+        {
+            println!("\n(written to {})", path.display());
+        }
+    }
+}

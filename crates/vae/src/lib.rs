@@ -1,0 +1,24 @@
+//! # vaecam-vae
+//!
+//! Variational autoencoders on vaecam's engine: the architectures of METHOD.md (dSprites,
+//! MNIST, texture/object conv VAEs), their losses (Bernoulli or Gaussian reconstruction, KL,
+//! beta-VAE, FactorVAE) and a trainer.
+//!
+//! ```
+//! use vaecam_tensor::{Device, Tensor};
+//! use vaecam_vae::{Vae, VaeConfig};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dev = Device::cpu();
+//! let vae = Vae::new(&VaeConfig::dsprites(10), 0, &dev)?;
+//! let x = Tensor::rand([2, 1, 64, 64], 1, &dev)?;
+//! let out = vae.forward(&x, Some(7))?;
+//! assert_eq!(out.mu.dims(), &[2, 10]);
+//! assert_eq!(out.logits.dims(), &[2, 1, 64, 64]);
+//! # Ok(()) }
+//! ```
+
+pub mod arch;
+pub mod loss;
+
+pub use arch::{Arch, Likelihood, Vae, VaeConfig, VaeOutput};
+pub use loss::{kl_divergence, reconstruction_loss};
