@@ -15,7 +15,11 @@
 pub mod batch;
 pub mod dsprites;
 pub mod error;
+pub mod imageio;
+pub mod mvtec;
+pub mod npz;
 pub mod rng;
 
 pub use batch::{Batch, BatchLoader, BatchOptions, Dataset, Item};
 pub use error::{DataError, Result};
+pub use imageio::Channels;
