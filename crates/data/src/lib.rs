@@ -19,6 +19,7 @@ pub mod imageio;
 pub mod mvtec;
 pub mod npz;
 pub mod rng;
+pub mod synthetic;
 
 pub use batch::{Batch, BatchLoader, BatchOptions, Dataset, Item};
 pub use error::{DataError, Result};
