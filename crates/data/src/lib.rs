@@ -16,10 +16,12 @@ pub mod batch;
 pub mod dsprites;
 pub mod error;
 pub mod imageio;
+pub mod mnist;
 pub mod mvtec;
 pub mod npz;
 pub mod rng;
 pub mod synthetic;
+pub mod ucsd;
 
 pub use batch::{Batch, BatchLoader, BatchOptions, Dataset, Item};
 pub use error::{DataError, Result};
