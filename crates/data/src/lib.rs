@@ -12,6 +12,8 @@
 //!
 //! Every error is a [`DataError`] that names the file or value at fault.
 
+#![warn(missing_docs)]
+
 pub mod batch;
 pub mod dsprites;
 pub mod error;

@@ -238,7 +238,7 @@ impl Dataset for UcsdFrames {
         }
         let (data, mask) = self.frame(i)?;
         let label = match mask {
-            Some(m) => m.iter().any(|&v| v == 1) as i64,
+            Some(m) => m.contains(&1) as i64,
             None => self.clip[i] as i64,
         };
         Ok(Item { data, label })

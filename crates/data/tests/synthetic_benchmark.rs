@@ -147,3 +147,23 @@ fn photo_textures_become_categories() {
     assert_eq!(m.shape, [3, 64, 64]);
     assert_eq!(m.train[0].len(), 3 * 64 * 64);
 }
+
+#[test]
+fn tiny_images_still_get_defects_and_too_small_is_an_error() {
+    let mut opts = small(None);
+    opts.size = 16;
+    opts.n_test_per_defect = 3;
+    let cat = generate_category("woven", &opts).unwrap();
+    for t in cat.test.iter().filter(|t| t.defect != "good") {
+        assert_eq!(t.mask.dimensions(), (16, 16));
+        assert!(
+            t.mask.iter().any(|&m| m == 255),
+            "{} {} has an empty mask",
+            t.defect,
+            t.name
+        );
+    }
+    opts.size = 8;
+    let msg = generate_category("woven", &opts).unwrap_err().to_string();
+    assert!(msg.contains("image size") && msg.contains('8'), "{msg}");
+}
