@@ -184,7 +184,7 @@ fn defect_layers(
             let (cx, cy) = rand_pt(rng);
             let r = rng.range_f32(0.1, 0.2) * n;
             let freq = rng.range_f32(2.0, 4.0) / r;
-            let threshold = rng.range_f32(0.3, 0.45);
+            let threshold = rng.range_f32(0.2, 0.35);
             let (max_alpha, fill) = if kind == DefectKind::Stain {
                 (1.0, None)
             } else {
@@ -204,7 +204,12 @@ fn defect_layers(
                 for x in 0..w {
                     let (xf, yf) = (x as f32 + 0.5, y as f32 + 0.5);
                     let d = ((xf - cx).powi(2) + (yf - cy).powi(2)).sqrt() / r;
-                    let blob = (1.0 - d * d).max(0.0) + 0.6 * perlin.fbm(xf * freq, yf * freq, 3);
+                    // A cone with a noisy edge; zero far out, so no stray specks.
+                    let blob = if d >= 1.5 {
+                        0.0
+                    } else {
+                        (1.0 - d) + 0.35 * perlin.fbm(xf * freq, yf * freq, 3)
+                    };
                     let a = max_alpha * smoothstep(threshold - 0.05, threshold + 0.05, blob);
                     let i = y * w + x;
                     alpha[i] = a;
@@ -243,7 +248,7 @@ fn defect_layers(
             let (dx0, dy0) = (rng.below(w - pw), rng.below(h - ph));
             let (sx0, sy0) = (rng.below(source.w - pw), rng.below(source.h - ph));
             let flip_h = rng.chance(0.5);
-            let gain = rng.range_f32(0.85, 1.15);
+            let gain = 1.0 + rng.range_f32(0.1, 0.2) * if rng.chance(0.5) { 1.0 } else { -1.0 };
             for y in 0..ph {
                 for x in 0..pw {
                     let sx = if flip_h { pw - 1 - x } else { x };
