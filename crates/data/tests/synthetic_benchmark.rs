@@ -157,7 +157,7 @@ fn tiny_images_still_get_defects_and_too_small_is_an_error() {
     for t in cat.test.iter().filter(|t| t.defect != "good") {
         assert_eq!(t.mask.dimensions(), (16, 16));
         assert!(
-            t.mask.iter().any(|&m| m == 255),
+            t.mask.contains(&255),
             "{} {} has an empty mask",
             t.defect,
             t.name
