@@ -1,0 +1,142 @@
+//! Image file helpers shared by the loaders: decoding with errors that name the file,
+//! resizing, and conversion to CHW f32 in [0, 1].
+
+use crate::error::{DataError, Result};
+use image::imageops::FilterType;
+use image::{DynamicImage, GrayImage};
+use std::path::{Path, PathBuf};
+
+/// Colour layout of loaded images.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Channels {
+    /// One channel (luma).
+    Gray,
+    /// Three channels (R, G, B).
+    #[default]
+    Rgb,
+}
+
+impl Channels {
+    /// 1 or 3.
+    pub fn count(self) -> usize {
+        match self {
+            Channels::Gray => 1,
+            Channels::Rgb => 3,
+        }
+    }
+}
+
+fn format_name(path: &Path) -> &'static str {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("png") => "PNG",
+        Some("tif") | Some("tiff") => "TIFF",
+        Some("bmp") => "BMP",
+        Some("gif") => "GIF",
+        _ => "image",
+    }
+}
+
+/// Decodes the image file at `path`; an undecodable file gives
+/// [`DataError::CorruptImage`] naming it.
+pub fn open_image(path: &Path) -> Result<DynamicImage> {
+    if !path.is_file() {
+        return Err(DataError::MissingFile {
+            path: path.to_path_buf(),
+        });
+    }
+    let corrupt = |message: String| DataError::CorruptImage {
+        format: format_name(path),
+        path: path.to_path_buf(),
+        message,
+    };
+    image::ImageReader::open(path)
+        .map_err(|e| DataError::io(path, e))?
+        .with_guessed_format()
+        .map_err(|e| DataError::io(path, e))?
+        .decode()
+        .map_err(|e| corrupt(e.to_string()))
+}
+
+/// Converts an image to CHW f32 in [0, 1], resized (bilinear) to `size` = (width, height)
+/// when given.
+pub fn to_chw(img: &DynamicImage, channels: Channels, size: Option<(u32, u32)>) -> Vec<f32> {
+    let img = match size {
+        Some((w, h)) if (w, h) != (img.width(), img.height()) => {
+            img.resize_exact(w, h, FilterType::Triangle)
+        }
+        _ => img.clone(),
+    };
+    match channels {
+        Channels::Gray => img.to_luma8().iter().map(|&v| v as f32 / 255.0).collect(),
+        Channels::Rgb => {
+            let rgb = img.to_rgb8();
+            let (w, h) = (rgb.width() as usize, rgb.height() as usize);
+            let mut out = vec![0f32; 3 * w * h];
+            for (i, p) in rgb.pixels().enumerate() {
+                for c in 0..3 {
+                    out[c * w * h + i] = p[c] as f32 / 255.0;
+                }
+            }
+            out
+        }
+    }
+}
+
+/// A binary mask (values in {0, 1}, row-major) from a mask image: a pixel is on when
+/// its luma is at least 128. Resized with nearest neighbour to `size` when given.
+pub fn to_mask(img: &DynamicImage, size: Option<(u32, u32)>) -> Vec<u8> {
+    let mut g: GrayImage = img.to_luma8();
+    if let Some((w, h)) = size {
+        if (w, h) != g.dimensions() {
+            g = image::imageops::resize(&g, w, h, FilterType::Nearest);
+        }
+    }
+    g.iter().map(|&v| (v >= 128) as u8).collect()
+}
+
+/// Files in `dir` with one of the extensions `exts` (lowercase, no dot), sorted by name.
+pub fn list_files(dir: &Path, exts: &[&str]) -> Result<Vec<PathBuf>> {
+    let mut v = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| DataError::io(dir, e))? {
+        let p = entry.map_err(|e| DataError::io(dir, e))?.path();
+        let ok = p.is_file()
+            && p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| exts.contains(&e.to_ascii_lowercase().as_str()));
+        if ok {
+            v.push(p);
+        }
+    }
+    v.sort();
+    Ok(v)
+}
+
+/// Sub-folders of `dir`, sorted by name.
+pub fn list_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut v = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| DataError::io(dir, e))? {
+        let p = entry.map_err(|e| DataError::io(dir, e))?.path();
+        if p.is_dir() {
+            v.push(p);
+        }
+    }
+    v.sort();
+    Ok(v)
+}
+
+/// Saves a grayscale image as PNG, creating parent folders.
+pub fn save_gray_png(img: &GrayImage, path: &Path) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| DataError::io(parent, e))?;
+    }
+    img.save_with_format(path, image::ImageFormat::Png)
+        .map_err(|e| DataError::WriteImage {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+}
