@@ -349,6 +349,33 @@ impl Vae {
         })
     }
 
+    /// Like [`Vae::forward`], also returning the activations of the named encoder layers.
+    pub fn forward_tapped(
+        &self,
+        x: &Tensor,
+        noise_seed: Option<u64>,
+        taps: &[&str],
+    ) -> Result<(VaeOutput, Vec<Tensor>)> {
+        let (mu, logvar, acts) = self.encode_tapped(x, taps)?;
+        let z = match noise_seed {
+            Some(seed) => {
+                let eps = Tensor::randn(mu.shape().clone(), seed, x.device())?;
+                mu.add(&logvar.mul_scalar(0.5)?.exp()?.mul(&eps)?)?
+            }
+            None => mu.clone(),
+        };
+        let logits = self.decode(&z)?;
+        Ok((
+            VaeOutput {
+                mu,
+                logvar,
+                z,
+                logits,
+            },
+            acts,
+        ))
+    }
+
     /// Trainable parameters, named `encoder.*` and `decoder.*`.
     pub fn parameters(&self) -> Vec<(String, Tensor)> {
         let mut v = Vec::new();

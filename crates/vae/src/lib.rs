@@ -18,7 +18,15 @@
 //! ```
 
 pub mod arch;
+pub mod error;
+pub mod factor;
 pub mod loss;
+pub mod trainer;
 
 pub use arch::{Arch, Likelihood, Vae, VaeConfig, VaeOutput};
+pub use error::{Result, VaeError};
 pub use loss::{kl_divergence, reconstruction_loss};
+pub use trainer::{
+    load_model, read_run_config, BatchSource, ExtraLoss, FactorOptions, LossContext, RunConfig,
+    RunMode, StepReport, TrainOptions, Trainer,
+};

@@ -1,0 +1,612 @@
+//! Training that never loses work: atomic checkpoints (model, optimizer, step, seed, config)
+//! every N steps and at the end; `resume` continues with the same losses as an uninterrupted
+//! run; a non-finite loss stops training and leaves the last good checkpoint in place.
+
+use crate::arch::{Vae, VaeConfig, VaeOutput};
+use crate::error::{Result, VaeError};
+use crate::factor;
+use crate::loss::{kl_divergence, reconstruction_loss};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use vaecam_tensor::nn::Sequential;
+use vaecam_tensor::optim::{Adam, AdamConfig};
+use vaecam_tensor::rng::derive_seed;
+use vaecam_tensor::{io, no_grad, Device, Tensor};
+
+/// FactorVAE settings (METHOD.md: gamma, discriminator Adam lr 1e-4, betas (0.5, 0.9)).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FactorOptions {
+    /// Weight of the total-correlation term.
+    pub gamma: f32,
+    /// Discriminator learning rate.
+    pub lr: f32,
+    /// Discriminator Adam betas.
+    pub betas: (f32, f32),
+    /// Discriminator hidden width.
+    pub hidden: usize,
+}
+
+impl FactorOptions {
+    /// The paper's settings for a given gamma.
+    pub fn with_gamma(gamma: f32) -> Self {
+        FactorOptions {
+            gamma,
+            lr: 1e-4,
+            betas: (0.5, 0.9),
+            hidden: 1000,
+        }
+    }
+}
+
+/// How to train.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainOptions {
+    /// Total steps of the run (a resumed run continues up to this count).
+    pub steps: u64,
+    /// Images per step (FactorVAE draws a second batch of the same size for its discriminator).
+    pub batch_size: usize,
+    /// VAE learning rate.
+    pub lr: f32,
+    /// VAE Adam betas.
+    pub betas: (f32, f32),
+    /// KL weight (1 = VAE, > 1 = beta-VAE).
+    pub beta: f32,
+    /// FactorVAE, when set.
+    pub factor: Option<FactorOptions>,
+    /// Seed of initialisation, noise and data order.
+    pub seed: u64,
+    /// Steps between checkpoints (0 = only at the end).
+    pub checkpoint_every: u64,
+    /// Steps between log lines.
+    pub log_every: u64,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            steps: 1000,
+            batch_size: 64,
+            lr: 1e-4,
+            betas: (0.9, 0.999),
+            beta: 1.0,
+            factor: None,
+            seed: 0,
+            checkpoint_every: 500,
+            log_every: 10,
+        }
+    }
+}
+
+/// Everything a run folder's `config.json` holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// The model.
+    pub model: VaeConfig,
+    /// The training settings.
+    pub train: TrainOptions,
+    /// The data spec the run was trained on (e.g. `dsprites`, `synthetic:wood`).
+    pub data: String,
+    /// Settings of extra loss terms and other tools (free-form JSON).
+    #[serde(default)]
+    pub extra: serde_json::Value,
+}
+
+/// What a step's forward pass offers an extra loss term.
+pub struct LossContext<'a> {
+    /// The model.
+    pub vae: &'a Vae,
+    /// The input batch.
+    pub x: &'a Tensor,
+    /// The forward pass.
+    pub out: &'a VaeOutput,
+    /// Activations of the layers the term asked for in [`ExtraLoss::taps`], in that order.
+    pub taps: &'a [Tensor],
+    /// The step number (0-based).
+    pub step: u64,
+}
+
+/// A loss term added to the VAE loss (the attention-disentanglement loss plugs in here).
+pub trait ExtraLoss: Send {
+    /// The name under which it is logged.
+    fn name(&self) -> &str;
+    /// Encoder layers whose activations the term needs.
+    fn taps(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// The weighted term to add (already multiplied by its weight).
+    fn loss(&mut self, ctx: &LossContext) -> vaecam_tensor::Result<Tensor>;
+}
+
+/// A source of training batches. `batch(step)` must depend only on the step (and the
+/// source's seed), so that a resumed run sees the same data.
+pub trait BatchSource {
+    /// NCHW values in [0, 1] for step `step`, and the shape.
+    fn batch(&mut self, step: u64) -> Result<(Vec<f32>, [usize; 4])>;
+}
+
+/// One step's numbers.
+#[derive(Clone, Debug)]
+pub struct StepReport {
+    /// The step just taken (1-based count of steps done).
+    pub step: u64,
+    /// Loss parts, `total` first.
+    pub parts: Vec<(String, f32)>,
+    /// Images per second of this step.
+    pub images_per_sec: f64,
+}
+
+/// How to treat an existing run folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunMode {
+    /// The folder must not hold a run.
+    New,
+    /// Continue the run in the folder from its checkpoint.
+    Resume,
+    /// Replace the run in the folder.
+    Force,
+}
+
+/// Checkpoint file name inside a run folder.
+pub const CHECKPOINT: &str = "checkpoint.safetensors";
+/// Config file name inside a run folder.
+pub const CONFIG: &str = "config.json";
+/// Log file name inside a run folder.
+pub const LOG: &str = "log.jsonl";
+
+/// Trains a VAE (or beta-VAE, FactorVAE, plus extra terms) into a run folder.
+pub struct Trainer {
+    /// The model.
+    pub vae: Vae,
+    /// The run's configuration.
+    pub config: RunConfig,
+    opt: Adam,
+    disc: Option<(Sequential, Adam)>,
+    run_dir: PathBuf,
+    step: u64,
+    last_checkpoint: u64,
+    extras: Vec<Box<dyn ExtraLoss>>,
+    device: Device,
+}
+
+fn run_err(path: &Path, msg: impl Into<String>) -> VaeError {
+    VaeError::Run {
+        path: path.to_path_buf(),
+        msg: msg.into(),
+    }
+}
+
+/// Copies the checkpoint's tensors into `targets` (same names and shapes, or an error naming
+/// the tensor: a checkpoint of another architecture is refused).
+fn assign_from(ck: &io::Checkpoint, path: &Path, targets: &[(String, Tensor)]) -> Result<()> {
+    for (name, t) in targets {
+        let fail = |msg: String| {
+            VaeError::Engine(vaecam_tensor::Error::Checkpoint {
+                path: path.to_path_buf(),
+                tensor: name.clone(),
+                msg,
+            })
+        };
+        let src = ck
+            .get(name)
+            .ok_or_else(|| fail("missing from the checkpoint (another architecture?)".into()))?;
+        if src.shape() != t.shape() {
+            return Err(fail(format!(
+                "shape {} in the file, {} in the model",
+                src.shape(),
+                t.shape()
+            )));
+        }
+        t.assign(src)?;
+    }
+    Ok(())
+}
+
+/// Reads a run folder's config.json.
+pub fn read_run_config(run_dir: &Path) -> Result<RunConfig> {
+    let p = run_dir.join(CONFIG);
+    let text = std::fs::read_to_string(&p)
+        .map_err(|e| run_err(&p, format!("cannot read the run's config: {e}")))?;
+    serde_json::from_str(&text).map_err(|e| run_err(&p, format!("not a vaecam run config: {e}")))
+}
+
+/// Loads a trained model from a run folder (its config and checkpoint), in evaluation mode.
+pub fn load_model(run_dir: &Path, device: &Device) -> Result<(Vae, RunConfig)> {
+    let config = read_run_config(run_dir)?;
+    let ck = run_dir.join(CHECKPOINT);
+    if !ck.is_file() {
+        return Err(run_err(
+            &ck,
+            "the run folder has no checkpoint (was training started?)",
+        ));
+    }
+    let vae = Vae::new(&config.model, config.train.seed, device)?;
+    let targets: Vec<(String, Tensor)> = vae
+        .state()
+        .into_iter()
+        .map(|(n, t)| (format!("model.{n}"), t))
+        .collect();
+    assign_from(&io::load(&ck, device)?, &ck, &targets)?;
+    vae.set_training(false);
+    Ok((vae, config))
+}
+
+impl Trainer {
+    /// Opens a run folder: a new run, a resumed one, or a forced replacement.
+    pub fn create(
+        run_dir: &Path,
+        mut config: RunConfig,
+        mode: RunMode,
+        device: &Device,
+    ) -> Result<Self> {
+        let cfg_path = run_dir.join(CONFIG);
+        let exists = cfg_path.exists() || run_dir.join(CHECKPOINT).exists();
+        match mode {
+            RunMode::New if exists => {
+                return Err(run_err(run_dir, "already holds a run (config.json or checkpoint); pass --resume to continue it or --force to replace it"));
+            }
+            RunMode::Resume => {
+                if !exists {
+                    return Err(run_err(run_dir, "holds no run to resume (no config.json)"));
+                }
+                let stored = read_run_config(run_dir)?;
+                // The stored run defines the model and the data; only the step target may grow.
+                let steps = config.train.steps;
+                let extra = if config.extra.is_null() {
+                    stored.extra.clone()
+                } else {
+                    config.extra.clone()
+                };
+                config = RunConfig {
+                    train: TrainOptions {
+                        steps,
+                        ..stored.train.clone()
+                    },
+                    extra,
+                    ..stored
+                };
+            }
+            RunMode::Force => {
+                for f in [CONFIG, CHECKPOINT, LOG] {
+                    let _ = std::fs::remove_file(run_dir.join(f));
+                }
+            }
+            RunMode::New => {}
+        }
+        std::fs::create_dir_all(run_dir)
+            .map_err(|e| run_err(run_dir, format!("cannot create the run folder: {e}")))?;
+        let t = &config.train;
+        if t.batch_size == 0 || t.lr <= 0.0 || !t.lr.is_finite() || t.beta < 0.0 {
+            return Err(VaeError::Config(format!(
+                "invalid training settings: batch {}, lr {}, beta {}",
+                t.batch_size, t.lr, t.beta
+            )));
+        }
+        let vae = Vae::new(&config.model, t.seed, device)?;
+        let opt = Adam::new(
+            vae.parameters(),
+            AdamConfig {
+                lr: t.lr,
+                betas: t.betas,
+                eps: 1e-8,
+                weight_decay: 0.0,
+            },
+        )?;
+        let disc = match &t.factor {
+            Some(f) => {
+                let d = factor::discriminator(
+                    config.model.z_dim,
+                    f.hidden,
+                    derive_seed(t.seed, 77),
+                    device,
+                )?;
+                let o = Adam::new(
+                    vaecam_tensor::nn::parameters(&d),
+                    AdamConfig {
+                        lr: f.lr,
+                        betas: f.betas,
+                        eps: 1e-8,
+                        weight_decay: 0.0,
+                    },
+                )?;
+                Some((d, o))
+            }
+            None => None,
+        };
+        let mut tr = Trainer {
+            vae,
+            config,
+            opt,
+            disc,
+            run_dir: run_dir.to_path_buf(),
+            step: 0,
+            last_checkpoint: 0,
+            extras: Vec::new(),
+            device: device.clone(),
+        };
+        if mode == RunMode::Resume {
+            tr.load_checkpoint()?;
+        }
+        let json = serde_json::to_string_pretty(&tr.config)
+            .map_err(|e| VaeError::Config(e.to_string()))?;
+        io::write_atomic(&cfg_path, json.as_bytes())?;
+        Ok(tr)
+    }
+
+    /// Adds a loss term.
+    pub fn add_loss(&mut self, term: Box<dyn ExtraLoss>) {
+        self.extras.push(term);
+    }
+    /// Steps done so far.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+    /// The run folder.
+    pub fn run_dir(&self) -> &Path {
+        &self.run_dir
+    }
+    /// The FactorVAE discriminator, if any.
+    pub fn discriminator(&self) -> Option<&Sequential> {
+        self.disc.as_ref().map(|d| &d.0)
+    }
+
+    fn checkpoint_tensors(&self) -> vaecam_tensor::Result<Vec<(String, Tensor)>> {
+        let mut v: Vec<(String, Tensor)> = self
+            .vae
+            .state()
+            .into_iter()
+            .map(|(n, t)| (format!("model.{n}"), t))
+            .collect();
+        v.extend(
+            self.opt
+                .state()?
+                .into_iter()
+                .map(|(n, t)| (format!("optim.{n}"), t)),
+        );
+        if let Some((d, o)) = &self.disc {
+            v.extend(
+                vaecam_tensor::nn::state(d)
+                    .into_iter()
+                    .map(|(n, t)| (format!("disc.{n}"), t)),
+            );
+            v.extend(
+                o.state()?
+                    .into_iter()
+                    .map(|(n, t)| (format!("disc_optim.{n}"), t)),
+            );
+        }
+        Ok(v)
+    }
+
+    /// Writes the checkpoint atomically (model, optimizer(s), step, seed, config).
+    pub fn save_checkpoint(&mut self) -> Result<()> {
+        let meta = HashMap::from([
+            ("format".to_string(), "vaecam-run-v1".to_string()),
+            ("step".to_string(), self.step.to_string()),
+            ("seed".to_string(), self.config.train.seed.to_string()),
+            (
+                "config".to_string(),
+                serde_json::to_string(&self.config).map_err(|e| VaeError::Config(e.to_string()))?,
+            ),
+        ]);
+        io::save(
+            self.run_dir.join(CHECKPOINT),
+            &self.checkpoint_tensors()?,
+            Some(meta),
+        )?;
+        self.last_checkpoint = self.step;
+        Ok(())
+    }
+
+    fn load_checkpoint(&mut self) -> Result<()> {
+        let path = self.run_dir.join(CHECKPOINT);
+        if !path.is_file() {
+            return Err(run_err(&path, "no checkpoint to resume from"));
+        }
+        let ck = io::load(&path, &self.device)?;
+        // Weights (model, discriminator) in place; optimizer moments and steps through their own loaders.
+        let mut weights: Vec<(String, Tensor)> = self
+            .vae
+            .state()
+            .into_iter()
+            .map(|(n, t)| (format!("model.{n}"), t))
+            .collect();
+        if let Some((d, _)) = &self.disc {
+            weights.extend(
+                vaecam_tensor::nn::state(d)
+                    .into_iter()
+                    .map(|(n, t)| (format!("disc.{n}"), t)),
+            );
+        }
+        assign_from(&ck, &path, &weights)?;
+        let strip = |prefix: &str| -> Vec<(String, Tensor)> {
+            ck.tensors
+                .iter()
+                .filter_map(|(n, t)| n.strip_prefix(prefix).map(|s| (s.to_string(), t.clone())))
+                .collect()
+        };
+        self.opt
+            .load_state(&strip("optim."))
+            .map_err(|e| run_err(&path, format!("optimizer state: {e}")))?;
+        if let Some((_, o)) = &mut self.disc {
+            o.load_state(&strip("disc_optim."))
+                .map_err(|e| run_err(&path, format!("discriminator optimizer state: {e}")))?;
+        }
+        let step: u64 = ck
+            .metadata
+            .get("step")
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| run_err(&path, "checkpoint metadata has no step"))?;
+        self.step = step;
+        self.last_checkpoint = step;
+        self.truncate_log(step)?;
+        Ok(())
+    }
+
+    /// Drops log lines past `step` (written after the checkpoint by a run that then died).
+    fn truncate_log(&self, step: u64) -> Result<()> {
+        let p = self.run_dir.join(LOG);
+        let Ok(text) = std::fs::read_to_string(&p) else {
+            return Ok(());
+        };
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                serde_json::from_str::<serde_json::Value>(l)
+                    .ok()
+                    .and_then(|v| v.get("step")?.as_u64())
+                    .is_some_and(|s| s <= step)
+            })
+            .collect();
+        let mut out = kept.join("\n");
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        io::write_atomic(&p, out.as_bytes())?;
+        Ok(())
+    }
+
+    fn check(&self, step: u64, part: &str, v: f32) -> Result<()> {
+        if v.is_finite() {
+            Ok(())
+        } else {
+            Err(VaeError::NonFinite {
+                step,
+                part: part.to_string(),
+                value: v,
+                last_checkpoint: self.last_checkpoint,
+            })
+        }
+    }
+
+    /// One optimisation step on batch `x` (FactorVAE: the first half trains the VAE, the
+    /// second half feeds the discriminator). Returns the loss parts.
+    pub fn train_step(&mut self, x: &Tensor) -> Result<Vec<(String, f32)>> {
+        let step = self.step;
+        let seed = self.config.train.seed;
+        let n = x.dims()[0];
+        let (x1, x2) = if self.disc.is_some() {
+            if n < 2 || n % 2 != 0 {
+                return Err(VaeError::Config(format!(
+                    "FactorVAE needs an even batch of two halves, got {n}"
+                )));
+            }
+            (x.slice(0, 0, n / 2)?, Some(x.slice(0, n / 2, n / 2)?))
+        } else {
+            (x.clone(), None)
+        };
+        let tap_names: Vec<String> = self.extras.iter().flat_map(|e| e.taps()).collect();
+        let tap_refs: Vec<&str> = tap_names.iter().map(|s| s.as_str()).collect();
+        let (out, taps) =
+            self.vae
+                .forward_tapped(&x1, Some(derive_seed(seed, 4 * step)), &tap_refs)?;
+        let recon = reconstruction_loss(&out.logits, &x1, self.vae.config.likelihood)?;
+        let kl = kl_divergence(&out.mu, &out.logvar)?;
+        let mut parts = vec![
+            ("recon".to_string(), recon.clone()),
+            ("kl".to_string(), kl.clone()),
+        ];
+        let mut total = recon.add(&kl.mul_scalar(self.config.train.beta)?)?;
+        if let (Some((d, _)), Some(f)) = (&self.disc, &self.config.train.factor) {
+            let tc = factor::total_correlation(d, &out.z)?;
+            total = total.add(&tc.mul_scalar(f.gamma)?)?;
+            parts.push(("tc".to_string(), tc));
+        }
+        let mut offset = 0;
+        for e in self.extras.iter_mut() {
+            let k = e.taps().len();
+            let ctx = LossContext {
+                vae: &self.vae,
+                x: &x1,
+                out: &out,
+                taps: &taps[offset..offset + k],
+                step,
+            };
+            offset += k;
+            let term = e.loss(&ctx)?;
+            total = total.add(&term)?;
+            parts.push((e.name().to_string(), term));
+        }
+        parts.insert(0, ("total".to_string(), total.clone()));
+        let mut values = Vec::with_capacity(parts.len() + 1);
+        for (name, t) in &parts {
+            let v = t.item()?;
+            self.check(step, name, v)?;
+            values.push((name.clone(), v));
+        }
+        let grads = total.backward()?;
+        self.opt.step(&grads)?;
+        if let (Some((d, dopt)), Some(x2)) = (&mut self.disc, x2) {
+            let z2 = no_grad(|| self.vae.forward(&x2, Some(derive_seed(seed, 4 * step + 1))))?.z;
+            let z_perm = factor::permute_dims(&z2, derive_seed(seed, 4 * step + 2))?;
+            let d_loss = factor::discriminator_loss(d, &out.z.detach(), &z_perm)?;
+            let v = d_loss.item()?;
+            if !v.is_finite() {
+                return Err(VaeError::NonFinite {
+                    step,
+                    part: "disc".into(),
+                    value: v,
+                    last_checkpoint: self.last_checkpoint,
+                });
+            }
+            let g = d_loss.backward()?;
+            dopt.step(&g)?;
+            values.push(("disc".to_string(), v));
+        }
+        self.step += 1;
+        Ok(values)
+    }
+
+    /// Trains up to `config.train.steps`, checkpointing every `checkpoint_every` steps and at
+    /// the end, appending to `log.jsonl`, and calling `on_step` after every step.
+    pub fn train(
+        &mut self,
+        data: &mut dyn BatchSource,
+        on_step: &mut dyn FnMut(&StepReport),
+    ) -> Result<()> {
+        let mut log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.run_dir.join(LOG))
+            .map_err(|e| run_err(&self.run_dir.join(LOG), format!("cannot open the log: {e}")))?;
+        let t = self.config.train.clone();
+        while self.step < t.steps {
+            let t0 = Instant::now();
+            let step = self.step;
+            let (data_vec, shape) = data.batch(step)?;
+            if let Some(i) = data_vec.iter().position(|v| !v.is_finite()) {
+                let per = shape[1] * shape[2] * shape[3];
+                return Err(VaeError::Data(format!("the batch of step {step} holds a non-finite value ({}) in image {} of the batch", data_vec[i], i / per.max(1))));
+            }
+            let x = Tensor::from_vec(data_vec, shape.to_vec(), &self.device)?;
+            let parts = self.train_step(&x)?;
+            let report = StepReport {
+                step: self.step,
+                parts,
+                images_per_sec: shape[0] as f64 / t0.elapsed().as_secs_f64(),
+            };
+            if t.log_every > 0 && (self.step % t.log_every == 0 || self.step == t.steps) {
+                let mut obj = serde_json::Map::new();
+                obj.insert("step".into(), self.step.into());
+                for (k, v) in &report.parts {
+                    obj.insert(k.clone(), serde_json::json!(v));
+                }
+                obj.insert(
+                    "images_per_sec".into(),
+                    serde_json::json!((report.images_per_sec * 10.0).round() / 10.0),
+                );
+                writeln!(log, "{}", serde_json::Value::Object(obj))
+                    .map_err(|e| run_err(&self.run_dir.join(LOG), e.to_string()))?;
+            }
+            on_step(&report);
+            if t.checkpoint_every > 0 && self.step % t.checkpoint_every == 0 && self.step < t.steps
+            {
+                self.save_checkpoint()?;
+            }
+        }
+        self.save_checkpoint()?;
+        Ok(())
+    }
+}
