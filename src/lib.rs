@@ -1,1 +1,13 @@
-//! vaecam: visually explaining variational autoencoders.
+//! # vaecam
+//!
+//! Visually explaining variational autoencoders (Liu et al., CVPR 2020) on an engine of its
+//! own. This root crate holds the command-line tool and the pipelines that combine the
+//! engine (`vaecam-tensor`), the models (`vaecam-vae`) and the data (`vaecam-data`).
+
+pub mod commands;
+pub mod error;
+pub mod pictures;
+pub mod source;
+pub mod spec;
+
+pub use error::{Error, Result};

@@ -1,1 +1,45 @@
-fn main() {}
+//! The `vaecam` command-line tool.
+
+use clap::{Parser, Subcommand};
+use vaecam::commands;
+
+/// vaecam: visually explaining variational autoencoders.
+#[derive(Parser)]
+#[command(name = "vaecam", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a VAE, beta-VAE or FactorVAE into a run folder.
+    Train(commands::train::TrainArgs),
+    /// Write input / reconstruction grids with a trained run.
+    Reconstruct(commands::reconstruct::ReconstructArgs),
+    /// Write a synthetic MVTec-format anomaly benchmark.
+    MakeBenchmark(commands::make_benchmark::MakeBenchmarkArgs),
+    /// Show the compute devices.
+    Devices,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(a) => commands::train::run(a),
+        Command::Reconstruct(a) => commands::reconstruct::run(a),
+        Command::MakeBenchmark(a) => commands::make_benchmark::run(a),
+        Command::Devices => {
+            println!("cpu: {}", vaecam_tensor::Device::cpu().name());
+            match vaecam_tensor::Device::gpu() {
+                Ok(d) => println!("gpu: {}", d.name()),
+                Err(e) => println!("gpu: none ({e})"),
+            }
+            Ok(())
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
