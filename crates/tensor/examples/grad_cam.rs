@@ -29,7 +29,8 @@ fn main() -> Result<()> {
         let da = grad(&[zi], &[a.clone()], None, true)?.remove(0);
         let alpha = da.global_avg_pool()?;
         let map = a.mul(&alpha)?.sum(&[1], true)?.relu()?;
-        println!("map of z_{i} (4x4): {:?}", map.to_vec()?.iter().map(|v| (v * 100.0).round() / 100.0).collect::<Vec<_>>());
+        let vals: Vec<String> = map.to_vec()?.iter().map(|v| format!("{v:.4}")).collect();
+        println!("map of z_{i} (4x4, row-major): {}", vals.join(" "));
         maps.push(map);
     }
     // Soft IoU of the two maps, differentiated through alpha down to conv1's weights.
