@@ -34,8 +34,15 @@ fn main() -> Result<()> {
         maps.push(map);
     }
     // Soft IoU of the two maps, differentiated through alpha down to conv1's weights.
-    let iou = maps[0].minimum(&maps[1])?.sum_all()?.div(&maps[0].maximum(&maps[1])?.sum_all()?.add_scalar(1e-6)?)?;
+    let iou = maps[0]
+        .minimum(&maps[1])?
+        .sum_all()?
+        .div(&maps[0].maximum(&maps[1])?.sum_all()?.add_scalar(1e-6)?)?;
     let g = grad(&[iou.clone()], &[conv1.weight.clone()], None, false)?.remove(0);
-    println!("soft IoU {:.4}; |d IoU / d conv1.weight| = {:.5}", iou.item()?, g.square()?.sum_all()?.sqrt()?.item()?);
+    println!(
+        "soft IoU {:.4}; |d IoU / d conv1.weight| = {:.5}",
+        iou.item()?,
+        g.square()?.sum_all()?.sqrt()?.item()?
+    );
     Ok(())
 }

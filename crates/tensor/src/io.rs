@@ -5,7 +5,7 @@
 use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use safetensors::tensor::{Dtype, SafeTensors};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
@@ -50,32 +50,48 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Saves named tensors (f32) and string metadata to a `.safetensors` file, atomically.
+///
+/// The header is written with sorted keys (tensors in name order), so the same tensors and
+/// metadata always give the same bytes: a resumed run's checkpoint can be compared byte for
+/// byte with an uninterrupted one.
 pub fn save(
     path: impl AsRef<Path>,
     tensors: &[(String, Tensor)],
     metadata: Option<HashMap<String, String>>,
 ) -> Result<()> {
     let path = path.as_ref();
-    let mut seen = std::collections::HashSet::new();
-    let mut bytes: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::with_capacity(tensors.len());
-    for (name, t) in tensors {
-        if !seen.insert(name.as_str()) {
-            return Err(ckpt_err(path, name, "duplicate tensor name"));
+    let mut sorted: Vec<&(String, Tensor)> = tensors.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(w) = sorted.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(ckpt_err(path, &w[0].0, "duplicate tensor name"));
+    }
+    let mut header = serde_json::Map::new();
+    if let Some(m) = metadata {
+        let m: serde_json::Map<String, serde_json::Value> = m
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect();
+        header.insert("__metadata__".into(), serde_json::Value::Object(m));
+    }
+    let mut data: Vec<u8> = Vec::new();
+    for (name, t) in sorted {
+        if name == "__metadata__" {
+            return Err(ckpt_err(path, name, "reserved name"));
         }
-        let v = t.to_vec()?;
-        bytes.push((
-            name.clone(),
-            t.dims().to_vec(),
-            v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        ));
+        let start = data.len();
+        for v in t.to_vec()? {
+            data.extend_from_slice(&v.to_le_bytes());
+        }
+        header.insert(name.clone(), serde_json::json!({"dtype": "F32", "shape": t.dims(), "data_offsets": [start, data.len()]}));
     }
-    let mut views = Vec::with_capacity(bytes.len());
-    for (name, shape, data) in &bytes {
-        let view = TensorView::new(Dtype::F32, shape.clone(), data)
-            .map_err(|e| ckpt_err(path, name, e.to_string()))?;
-        views.push((name.clone(), view));
-    }
-    let buf = safetensors::serialize(views, metadata).map_err(|e| io_err(path, e))?;
+    let mut head =
+        serde_json::to_vec(&serde_json::Value::Object(header)).map_err(|e| io_err(path, e))?;
+    // The format pads the header with spaces to a multiple of 8 bytes.
+    head.resize(head.len().next_multiple_of(8), b' ');
+    let mut buf = Vec::with_capacity(8 + head.len() + data.len());
+    buf.extend_from_slice(&(head.len() as u64).to_le_bytes());
+    buf.extend_from_slice(&head);
+    buf.extend_from_slice(&data);
     write_atomic(path, &buf)
 }
 

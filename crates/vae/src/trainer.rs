@@ -532,9 +532,11 @@ impl Trainer {
         parts.insert(0, ("total".to_string(), total.clone()));
         let mut values = Vec::with_capacity(parts.len() + 1);
         for (name, t) in &parts {
-            let v = t.item()?;
-            self.check(step, name, v)?;
-            values.push((name.clone(), v));
+            values.push((name.clone(), t.item()?));
+        }
+        // Name the part that went bad, not the total that carries it.
+        for (name, v) in values.iter().skip(1).chain(values.first()) {
+            self.check(step, name, *v)?;
         }
         let grads = total.backward()?;
         self.opt.step(&grads)?;
