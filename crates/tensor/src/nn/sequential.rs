@@ -85,6 +85,25 @@ impl Sequential {
     }
 }
 
+impl Sequential {
+    /// Runs the layers after `name` on `h` (the activation `name` produced): the encoder's
+    /// tail, for computing many gradients from one tapped activation.
+    pub fn forward_from(&self, name: &str, h: &Tensor) -> Result<Tensor> {
+        self.check_names(&[name])?;
+        let start = self
+            .layers
+            .iter()
+            .position(|(n, _)| n == name)
+            .expect("checked above")
+            + 1;
+        let mut h = h.clone();
+        for (_, layer) in &self.layers[start..] {
+            h = layer.forward(&h)?;
+        }
+        Ok(h)
+    }
+}
+
 impl Module for Sequential {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mut h = x.clone();

@@ -1,0 +1,298 @@
+//! Latent attention maps: per latent dimension (Eq. 1-2), aggregated (Eq. 3), and the two
+//! other variants of METHOD.md ("code" and "normal-difference").
+
+use crate::tap::TappedEncoder;
+use vaecam_tensor::{grad, Error, Result, Tensor};
+
+/// Which quantity is explained and how.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Variant {
+    /// The paper's Eq. 1-3: per-dimension maps M^i = ReLU(sum_k alpha_k^i A_k), aggregate = mean.
+    Paper,
+    /// The authors' released code: back-propagate sum_i mu_i, divide the gradient by its
+    /// root-mean-square (+1e-5), alpha = GAP, map = |upsample(sum_k alpha_k A_k)| (no ReLU).
+    Code,
+    /// Paper Eq. 4, read as a latent anomaly score: s = sum_i (mu_i - m_i)^2 / (2 (v_i + s_i^2))
+    /// with m, v the per-dimension mean of mu and of sigma^2 over normal training images.
+    NormalDifference {
+        /// Per-dimension mean of mu over normal images.
+        mean_mu: Vec<f32>,
+        /// Per-dimension mean of sigma^2 over normal images.
+        mean_var: Vec<f32>,
+    },
+}
+
+impl Variant {
+    /// Parses `paper`, `code` (normal-difference needs statistics, see the variant).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Variant::Paper => "paper",
+            Variant::Code => "code",
+            Variant::NormalDifference { .. } => "normal-difference",
+        }
+    }
+}
+
+/// How per-dimension gradients are computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// One forward pass, then D vector-Jacobian products from mu back to the tapped layer only.
+    /// Works in training mode and with `create_graph` (the AD loss uses it).
+    PerDim,
+    /// One forward pass, then the encoder's tail re-run once on the tapped activation repeated
+    /// D times and a single vector-Jacobian product for all D dimensions. Needs an encoder that
+    /// implements `encode_from` and evaluation mode (BatchNorm statistics must not depend on
+    /// the batch).
+    Batched,
+}
+
+/// Options of [`latent_attention_maps`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct MapOptions {
+    /// The variant.
+    pub variant: Variant,
+    /// Compute the per-dimension maps (Paper variant; otherwise only the aggregate).
+    pub per_dim: bool,
+    /// Output size; None = the input image's size; Some((h, w)) resizes bilinearly; the maps
+    /// at the layer's own resolution are returned too.
+    pub size: Option<(usize, usize)>,
+    /// Record the computation so that a loss on the maps can be differentiated (through alpha).
+    pub create_graph: bool,
+    /// Per-dimension strategy.
+    pub strategy: Strategy,
+    /// Explain a sampled z = mu + sigma * eps (eps from this seed) instead of z = mu.
+    pub sample_seed: Option<u64>,
+    /// Only these latent dimensions (Paper variant), in this order; None = all.
+    pub dims: Option<Vec<usize>>,
+}
+
+impl Default for MapOptions {
+    fn default() -> Self {
+        MapOptions {
+            variant: Variant::Paper,
+            per_dim: true,
+            size: None,
+            create_graph: false,
+            strategy: Strategy::PerDim,
+            sample_seed: None,
+            dims: None,
+        }
+    }
+}
+
+/// The maps of a batch.
+pub struct AttentionMaps {
+    /// Per-dimension maps `[N, D, H, W]` (Paper variant with `per_dim`).
+    pub per_dim: Option<Tensor>,
+    /// The aggregate map `[N, 1, H, W]`.
+    pub aggregate: Tensor,
+    /// Per-dimension maps at the tapped layer's resolution `[N, D, h, w]`.
+    pub per_dim_raw: Option<Tensor>,
+    /// The aggregate at the tapped layer's resolution `[N, 1, h, w]`.
+    pub aggregate_raw: Tensor,
+    /// The channel weights alpha: `[N, D, K]` per dimension, or `[N, 1, K]`.
+    pub alpha: Tensor,
+    /// Posterior mean `[N, D]`.
+    pub mu: Tensor,
+    /// Posterior log-variance `[N, D]`.
+    pub logvar: Tensor,
+    /// The tapped activation A `[N, K, h, w]`.
+    pub activation: Tensor,
+}
+
+fn one_hot_columns(n: usize, d: usize, i: usize, like: &Tensor) -> Result<Tensor> {
+    let mut v = vec![0f32; n * d];
+    for r in 0..n {
+        v[r * d + i] = 1.0;
+    }
+    Tensor::from_vec(v, [n, d], like.device())
+}
+
+/// alpha = GAP(g) as `[N, K, 1, 1]` and map = sum_k alpha_k A_k as `[N, 1, h, w]`.
+fn weigh(g: &Tensor, a: &Tensor) -> Result<(Tensor, Tensor)> {
+    let alpha = g.global_avg_pool()?;
+    let map = a.mul(&alpha)?.sum(&[1], true)?;
+    Ok((alpha, map))
+}
+
+/// Latent attention maps of a batch `x` at encoder layer `layer`.
+///
+/// One forward pass records the layer's activation A; gradients of the explained quantity with
+/// respect to A come from vector-Jacobian products that stop at A (nothing below it is touched).
+pub fn latent_attention_maps(
+    enc: &dyn TappedEncoder,
+    x: &Tensor,
+    layer: &str,
+    opts: &MapOptions,
+) -> Result<AttentionMaps> {
+    let names = enc.layer_names();
+    if !names.iter().any(|n| n == layer) {
+        return Err(Error::UnknownName(format!(
+            "no encoder layer named {layer:?}; valid layers: {}",
+            names.join(", ")
+        )));
+    }
+    if x.rank() != 4 {
+        return Err(Error::Shape {
+            op: "latent_attention_maps",
+            msg: format!("input {} is not NCHW", x.shape()),
+        });
+    }
+    let (in_h, in_w) = (x.dims()[2], x.dims()[3]);
+    let (oh, ow) = opts.size.unwrap_or((in_h, in_w));
+    let (mu, logvar, mut acts) = enc.encode_tapped(x, &[layer])?;
+    let a = acts.remove(0);
+    if a.rank() != 4 {
+        return Err(Error::Shape {
+            op: "latent_attention_maps",
+            msg: format!(
+                "layer {layer:?} gives {}, not a [N, C, h, w] feature map",
+                a.shape()
+            ),
+        });
+    }
+    if !a.requires_grad() {
+        return Err(Error::Autograd(format!("layer {layer:?}'s activation is not on the tape: the encoder's parameters must require gradients")));
+    }
+    let (n, d) = (mu.dims()[0], mu.dims()[1]);
+    let z = match opts.sample_seed {
+        Some(seed) => mu.add(&logvar.mul_scalar(0.5)?.exp()?.mul(&Tensor::randn(
+            mu.shape().clone(),
+            seed,
+            x.device(),
+        )?)?)?,
+        None => mu.clone(),
+    };
+    let cg = opts.create_graph;
+    let dims: Vec<usize> = match &opts.dims {
+        Some(v) => {
+            if let Some(bad) = v.iter().find(|&&i| i >= d) {
+                return Err(Error::InvalidArgument(format!(
+                    "latent dimension {bad} does not exist (z has {d})"
+                )));
+            }
+            v.clone()
+        }
+        None => (0..d).collect(),
+    };
+    let (per_dim_raw, aggregate_raw, alpha) = match &opts.variant {
+        Variant::Paper => {
+            let (maps, alphas) = if opts.strategy == Strategy::Batched && opts.sample_seed.is_none()
+            {
+                batched_paper_maps(enc, layer, &a, n, d, &dims, cg)?
+            } else {
+                let mut maps = Vec::with_capacity(dims.len());
+                let mut alphas = Vec::with_capacity(dims.len());
+                for &i in &dims {
+                    let seed = one_hot_columns(n, d, i, &z)?;
+                    let g = grad(
+                        std::slice::from_ref(&z),
+                        std::slice::from_ref(&a),
+                        Some(&[seed]),
+                        cg,
+                    )?
+                    .remove(0);
+                    let (alpha, map) = weigh(&g, &a)?;
+                    maps.push(map.relu()?);
+                    alphas.push(alpha.reshape(vec![n, 1, a.dims()[1]])?);
+                }
+                (Tensor::concat(&maps, 1)?, Tensor::concat(&alphas, 1)?)
+            };
+            let agg = maps.mean(&[1], true)?;
+            (Some(maps), agg, alphas)
+        }
+        Variant::Code => {
+            let s = z.sum_all()?;
+            let g = grad(&[s], std::slice::from_ref(&a), None, cg)?.remove(0);
+            let rms = g
+                .square()?
+                .mean(&[1, 2, 3], true)?
+                .sqrt()?
+                .add_scalar(1e-5)?;
+            let (alpha, map) = weigh(&g.div(&rms)?, &a)?;
+            (None, map, alpha.reshape(vec![n, 1, a.dims()[1]])?)
+        }
+        Variant::NormalDifference { mean_mu, mean_var } => {
+            if mean_mu.len() != d || mean_var.len() != d {
+                return Err(Error::InvalidArgument(format!(
+                    "normal-difference statistics have {} / {} values for {d} latent dimensions",
+                    mean_mu.len(),
+                    mean_var.len()
+                )));
+            }
+            let m = Tensor::from_slice(mean_mu, [1, d], x.device())?;
+            let v = Tensor::from_slice(mean_var, [1, d], x.device())?;
+            let s = mu
+                .sub(&m)?
+                .square()?
+                .div(&logvar.exp()?.add(&v)?.mul_scalar(2.0)?)?
+                .sum_all()?;
+            let g = grad(&[s], std::slice::from_ref(&a), None, cg)?.remove(0);
+            let (alpha, map) = weigh(&g, &a)?;
+            (None, map.relu()?, alpha.reshape(vec![n, 1, a.dims()[1]])?)
+        }
+    };
+    let up = |t: &Tensor| t.upsample_bilinear(oh, ow);
+    let mut aggregate = up(&aggregate_raw)?;
+    if opts.variant == Variant::Code {
+        aggregate = aggregate.abs()?;
+    }
+    let per_dim = match (&per_dim_raw, opts.per_dim) {
+        (Some(p), true) => Some(up(p)?),
+        _ => None,
+    };
+    Ok(AttentionMaps {
+        per_dim,
+        aggregate,
+        per_dim_raw: per_dim_raw.filter(|_| opts.per_dim),
+        aggregate_raw,
+        alpha,
+        mu,
+        logvar,
+        activation: a,
+    })
+}
+
+/// All D per-dimension maps from one re-run of the encoder's tail on A repeated D times and a
+/// single vector-Jacobian product with block one-hot seeds.
+fn batched_paper_maps(
+    enc: &dyn TappedEncoder,
+    layer: &str,
+    a: &Tensor,
+    n: usize,
+    d: usize,
+    dims: &[usize],
+    create_graph: bool,
+) -> Result<(Tensor, Tensor)> {
+    let base = if create_graph {
+        a.clone()
+    } else {
+        a.detach().requires_grad_()
+    };
+    let nd = dims.len();
+    let idx: Vec<u32> = (0..nd).flat_map(|_| 0..n as u32).collect();
+    let rep = base.index_select(0, &idx)?; // [nd*N, K, h, w], block b = copy for dims[b]
+    let (mu_rep, _) = enc.encode_from(layer, &rep)?;
+    let mut seed = vec![0f32; nd * n * d];
+    for (b, &i) in dims.iter().enumerate() {
+        for r in 0..n {
+            seed[(b * n + r) * d + i] = 1.0;
+        }
+    }
+    let seed = Tensor::from_vec(seed, [nd * n, d], a.device())?;
+    let g = grad(
+        &[mu_rep],
+        std::slice::from_ref(&rep),
+        Some(&[seed]),
+        create_graph,
+    )?
+    .remove(0);
+    let (alpha, map) = weigh(&g, &rep)?; // [D*N, K, 1, 1], [D*N, 1, h, w]
+    let (k, h, w) = (a.dims()[1], a.dims()[2], a.dims()[3]);
+    let maps = map
+        .relu()?
+        .reshape(vec![nd, n, h, w])?
+        .permute(&[1, 0, 2, 3])?;
+    let alphas = alpha.reshape(vec![nd, n, k])?.permute(&[1, 0, 2])?;
+    Ok((maps, alphas))
+}
