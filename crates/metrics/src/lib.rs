@@ -36,6 +36,6 @@ pub use disentanglement::{
     factor_vae_score, BoxError, FactorVaeOptions, FactorVaeScore, GroundTruth,
 };
 pub use error::{MetricsError, Result};
-pub use mig::{mig, MigOptions, MigScore};
+pub use mig::{mig, mig_from_samples, MigOptions, MigScore};
 pub use pixel::{MetricsOptions, Mode, PixelMetrics, Report};
 pub use rng::SplitMix64;

@@ -122,25 +122,48 @@ pub fn mig<G: GroundTruth + ?Sized>(data: &mut G, opts: &MigOptions) -> Result<M
             });
         }
     }
-    let n_factors = data.factor_sizes().len();
     let mut rng = SplitMix64::new(opts.seed);
     let mut dim = None;
     let (ys, zs) = sample_codes(data, opts.num_samples, opts.batch_size, &mut rng, &mut dim)?;
-    let d = zs[0].len();
-    let factors: Vec<Vec<usize>> = (0..n_factors)
-        .map(|k| ys.iter().map(|y| y[k]).collect())
+    mig_from_samples(&ys, &zs, opts.num_bins)
+}
+
+/// The MIG of given samples: `factors[s]` and `latents[s]` are the factor vector and the
+/// mean latent of sample `s` (the computation of [`mig`] after sampling).
+///
+/// Errors: [`MetricsError::Empty`] for no sample, [`MetricsError::Representation`] for
+/// vectors of unequal length, [`MetricsError::Undefined`] when every factor has zero
+/// entropy.
+pub fn mig_from_samples(factors: &[Vec<usize>], latents: &[Vec<f32>], num_bins: usize) -> Result<MigScore> {
+    if factors.is_empty() || latents.is_empty() {
+        return Err(MetricsError::Empty("MIG samples"));
+    }
+    let (n_factors, d) = (factors[0].len(), latents[0].len());
+    if factors.len() != latents.len()
+        || factors.iter().any(|f| f.len() != n_factors)
+        || latents.iter().any(|z| z.len() != d)
+        || num_bins == 0
+    {
+        return Err(MetricsError::Representation(format!(
+            "MIG needs as many factor vectors ({}) as latents ({}), each of one length, and num_bins ({num_bins}) >= 1",
+            factors.len(),
+            latents.len()
+        )));
+    }
+    let columns: Vec<Vec<usize>> = (0..n_factors)
+        .map(|k| factors.iter().map(|y| y[k]).collect())
         .collect();
     let codes: Vec<Vec<usize>> = (0..d)
         .map(|i| {
-            let col: Vec<f32> = zs.iter().map(|z| z[i]).collect();
-            histogram_discretize(&col, opts.num_bins)
+            let col: Vec<f32> = latents.iter().map(|z| z[i]).collect();
+            histogram_discretize(&col, num_bins)
         })
         .collect();
     let mutual_info: Vec<Vec<f64>> = codes
         .iter()
-        .map(|c| factors.iter().map(|f| discrete_mutual_info(c, f)).collect())
+        .map(|c| columns.iter().map(|f| discrete_mutual_info(c, f)).collect())
         .collect();
-    let factor_entropy: Vec<f64> = factors.iter().map(|f| discrete_entropy(f)).collect();
+    let factor_entropy: Vec<f64> = columns.iter().map(|f| discrete_entropy(f)).collect();
     let per_factor: Vec<Option<f64>> = (0..n_factors)
         .map(|k| {
             let h = factor_entropy[k];
@@ -155,10 +178,7 @@ pub fn mig<G: GroundTruth + ?Sized>(data: &mut G, opts: &MigOptions) -> Result<M
     if defined.is_empty() {
         return Err(MetricsError::Undefined {
             metric: "MIG",
-            why: format!(
-                "every factor has zero entropy in {} samples",
-                opts.num_samples
-            ),
+            why: format!("every factor has zero entropy in {} samples", factors.len()),
         });
     }
     Ok(MigScore {
