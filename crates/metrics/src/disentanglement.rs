@@ -2,7 +2,7 @@
 //! generic over the data and the model: the [`GroundTruth`] trait gives factor sizes,
 //! samples factor vectors and returns the model's mean latents for the images of given
 //! factors. Implemented here: the FactorVAE score (Kim & Mnih 2018) following
-//! disentanglement_lib's `factor_vae.py`; MIG is in [`crate::mig`].
+//! disentanglement_lib's `factor_vae.py`; MIG is in [`crate::mig()`].
 
 use crate::error::{MetricsError, Result};
 use crate::rng::SplitMix64;
@@ -69,6 +69,9 @@ pub(crate) fn represent<G: GroundTruth + ?Sized>(
     Ok(reps)
 }
 
+/// Factor vectors and their representations, in sample order.
+pub(crate) type Samples = (Vec<Vec<usize>>, Vec<Vec<f32>>);
+
 /// Representations of `n` random samples, obtained `batch` at a time, with their factors.
 pub(crate) fn sample_codes<G: GroundTruth + ?Sized>(
     data: &mut G,
@@ -76,7 +79,7 @@ pub(crate) fn sample_codes<G: GroundTruth + ?Sized>(
     batch: usize,
     rng: &mut SplitMix64,
     dim: &mut Option<usize>,
-) -> Result<(Vec<Vec<usize>>, Vec<Vec<f32>>)> {
+) -> Result<Samples> {
     let (mut ys, mut zs) = (Vec::with_capacity(n), Vec::with_capacity(n));
     while ys.len() < n {
         let f = data.sample_factors(batch.min(n - ys.len()), rng);

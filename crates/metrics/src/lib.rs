@@ -7,11 +7,11 @@
 //!   ground-truth masks image by image and reports pixel AUROC, AUPRO (FPR limit 0.3),
 //!   image AUROC and F1-max ([`Report`]), in an exact mode (4 bytes per normal pixel,
 //!   8 per anomalous pixel) or a streaming histogram mode of fixed size ([`Mode`]);
-//! - flat scores and labels: [`auroc`], [`f1_max`], [`roc_curve`], [`roc_analysis`];
+//! - flat scores and labels: [`auroc()`], [`f1_max`], [`roc_curve`], [`roc_analysis`];
 //! - curves for plotting: [`RocCurve`] (at most N points, CSV or SVG text);
 //! - [`components::label_components`]: 8-connected components of a mask;
 //! - disentanglement, generic over data and model through [`GroundTruth`]:
-//!   [`factor_vae_score`] and [`mig`] (disentanglement_lib's procedures), with a small
+//!   [`factor_vae_score`] and [`mig()`] (disentanglement_lib's procedures), with a small
 //!   seeded [`SplitMix64`] generator.
 //!
 //! Every error is a [`MetricsError`] naming the value at fault.

@@ -134,7 +134,11 @@ pub fn mig<G: GroundTruth + ?Sized>(data: &mut G, opts: &MigOptions) -> Result<M
 /// Errors: [`MetricsError::Empty`] for no sample, [`MetricsError::Representation`] for
 /// vectors of unequal length, [`MetricsError::Undefined`] when every factor has zero
 /// entropy.
-pub fn mig_from_samples(factors: &[Vec<usize>], latents: &[Vec<f32>], num_bins: usize) -> Result<MigScore> {
+pub fn mig_from_samples(
+    factors: &[Vec<usize>],
+    latents: &[Vec<f32>],
+    num_bins: usize,
+) -> Result<MigScore> {
     if factors.is_empty() || latents.is_empty() {
         return Err(MetricsError::Empty("MIG samples"));
     }

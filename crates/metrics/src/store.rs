@@ -172,14 +172,15 @@ impl HistStore {
 
     /// Non-empty bins as groups, decreasing; the threshold of a bin is its lower edge.
     pub fn groups(&self) -> impl Iterator<Item = Group> + '_ {
-        (0..self.bins).rev().filter_map(move |b| {
-            (self.neg[b] + self.pos[b] > 0).then(|| Group {
+        (0..self.bins)
+            .rev()
+            .filter(move |&b| self.neg[b] + self.pos[b] > 0)
+            .map(move |b| Group {
                 threshold: (self.lo + b as f64 * self.width) as f32,
                 pos: self.pos[b],
                 neg: self.neg[b],
                 pro: self.pro[b],
             })
-        })
     }
 
     /// Current bin width.

@@ -1,7 +1,9 @@
 //! AUPRO on hand-made masks, 8-connectivity, the interpolation at the FPR limit, and a
 //! comparison with a brute-force implementation over every threshold.
 
-use vaecam_metrics::{aupro, components::label_components, MetricsOptions, PixelMetrics, SplitMix64};
+use vaecam_metrics::{
+    aupro, components::label_components, MetricsOptions, PixelMetrics, SplitMix64,
+};
 
 /// 10x10 image: region A (4x4 at the top left, 16 px) scored 1 everywhere; region B (2x4,
 /// 8 px) scored 1 on its left half and 0 on its right half; 19 of the 76 normal pixels
@@ -69,8 +71,15 @@ fn interpolation_at_the_limit_and_point_on_the_limit() {
     let fpr0 = 5.0 / 11.0;
     for limit in [0.3, 0.5, 6.0 / 11.0, 1.0] {
         let got = aupro(&[(&s, &m)], 12, 1, limit).unwrap();
-        let expected = if limit <= fpr0 { 0.0 } else { (limit - fpr0) / limit };
-        assert!((got - expected).abs() < 1e-12, "limit {limit}: {got} vs {expected}");
+        let expected = if limit <= fpr0 {
+            0.0
+        } else {
+            (limit - fpr0) / limit
+        };
+        assert!(
+            (got - expected).abs() < 1e-12,
+            "limit {limit}: {got} vs {expected}"
+        );
     }
     // A segment crossing the limit: region scored like the 3rd normal pixel (tie).
     let mut s2 = s.clone();
@@ -94,7 +103,7 @@ fn diagonal_pixels_are_one_region() {
     assert_eq!(label_components(&m, w, h).sizes, vec![5]);
     let mut s = vec![0.0f32; w * h];
     s[2 * w + 2] = 1.0; // only the diagonal pixel is detected
-    // 8-connectivity: overlap 1/5 at t=1 (4-connectivity would give (0 + 1)/2).
+                        // 8-connectivity: overlap 1/5 at t=1 (4-connectivity would give (0 + 1)/2).
     let mut pm = PixelMetrics::new(MetricsOptions::default()).unwrap();
     pm.add_image(&s, &m, w, h).unwrap();
     let r = pm.finish().unwrap();
@@ -138,7 +147,11 @@ fn brute_force(images: &[(Vec<f32>, Vec<u8>)], w: usize, h: usize, limit: f64) -
     let mut ts: Vec<f32> = images.iter().flat_map(|(s, _)| s.iter().copied()).collect();
     ts.sort_by(|a, b| b.total_cmp(a));
     ts.dedup();
-    let n_neg = images.iter().flat_map(|(_, m)| m.iter()).filter(|&&v| v == 0).count() as f64;
+    let n_neg = images
+        .iter()
+        .flat_map(|(_, m)| m.iter())
+        .filter(|&&v| v == 0)
+        .count() as f64;
     let mut pts = vec![(0.0f64, 0.0f64)];
     for t in ts {
         let fp = images
@@ -148,7 +161,9 @@ fn brute_force(images: &[(Vec<f32>, Vec<u8>)], w: usize, h: usize, limit: f64) -
             .count() as f64;
         let pro: f64 = regions
             .iter()
-            .map(|reg| reg.iter().filter(|(i, q)| images[*i].0[*q] >= t).count() as f64 / reg.len() as f64)
+            .map(|reg| {
+                reg.iter().filter(|(i, q)| images[*i].0[*q] >= t).count() as f64 / reg.len() as f64
+            })
             .sum::<f64>()
             / regions.len() as f64;
         pts.push((fp / n_neg, pro));
@@ -204,7 +219,10 @@ fn matches_brute_force_on_random_images() {
         for limit in [0.05, 0.3, 1.0] {
             let got = aupro(&refs, w, h, limit).unwrap();
             let want = brute_force(&images, w, h, limit);
-            assert!((got - want).abs() < 1e-9, "trial {trial} limit {limit}: {got} vs {want}");
+            assert!(
+                (got - want).abs() < 1e-9,
+                "trial {trial} limit {limit}: {got} vs {want}"
+            );
         }
     }
 }

@@ -55,7 +55,11 @@ fn assert_close(a: &Report, b: &Report, tol: f64) {
         ("pixel_auroc", a.pixel_auroc, b.pixel_auroc),
         ("aupro", a.aupro, b.aupro),
         ("f1_max", a.f1_max, b.f1_max),
-        ("image_auroc", a.image_auroc.unwrap(), b.image_auroc.unwrap()),
+        (
+            "image_auroc",
+            a.image_auroc.unwrap(),
+            b.image_auroc.unwrap(),
+        ),
     ] {
         assert!((x - y).abs() < tol, "{name}: exact {x} vs histogram {y}");
     }
@@ -69,16 +73,36 @@ fn histogram_matches_exact_on_many_images() {
     let images = category(150, w, h, 3, 1.0);
     let exact = run(&images, w, h, Mode::Exact);
     let hist = run(&images, w, h, Mode::histogram());
-    assert!(exact.pixel_auroc > 0.8 && exact.pixel_auroc < 0.95, "{}", exact.pixel_auroc);
+    assert!(
+        exact.pixel_auroc > 0.8 && exact.pixel_auroc < 0.95,
+        "{}",
+        exact.pixel_auroc
+    );
     assert!(exact.aupro > 0.2 && exact.aupro < 0.9, "{}", exact.aupro);
     assert_close(&exact, &hist, 1e-4);
     assert!(exact.histogram_bin_width.is_none());
     let bw = hist.histogram_bin_width.unwrap();
     assert!(bw > 0.0 && bw < 20.0 / 65536.0, "bin width {bw}");
     // With a range hint, and with fewer bins (looser but still close).
-    let hinted = run(&images, w, h, Mode::Histogram { bins: 1 << 16, range: Some((-6.0, 8.0)) });
+    let hinted = run(
+        &images,
+        w,
+        h,
+        Mode::Histogram {
+            bins: 1 << 16,
+            range: Some((-6.0, 8.0)),
+        },
+    );
     assert_close(&exact, &hinted, 1e-4);
-    let coarse = run(&images, w, h, Mode::Histogram { bins: 1 << 10, range: None });
+    let coarse = run(
+        &images,
+        w,
+        h,
+        Mode::Histogram {
+            bins: 1 << 10,
+            range: None,
+        },
+    );
     assert_close(&exact, &coarse, 5e-3);
 }
 
@@ -107,7 +131,10 @@ fn curves_are_bounded_monotone_and_end_at_one() {
         assert!(c.thresholds.windows(2).all(|p| p[0] > p[1]));
     }
     assert!((r.roc.area() - r.pixel_auroc).abs() < 1e-3);
-    let small = MetricsOptions { curve_points: 50, ..MetricsOptions::default() };
+    let small = MetricsOptions {
+        curve_points: 50,
+        ..MetricsOptions::default()
+    };
     let mut m = PixelMetrics::new(small).unwrap();
     for (s, mask) in &images {
         m.add_image(s, mask, w, h).unwrap();
