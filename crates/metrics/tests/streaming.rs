@@ -131,11 +131,16 @@ fn curves_are_bounded_monotone_and_end_at_one() {
         assert!(c.thresholds.windows(2).all(|p| p[0] > p[1]));
     }
     assert!((r.roc.area() - r.pixel_auroc).abs() < 1e-3);
+    // The report serializes (the +inf threshold of the first point becomes null).
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["roc"]["thresholds"][0], serde_json::Value::Null);
+    assert_eq!(json["pixel_auroc"].as_f64().unwrap(), r.pixel_auroc);
     let small = MetricsOptions {
         curve_points: 50,
         ..MetricsOptions::default()
     };
     let mut m = PixelMetrics::new(small).unwrap();
+    m.reserve(images.len() * w * h);
     for (s, mask) in &images {
         m.add_image(s, mask, w, h).unwrap();
     }
