@@ -200,6 +200,10 @@ fn matches_brute_force_on_random_images() {
                         }
                     }
                 }
+                // Scattered pixels: some touch others only diagonally.
+                for _ in 0..12 {
+                    m[rng.below(w * h)] = 255;
+                }
             }
             // Coarse scores with many ties on odd trials, continuous otherwise.
             let s: Vec<f32> = m
