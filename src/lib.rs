@@ -4,9 +4,12 @@
 //! own. This root crate holds the command-line tool and the pipelines that combine the
 //! engine (`vaecam-tensor`), the models (`vaecam-vae`) and the data (`vaecam-data`).
 
+pub mod ad;
 pub mod commands;
+pub mod disentangle;
 pub mod error;
 pub mod pictures;
+pub mod plot;
 pub mod source;
 pub mod spec;
 

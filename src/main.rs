@@ -21,6 +21,10 @@ enum Command {
     MakeBenchmark(commands::make_benchmark::MakeBenchmarkArgs),
     /// Show the compute devices.
     Devices,
+    /// Train (AD-)beta-VAE / (AD-)FactorVAE on dSprites over seeds and score disentanglement.
+    Disentangle(commands::disentangle::DisentangleArgs),
+    /// Tabulate and plot finished `disentangle` output folders.
+    Compare(commands::compare::CompareArgs),
 }
 
 fn main() {
@@ -29,6 +33,8 @@ fn main() {
         Command::Train(a) => commands::train::run(a),
         Command::Reconstruct(a) => commands::reconstruct::run(a),
         Command::MakeBenchmark(a) => commands::make_benchmark::run(a),
+        Command::Disentangle(a) => commands::disentangle::run(a),
+        Command::Compare(a) => commands::compare::run(a),
         Command::Devices => {
             println!("cpu: {}", vaecam_tensor::Device::cpu().name());
             match vaecam_tensor::Device::gpu() {

@@ -1,5 +1,7 @@
 //! The `vaecam` subcommands.
 
+pub mod compare;
+pub mod disentangle;
 pub mod make_benchmark;
 pub mod reconstruct;
 pub mod train;

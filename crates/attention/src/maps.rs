@@ -181,22 +181,7 @@ pub fn latent_attention_maps(
             {
                 batched_paper_maps(enc, layer, &a, n, d, &dims, cg)?
             } else {
-                let mut maps = Vec::with_capacity(dims.len());
-                let mut alphas = Vec::with_capacity(dims.len());
-                for &i in &dims {
-                    let seed = one_hot_columns(n, d, i, &z)?;
-                    let g = grad(
-                        std::slice::from_ref(&z),
-                        std::slice::from_ref(&a),
-                        Some(&[seed]),
-                        cg,
-                    )?
-                    .remove(0);
-                    let (alpha, map) = weigh(&g, &a)?;
-                    maps.push(map.relu()?);
-                    alphas.push(alpha.reshape(vec![n, 1, a.dims()[1]])?);
-                }
-                (Tensor::concat(&maps, 1)?, Tensor::concat(&alphas, 1)?)
+                maps_from_activation(&a, &z, Some(&dims), cg)?
             };
             let agg = maps.mean(&[1], true)?;
             (Some(maps), agg, alphas)
@@ -251,6 +236,62 @@ pub fn latent_attention_maps(
         logvar,
         activation: a,
     })
+}
+
+/// Per-dimension maps (Eq. 1-2) from an activation `a` `[N, K, h, w]` that is already on the
+/// tape and a latent quantity `target` `[N, D]` computed from it (mu, or a sampled z): one
+/// vector-Jacobian product per dimension, from `target` back to `a` only, with no forward pass
+/// of its own. This is how a training loss reuses the trainer's forward pass.
+///
+/// Returns the maps `[N, nd, h, w]` at `a`'s resolution (after the ReLU) and alpha
+/// `[N, nd, K]`, for `dims` in that order (None = all D). With `create_graph` the result can
+/// be differentiated through alpha (second order); without it alpha is a constant and
+/// gradients reach the parameters only through `a`.
+pub fn maps_from_activation(
+    a: &Tensor,
+    target: &Tensor,
+    dims: Option<&[usize]>,
+    create_graph: bool,
+) -> Result<(Tensor, Tensor)> {
+    if a.rank() != 4 || target.rank() != 2 || a.dims()[0] != target.dims()[0] {
+        return Err(Error::Shape {
+            op: "maps_from_activation",
+            msg: format!(
+                "activation {} and target {} are not [N, K, h, w] and [N, D]",
+                a.shape(),
+                target.shape()
+            ),
+        });
+    }
+    if !a.requires_grad() {
+        return Err(Error::Autograd(
+            "the activation is not on the tape (tapped under no_grad, or detached?)".into(),
+        ));
+    }
+    let (n, d) = (target.dims()[0], target.dims()[1]);
+    let all: Vec<usize> = (0..d).collect();
+    let dims = dims.unwrap_or(&all);
+    if let Some(bad) = dims.iter().find(|&&i| i >= d) {
+        return Err(Error::InvalidArgument(format!(
+            "latent dimension {bad} does not exist (z has {d})"
+        )));
+    }
+    let mut maps = Vec::with_capacity(dims.len());
+    let mut alphas = Vec::with_capacity(dims.len());
+    for &i in dims {
+        let seed = one_hot_columns(n, d, i, target)?;
+        let g = grad(
+            std::slice::from_ref(target),
+            std::slice::from_ref(a),
+            Some(&[seed]),
+            create_graph,
+        )?
+        .remove(0);
+        let (alpha, map) = weigh(&g, a)?;
+        maps.push(map.relu()?);
+        alphas.push(alpha.reshape(vec![n, 1, a.dims()[1]])?);
+    }
+    Ok((Tensor::concat(&maps, 1)?, Tensor::concat(&alphas, 1)?))
 }
 
 /// All D per-dimension maps from one re-run of the encoder's tail on A repeated D times and a

@@ -356,3 +356,28 @@ fn ad_loss_gradient_through_alpha_matches_finite_differences() {
         "the detached variant must differ from the full gradient"
     );
 }
+
+#[test]
+fn maps_from_an_already_tapped_activation_equal_the_full_function() {
+    let dev = Device::cpu();
+    let n = net(&dev);
+    let enc = SequentialEncoder::new(&n, Z);
+    let x = input(&dev);
+    let full = latent_attention_maps(&enc, &x, "act1", &MapOptions::default()).unwrap();
+    let (mu, _, acts) = enc.encode_tapped(&x, &["act1"]).unwrap();
+    let (maps, alpha) =
+        vaecam_attention::maps_from_activation(&acts[0], &mu, Some(&[2, 0]), false).unwrap();
+    let want = full.per_dim_raw.unwrap();
+    assert_eq!(maps.dims(), &[2, 2, 8, 8]);
+    assert_eq!(alpha.dims(), &[2, 2, 4]);
+    for (k, i) in [(0, 2), (1, 0)] {
+        assert_eq!(
+            maps.slice(1, k, 1).unwrap().to_vec().unwrap(),
+            want.slice(1, i, 1).unwrap().to_vec().unwrap()
+        );
+    }
+    let e = vaecam_attention::maps_from_activation(&acts[0].detach(), &mu, None, false);
+    assert!(e.err().unwrap().to_string().contains("not on the tape"));
+    let e = vaecam_attention::maps_from_activation(&acts[0], &mu, Some(&[3]), false);
+    assert!(e.err().unwrap().to_string().contains("dimension 3"));
+}

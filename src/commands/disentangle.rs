@@ -1,0 +1,272 @@
+//! `vaecam disentangle`: trains (AD-)beta-VAE or (AD-)FactorVAE on dSprites for several seeds
+//! and evaluates each run (FactorVAE score, MIG, reconstruction error, attention pictures).
+
+use crate::ad::{AdLoss, AdSettings, DEFAULT_LAYER};
+use crate::commands::train::{progress, write_samples};
+use crate::disentangle::{self, EvalOptions, SeedMetrics, Summary};
+use crate::error::{Error, Result};
+use crate::pictures;
+use crate::source::LoaderSource;
+use clap::Args;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use vaecam_data::dsprites::DspritesDataset;
+use vaecam_tensor::Device;
+use vaecam_vae::{
+    read_run_config, FactorOptions, RunConfig, RunMode, TrainOptions, Trainer, VaeConfig,
+};
+
+/// Options of `vaecam disentangle`.
+#[derive(Args, Debug, Clone)]
+pub struct DisentangleArgs {
+    /// beta-vae | factor-vae.
+    #[arg(long)]
+    pub model: String,
+    /// beta-VAE: weight of the KL term (default 4).
+    #[arg(long, conflicts_with = "gamma")]
+    pub beta: Option<f32>,
+    /// FactorVAE: weight of the total-correlation term (default 40).
+    #[arg(long)]
+    pub gamma: Option<f32>,
+    /// Weight of the attention-disentanglement loss (absent or 0: no AD term).
+    #[arg(long)]
+    pub ad_lambda: Option<f32>,
+    /// AD pairs: all | random | top-k:K.
+    #[arg(long, default_value = "all")]
+    pub ad_pairs: String,
+    /// AD gradient: full (through alpha, second order) | detached.
+    #[arg(long, default_value = "full")]
+    pub ad_grad: String,
+    /// AD overlap: iou (soft IoU) | dice (soft Dice).
+    #[arg(long, default_value = "iou")]
+    pub ad_overlap: String,
+    /// Encoder layer whose activation the attention maps use.
+    #[arg(long, default_value = DEFAULT_LAYER)]
+    pub ad_layer: String,
+    /// Training steps per seed (a run folder already there is resumed up to this count).
+    #[arg(long, default_value_t = 1000)]
+    pub steps: u64,
+    /// Latent dimensions.
+    #[arg(long, default_value_t = 10)]
+    pub z: usize,
+    /// Images per VAE step (FactorVAE draws as many again for its discriminator).
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    /// VAE learning rate.
+    #[arg(long, default_value_t = 1e-4)]
+    pub lr: f32,
+    /// Seeds, comma-separated: one run folder DIR/seed-N each.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    pub seeds: Vec<u64>,
+    /// cpu | gpu | best.
+    #[arg(long, default_value = "best")]
+    pub device: String,
+    /// Steps between checkpoints.
+    #[arg(long, default_value_t = 500)]
+    pub checkpoint_every: u64,
+    /// FactorVAE-score training votes.
+    #[arg(long, default_value_t = 10_000)]
+    pub eval_train_votes: usize,
+    /// FactorVAE-score evaluation votes.
+    #[arg(long, default_value_t = 5_000)]
+    pub eval_eval_votes: usize,
+    /// Samples for the score's global variances and for MIG.
+    #[arg(long, default_value_t = 10_000)]
+    pub eval_samples: usize,
+    /// Images of the fixed reconstruction evaluation set.
+    #[arg(long, default_value_t = 2_048)]
+    pub recon_images: usize,
+    /// Output folder: seed-N/ run folders, metrics.json, scatter.png/.md/.csv.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Hide the progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn fmt_num(v: f32) -> String {
+    format!("{v}")
+}
+
+/// The AD settings of the arguments (None without a positive lambda); validated.
+pub fn ad_settings(a: &DisentangleArgs) -> Result<Option<AdSettings>> {
+    let Some(lambda) = a.ad_lambda.filter(|&l| l != 0.0) else {
+        return Ok(None);
+    };
+    let s = AdSettings {
+        lambda,
+        overlap: a.ad_overlap.clone(),
+        pairs: a.ad_pairs.clone(),
+        grad: a.ad_grad.clone(),
+        layer: a.ad_layer.clone(),
+    };
+    s.options()?;
+    Ok(Some(s))
+}
+
+/// The configuration's name, e.g. `AD-FactorVAE (gamma 40, lambda 1)`.
+fn label(a: &DisentangleArgs, ad: &Option<AdSettings>) -> Result<String> {
+    let (name, weight) = match a.model.as_str() {
+        "beta-vae" => ("beta-VAE", format!("beta {}", fmt_num(a.beta.unwrap_or(4.0)))),
+        "factor-vae" => ("FactorVAE", format!("gamma {}", fmt_num(a.gamma.unwrap_or(40.0)))),
+        m => {
+            return Err(Error::Usage(format!(
+                "--model {m:?}: expected beta-vae or factor-vae"
+            )))
+        }
+    };
+    Ok(match ad {
+        Some(s) => format!("AD-{name} ({weight}, lambda {})", fmt_num(s.lambda)),
+        None => format!("{name} ({weight})"),
+    })
+}
+
+/// The run config of one seed.
+fn run_config(a: &DisentangleArgs, ad: &Option<AdSettings>, seed: u64) -> Result<RunConfig> {
+    if a.model == "beta-vae" && a.gamma.is_some() {
+        return Err(Error::Usage("--gamma is for --model factor-vae".into()));
+    }
+    if a.model == "factor-vae" && a.beta.is_some() {
+        return Err(Error::Usage("--beta is for --model beta-vae".into()));
+    }
+    if a.z < 2 && ad.is_some() {
+        return Err(Error::Usage(format!("--z {}: the AD loss needs at least 2", a.z)));
+    }
+    let factor = (a.model == "factor-vae").then(|| FactorOptions::with_gamma(a.gamma.unwrap_or(40.0)));
+    let beta = if a.model == "beta-vae" { a.beta.unwrap_or(4.0) } else { 1.0 };
+    Ok(RunConfig {
+        model: VaeConfig::dsprites(a.z),
+        train: TrainOptions {
+            steps: a.steps,
+            batch_size: a.batch,
+            lr: a.lr,
+            beta,
+            factor,
+            seed,
+            checkpoint_every: a.checkpoint_every,
+            ..Default::default()
+        },
+        data: "dsprites".into(),
+        extra: match ad {
+            Some(s) => serde_json::json!({ "ad": s }),
+            None => serde_json::Value::Null,
+        },
+    })
+}
+
+/// Opens a seed's run folder: new, or resumed when it holds a run of the same settings.
+fn open_run(dir: &Path, cfg: RunConfig, dev: &Device) -> Result<Trainer> {
+    let mode = if dir.join(vaecam_vae::trainer::CONFIG).exists() {
+        let stored = read_run_config(dir)?;
+        let same = stored.model == cfg.model
+            && stored.extra == cfg.extra
+            && TrainOptions { steps: 0, ..stored.train.clone() }
+                == TrainOptions { steps: 0, ..cfg.train.clone() };
+        if !same {
+            return Err(Error::Usage(format!(
+                "{} holds a run with other settings; choose another --out",
+                dir.display()
+            )));
+        }
+        RunMode::Resume
+    } else {
+        RunMode::New
+    };
+    Ok(Trainer::create(dir, cfg, mode, dev)?)
+}
+
+/// Trains (or finishes) one seed's run and evaluates it, reusing a stored evaluation of
+/// the same step count and settings.
+fn run_seed(
+    a: &DisentangleArgs,
+    ad: &Option<AdSettings>,
+    seed: u64,
+    eval: &EvalOptions,
+    dev: &Device,
+) -> Result<SeedMetrics> {
+    let dir = a.out.join(format!("seed-{seed}"));
+    let mut trainer = open_run(&dir, run_config(a, ad, seed)?, dev)?;
+    if let Some(s) = ad {
+        trainer.add_loss(Box::new(AdLoss::new(s.options()?, seed)));
+    }
+    let t = trainer.config.train.clone();
+    let draw = if t.factor.is_some() { 2 * t.batch_size } else { t.batch_size };
+    let mut source = LoaderSource::new(Arc::new(DspritesDataset::full()), draw, seed, false, "dsprites")?;
+    let t0 = std::time::Instant::now();
+    let start = trainer.step();
+    if start < t.steps {
+        eprintln!("vaecam disentangle: seed {seed}, steps {start}..{} on {}", t.steps, dev.name());
+        let bar = progress(a.quiet, t.steps, start);
+        trainer.train(&mut source, &mut |r| {
+            let parts: Vec<String> = r.parts.iter().map(|(k, v)| format!("{k} {v:.3}")).collect();
+            bar.set_position(r.step);
+            bar.set_message(parts.join(" "));
+        })?;
+        bar.finish_and_clear();
+    }
+    let train_seconds = t0.elapsed().as_secs_f64();
+    let cache = dir.join("eval.json");
+    let stored: Option<SeedMetrics> = std::fs::read_to_string(&cache)
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .filter(|m: &SeedMetrics| m.steps == trainer.step() && &m.eval == eval);
+    let metrics = match stored {
+        Some(m) => m,
+        None => {
+            eprintln!("vaecam disentangle: seed {seed}, evaluating");
+            let mut m = disentangle::evaluate(&trainer.vae, dev, eval)?;
+            m.seed = seed;
+            m.steps = trainer.step();
+            m.train_seconds = train_seconds;
+            let layer = ad.as_ref().map_or(DEFAULT_LAYER, |s| s.layer.as_str());
+            pictures::save(
+                &disentangle::attention_picture(&trainer.vae, layer, dev)?,
+                &dir.join("attention.png"),
+            )?;
+            let idx = disentangle::picture_factors().iter().map(|f| f.index()).collect();
+            write_samples(&trainer.vae, &DspritesDataset::subset(idx)?, &dir.join("samples"))?;
+            let json = serde_json::to_string_pretty(&m).map_err(|e| Error::Usage(e.to_string()))?;
+            std::fs::write(&cache, json).map_err(|e| Error::Io { path: cache.clone(), msg: e.to_string() })?;
+            m
+        }
+    };
+    eprintln!(
+        "vaecam disentangle: seed {seed}: FactorVAE score {:.3} (train {:.3}), MIG {:.3}, recon {:.1}",
+        metrics.factor_vae, metrics.factor_vae_train, metrics.mig, metrics.recon_bce
+    );
+    Ok(metrics)
+}
+
+/// Runs `vaecam disentangle`.
+pub fn run(a: DisentangleArgs) -> Result<()> {
+    let ad = ad_settings(&a)?;
+    let label = label(&a, &ad)?;
+    if a.seeds.is_empty() {
+        return Err(Error::Usage("--seeds: give at least one seed".into()));
+    }
+    let dev = super::device(&a.device)?;
+    let eval = EvalOptions {
+        train_votes: a.eval_train_votes,
+        eval_votes: a.eval_eval_votes,
+        variance_samples: a.eval_samples,
+        mig_samples: a.eval_samples,
+        recon_images: a.recon_images,
+        seed: 0,
+    };
+    let mut runs = Vec::new();
+    for &seed in &a.seeds {
+        runs.push(run_seed(&a, &ad, seed, &eval, &dev)?);
+    }
+    let settings = serde_json::json!({
+        "model": a.model, "beta": a.beta, "gamma": a.gamma, "ad": ad, "z": a.z,
+        "batch": a.batch, "steps": a.steps, "lr": a.lr, "seeds": a.seeds, "device": dev.name(),
+    });
+    let summary = Summary::new(label, a.model.clone(), settings, runs);
+    let p = a.out.join("metrics.json");
+    let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::Usage(e.to_string()))?;
+    std::fs::write(&p, json).map_err(|e| Error::Io { path: p.clone(), msg: e.to_string() })?;
+    let table = disentangle::write_report(std::slice::from_ref(&summary), &a.out.join("scatter"))?;
+    println!("{table}");
+    eprintln!("vaecam disentangle: wrote {}", p.display());
+    Ok(())
+}

@@ -1,0 +1,214 @@
+//! Attention-disentanglement training: the AD loss term's gradients, the dSprites
+//! ground truth of the metrics, and a short AD-FactorVAE run through the CLI.
+
+use std::process::Command;
+use vaecam::ad::AdLoss;
+use vaecam::disentangle::{reconstruction_error, DspritesGroundTruth};
+use vaecam_attention::{AdOptions, Overlap, PairChoice};
+use vaecam_metrics::{factor_vae_score, mig, FactorVaeOptions, GroundTruth, MigOptions};
+use vaecam_tensor::nn::{Conv2d, Flatten, Linear, Reshape, Sequential, Tanh};
+use vaecam_tensor::{grad, Device, Tensor};
+use vaecam_vae::{Arch, ExtraLoss, Likelihood, LossContext, Vae, VaeConfig};
+
+const Z: usize = 3;
+
+/// A tiny VAE with a smooth encoder (Tanh): with piecewise-linear activations above the tap,
+/// alpha jumps where a pre-activation crosses zero and finite differences straddle the jumps.
+fn tiny_vae(dev: &Device) -> Vae {
+    let encoder = Sequential::new()
+        .push("conv1", Conv2d::new(1, 4, 4, 2, 1, true, 31, dev).unwrap())
+        .push("act1", Tanh)
+        .push("conv2", Conv2d::new(4, 5, 4, 2, 1, true, 32, dev).unwrap())
+        .push("act2", Tanh)
+        .push("flatten", Flatten)
+        .push("fc", Linear::new(5 * 4 * 4, 2 * Z, true, 33, dev).unwrap());
+    let decoder = Sequential::new()
+        .push("fc", Linear::new(Z, 16 * 16, true, 34, dev).unwrap())
+        .push("reshape", Reshape(vec![1, 16, 16]));
+    Vae {
+        config: VaeConfig {
+            arch: Arch::Dsprites,
+            in_channels: 1,
+            image_size: 16,
+            z_dim: Z,
+            likelihood: Likelihood::Bernoulli,
+        },
+        encoder,
+        decoder,
+    }
+}
+
+/// The AD term as the trainer computes it: its forward pass with the tap, then the term.
+fn ad_term(vae: &Vae, x: &Tensor, through_alpha: bool) -> Tensor {
+    let (out, taps) = vae.forward_tapped(x, None, &["act1"]).unwrap();
+    let ctx = LossContext {
+        vae,
+        x,
+        out: &out,
+        taps: &taps,
+        step: 0,
+    };
+    let opts = AdOptions {
+        lambda: 2.0,
+        overlap: Overlap::SoftIoU,
+        pairs: PairChoice::All,
+        through_alpha,
+        layer: "act1".into(),
+    };
+    let mut term = AdLoss::new(opts, 0);
+    assert_eq!(term.name(), "ad");
+    assert_eq!(term.taps(), vec!["act1".to_string()]);
+    term.loss(&ctx).unwrap()
+}
+
+#[test]
+fn the_ad_term_gradient_through_alpha_matches_finite_differences() {
+    let dev = Device::cpu();
+    let vae = tiny_vae(&dev);
+    let x = Tensor::rand([2, 1, 16, 16], 9, &dev).unwrap();
+    let params = vaecam_tensor::nn::parameters(&vae.encoder);
+    // conv1 lies below the tap (reached through A and alpha), conv2 above it (through alpha only).
+    let ws: Vec<Tensor> = params[..3].iter().map(|p| p.1.clone()).collect();
+    assert_eq!(params[2].0, "conv2.weight");
+    let full = grad(&[ad_term(&vae, &x, true)], &ws, None, false).unwrap();
+    let det = grad(&[ad_term(&vae, &x, false)], &ws, None, false).unwrap();
+    let eps = 3e-4f32;
+    let mut differs = 0.0f64;
+    for (wi, w) in [0usize, 2].iter().map(|&i| (i, &ws[i])) {
+        let (g_full, g_det) = (full[wi].to_vec().unwrap(), det[wi].to_vec().unwrap());
+        let w0 = w.to_vec().unwrap();
+        for j in (0..w0.len()).step_by(11) {
+            let at = |d: f32| {
+                let mut v = w0.clone();
+                v[j] += d;
+                w.assign(&Tensor::from_vec(v, w.dims().to_vec(), &dev).unwrap())
+                    .unwrap();
+                ad_term(&vae, &x, false).item().unwrap() as f64
+            };
+            let fd = (at(eps) - at(-eps)) / (2.0 * eps as f64);
+            w.assign(&Tensor::from_vec(w0.clone(), w.dims().to_vec(), &dev).unwrap())
+                .unwrap();
+            let got = g_full[j] as f64;
+            assert!(
+                (got - fd).abs() <= 4e-3 + 3e-2 * fd.abs(),
+                "{} [{j}]: through alpha {got} vs finite differences {fd}",
+                params[wi].0
+            );
+            differs = differs.max((g_det[j] as f64 - got).abs());
+        }
+    }
+    assert!(differs > 1e-4, "the detached variant must differ: {differs}");
+}
+
+#[test]
+fn the_dsprites_ground_truth_encodes_rendered_factors() {
+    let dev = Device::cpu();
+    let vae = Vae::new(&VaeConfig::dsprites(4), 0, &dev).unwrap();
+    let mut gt = DspritesGroundTruth::new(&vae, &dev).unwrap();
+    assert_eq!(gt.factor_sizes(), &[3, 6, 40, 32, 32]);
+    let reps = gt
+        .representation(&[vec![0, 0, 0, 0, 0], vec![2, 5, 39, 31, 31], vec![1, 2, 3, 4, 5]])
+        .unwrap();
+    assert_eq!(reps.len(), 3);
+    assert!(reps.iter().all(|r| r.len() == 4 && r.iter().all(|v| v.is_finite())));
+    assert_ne!(reps[0], reps[1], "different images, different codes");
+    let e = gt.representation(&[vec![3, 0, 0, 0, 0]]).unwrap_err();
+    assert!(e.to_string().contains("shape"), "{e}");
+    let e = gt.representation(&[vec![0, 0]]).unwrap_err();
+    assert!(e.to_string().contains("5 entries"), "{e}");
+    let opts = FactorVaeOptions {
+        batch_size: 8,
+        num_train: 6,
+        num_eval: 4,
+        num_variance_estimate: 16,
+        ..Default::default()
+    };
+    let s = factor_vae_score(&mut gt, &opts).unwrap();
+    assert!((0.0..=1.0).contains(&s.eval_accuracy) && s.global_variances.len() == 4);
+    let m = mig(
+        &mut gt,
+        &MigOptions {
+            num_samples: 24,
+            batch_size: 8,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(m.mig.is_finite() && m.mutual_info.len() == 4);
+    let r = reconstruction_error(&vae, 5, &dev).unwrap();
+    // An untrained decoder's logits are near 0: BCE near 64 * 64 * ln 2 per image.
+    assert!(r > 1000.0 && r < 5000.0, "{r}");
+}
+
+fn vaecam(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_vaecam"))
+        .args(args)
+        .env("VAECAM_DEVICE", "cpu")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn a_short_ad_factor_vae_run_logs_every_part_and_is_compared() {
+    let dir = std::env::temp_dir().join(format!("vaecam-ad-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap();
+    let args = [
+        "disentangle", "--model", "factor-vae", "--gamma", "10", "--ad-lambda", "1", "--z", "3",
+        "--batch", "4", "--steps", "3", "--seeds", "1,2", "--device", "cpu", "--eval-train-votes",
+        "3", "--eval-eval-votes", "2", "--eval-samples", "16", "--recon-images", "4",
+        "--checkpoint-every", "0", "--quiet", "--out", d,
+    ];
+    let (ok, out, err) = vaecam(&args);
+    assert!(ok, "{err}");
+    assert!(out.contains("AD-FactorVAE (gamma 10, lambda 1)"), "{out}");
+    let log = std::fs::read_to_string(dir.join("seed-1/log.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    for part in ["total", "recon", "kl", "tc", "ad", "disc"] {
+        let v = last.get(part).and_then(|v| v.as_f64());
+        assert!(v.is_some_and(f64::is_finite), "{part} missing: {last}");
+    }
+    assert_eq!(last["step"], 3);
+    for f in [
+        "metrics.json",
+        "scatter.png",
+        "scatter.csv",
+        "seed-1/attention.png",
+        "seed-2/samples/traversals.png",
+        "seed-2/checkpoint.safetensors",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["runs"].as_array().unwrap().len(), 2);
+    // Running again resumes the finished runs and reuses their evaluations.
+    let (ok, out2, err) = vaecam(&args);
+    assert!(ok && out2 == out, "{err}");
+    // Other settings in the same folder are refused.
+    let mut other = args.to_vec();
+    other[4] = "20";
+    let (ok, _, err) = vaecam(&other);
+    assert!(!ok && err.contains("other settings") && err.lines().count() == 1, "{err}");
+    let prefix = dir.join("cmp");
+    let (ok, out, err) = vaecam(&["compare", "--runs", d, "--out", prefix.to_str().unwrap()]);
+    assert!(ok && out.contains("| AD-FactorVAE"), "{err}");
+    assert!(dir.join("cmp.png").is_file() && dir.join("cmp.md").is_file());
+    let (ok, _, err) = vaecam(&["compare", "--runs", "/nonexistent-vaecam"]);
+    assert!(!ok && err.contains("metrics.json"), "{err}");
+    let (ok, _, err) = vaecam(&[
+        "disentangle", "--model", "factor-vae", "--ad-lambda", "1", "--ad-pairs", "top-k:1",
+        "--out", d,
+    ]);
+    assert!(!ok && err.contains("top-k:1"), "{err}");
+    for cmd in ["disentangle", "compare"] {
+        let (ok, out, _) = vaecam(&[cmd, "--help"]);
+        assert!(ok && out.contains("Usage"), "{cmd}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
