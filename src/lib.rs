@@ -6,7 +6,9 @@
 
 pub mod commands;
 pub mod error;
+pub mod localize;
 pub mod pictures;
+pub mod plot;
 pub mod source;
 pub mod spec;
 

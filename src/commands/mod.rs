@@ -1,5 +1,6 @@
 //! The `vaecam` subcommands.
 
+pub mod localize;
 pub mod make_benchmark;
 pub mod reconstruct;
 pub mod train;
