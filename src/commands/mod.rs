@@ -1,5 +1,6 @@
 //! The `vaecam` subcommands.
 
+pub mod explain;
 pub mod localize;
 pub mod make_benchmark;
 pub mod reconstruct;
