@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::pictures::{self, Chw};
-use crate::plot::{self, Series};
+use crate::plot::{self, Axes, Series};
 use image::{Rgb, RgbImage};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -358,26 +358,38 @@ pub fn markdown_table(rows: &[Summary]) -> String {
 /// Score-against-reconstruction scatter plot (one series per summary, one point per seed)
 /// and the same points as CSV.
 pub fn scatter(rows: &[Summary]) -> (RgbImage, String) {
-    let mut csv = String::from("configuration,seed,steps,recon_bce,factor_vae,factor_vae_train,mig\n");
-    let series: Vec<Series> = rows
+    let mut csv =
+        String::from("configuration,seed,steps,recon_bce,factor_vae,factor_vae_train,mig\n");
+    let mut points: Vec<Vec<(f64, f64)>> = Vec::new();
+    for r in rows {
+        for m in &r.runs {
+            csv.push_str(&format!(
+                "\"{}\",{},{},{:.4},{:.4},{:.4},{:.4}\n",
+                r.label, m.seed, m.steps, m.recon_bce, m.factor_vae, m.factor_vae_train, m.mig
+            ));
+        }
+        points.push(r.runs.iter().map(|m| (m.recon_bce, m.factor_vae)).collect());
+    }
+    // The plot's font has upper-case letters only.
+    let labels: Vec<String> = rows.iter().map(|r| r.label.to_uppercase()).collect();
+    let series: Vec<Series> = points
         .iter()
-        .map(|r| {
-            for m in &r.runs {
-                csv.push_str(&format!(
-                    "\"{}\",{},{},{:.4},{:.4},{:.4},{:.4}\n",
-                    r.label, m.seed, m.steps, m.recon_bce, m.factor_vae, m.factor_vae_train, m.mig
-                ));
-            }
-            Series {
-                label: r.label.clone(),
-                points: r.runs.iter().map(|m| (m.recon_bce, m.factor_vae)).collect(),
-            }
+        .zip(&labels)
+        .enumerate()
+        .map(|(k, (p, l))| Series {
+            label: l,
+            color: plot::PALETTE[k % plot::PALETTE.len()],
+            points: p,
         })
         .collect();
-    (
-        plot::scatter(&series, "RECONSTRUCTION ERROR (BCE / IMAGE)", "FACTORVAE SCORE"),
-        csv,
-    )
+    let all = || points.iter().flatten();
+    let ax = Axes {
+        x: plot::padded_range(all().map(|p| p.0)),
+        y: plot::padded_range(all().map(|p| p.1)),
+        x_title: "RECONSTRUCTION ERROR (BCE PER IMAGE)",
+        y_title: "FACTORVAE SCORE",
+    };
+    (plot::scatter(&ax, &series), csv)
 }
 
 /// Writes `PREFIX.md`, `PREFIX.png` and `PREFIX.csv` for these summaries; returns the table.

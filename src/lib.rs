@@ -8,6 +8,7 @@ pub mod ad;
 pub mod commands;
 pub mod disentangle;
 pub mod error;
+pub mod localize;
 pub mod pictures;
 pub mod plot;
 pub mod source;

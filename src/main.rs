@@ -17,6 +17,10 @@ enum Command {
     Train(commands::train::TrainArgs),
     /// Write input / reconstruction grids with a trained run.
     Reconstruct(commands::reconstruct::ReconstructArgs),
+    /// Latent attention maps of images with a trained run (per dimension and aggregated).
+    Explain(commands::explain::ExplainArgs),
+    /// Anomaly localization: attention maps vs reconstruction error, scored against masks.
+    Localize(commands::localize::LocalizeArgs),
     /// Write a synthetic MVTec-format anomaly benchmark.
     MakeBenchmark(commands::make_benchmark::MakeBenchmarkArgs),
     /// Show the compute devices.
@@ -32,6 +36,8 @@ fn main() {
     let result = match cli.command {
         Command::Train(a) => commands::train::run(a),
         Command::Reconstruct(a) => commands::reconstruct::run(a),
+        Command::Explain(a) => commands::explain::run(a),
+        Command::Localize(a) => commands::localize::run(a),
         Command::MakeBenchmark(a) => commands::make_benchmark::run(a),
         Command::Disentangle(a) => commands::disentangle::run(a),
         Command::Compare(a) => commands::compare::run(a),

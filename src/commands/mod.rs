@@ -2,6 +2,8 @@
 
 pub mod compare;
 pub mod disentangle;
+pub mod explain;
+pub mod localize;
 pub mod make_benchmark;
 pub mod reconstruct;
 pub mod train;
