@@ -192,6 +192,9 @@ mod tests {
             AdSettings::from_extra(&extra).unwrap(),
             Some(AdSettings::default())
         );
-        assert_eq!(AdSettings::from_extra(&serde_json::Value::Null).unwrap(), None);
+        assert_eq!(
+            AdSettings::from_extra(&serde_json::Value::Null).unwrap(),
+            None
+        );
     }
 }

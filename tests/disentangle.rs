@@ -97,7 +97,10 @@ fn the_ad_term_gradient_through_alpha_matches_finite_differences() {
             differs = differs.max((g_det[j] as f64 - got).abs());
         }
     }
-    assert!(differs > 1e-4, "the detached variant must differ: {differs}");
+    assert!(
+        differs > 1e-4,
+        "the detached variant must differ: {differs}"
+    );
 }
 
 #[test]
@@ -107,10 +110,16 @@ fn the_dsprites_ground_truth_encodes_rendered_factors() {
     let mut gt = DspritesGroundTruth::new(&vae, &dev).unwrap();
     assert_eq!(gt.factor_sizes(), &[3, 6, 40, 32, 32]);
     let reps = gt
-        .representation(&[vec![0, 0, 0, 0, 0], vec![2, 5, 39, 31, 31], vec![1, 2, 3, 4, 5]])
+        .representation(&[
+            vec![0, 0, 0, 0, 0],
+            vec![2, 5, 39, 31, 31],
+            vec![1, 2, 3, 4, 5],
+        ])
         .unwrap();
     assert_eq!(reps.len(), 3);
-    assert!(reps.iter().all(|r| r.len() == 4 && r.iter().all(|v| v.is_finite())));
+    assert!(reps
+        .iter()
+        .all(|r| r.len() == 4 && r.iter().all(|v| v.is_finite())));
     assert_ne!(reps[0], reps[1], "different images, different codes");
     let e = gt.representation(&[vec![3, 0, 0, 0, 0]]).unwrap_err();
     assert!(e.to_string().contains("shape"), "{e}");
@@ -159,10 +168,36 @@ fn a_short_ad_factor_vae_run_logs_every_part_and_is_compared() {
     let _ = std::fs::remove_dir_all(&dir);
     let d = dir.to_str().unwrap();
     let args = [
-        "disentangle", "--model", "factor-vae", "--gamma", "10", "--ad-lambda", "1", "--z", "3",
-        "--batch", "4", "--steps", "3", "--seeds", "1,2", "--device", "cpu", "--eval-train-votes",
-        "3", "--eval-eval-votes", "2", "--eval-samples", "16", "--recon-images", "4",
-        "--checkpoint-every", "0", "--quiet", "--out", d,
+        "disentangle",
+        "--model",
+        "factor-vae",
+        "--gamma",
+        "10",
+        "--ad-lambda",
+        "1",
+        "--z",
+        "3",
+        "--batch",
+        "4",
+        "--steps",
+        "3",
+        "--seeds",
+        "1,2",
+        "--device",
+        "cpu",
+        "--eval-train-votes",
+        "3",
+        "--eval-eval-votes",
+        "2",
+        "--eval-samples",
+        "16",
+        "--recon-images",
+        "4",
+        "--checkpoint-every",
+        "0",
+        "--quiet",
+        "--out",
+        d,
     ];
     let (ok, out, err) = vaecam(&args);
     assert!(ok, "{err}");
@@ -194,7 +229,10 @@ fn a_short_ad_factor_vae_run_logs_every_part_and_is_compared() {
     let mut other = args.to_vec();
     other[4] = "20";
     let (ok, _, err) = vaecam(&other);
-    assert!(!ok && err.contains("other settings") && err.lines().count() == 1, "{err}");
+    assert!(
+        !ok && err.contains("other settings") && err.lines().count() == 1,
+        "{err}"
+    );
     let prefix = dir.join("cmp");
     let (ok, out, err) = vaecam(&["compare", "--runs", d, "--out", prefix.to_str().unwrap()]);
     assert!(ok && out.contains("| AD-FactorVAE"), "{err}");
@@ -202,8 +240,15 @@ fn a_short_ad_factor_vae_run_logs_every_part_and_is_compared() {
     let (ok, _, err) = vaecam(&["compare", "--runs", "/nonexistent-vaecam"]);
     assert!(!ok && err.contains("metrics.json"), "{err}");
     let (ok, _, err) = vaecam(&[
-        "disentangle", "--model", "factor-vae", "--ad-lambda", "1", "--ad-pairs", "top-k:1",
-        "--out", d,
+        "disentangle",
+        "--model",
+        "factor-vae",
+        "--ad-lambda",
+        "1",
+        "--ad-pairs",
+        "top-k:1",
+        "--out",
+        d,
     ]);
     assert!(!ok && err.contains("top-k:1"), "{err}");
     for cmd in ["disentangle", "compare"] {

@@ -18,9 +18,16 @@ pub struct CompareArgs {
 
 /// Runs `vaecam compare`.
 pub fn run(a: CompareArgs) -> Result<()> {
-    let rows: Vec<Summary> = a.runs.iter().map(|d| Summary::read(d)).collect::<Result<_>>()?;
+    let rows: Vec<Summary> = a
+        .runs
+        .iter()
+        .map(|d| Summary::read(d))
+        .collect::<Result<_>>()?;
     let table = disentangle::write_report(&rows, &a.out)?;
     println!("{table}");
-    eprintln!("vaecam compare: wrote {}.md, .png and .csv", a.out.display());
+    eprintln!(
+        "vaecam compare: wrote {}.md, .png and .csv",
+        a.out.display()
+    );
     Ok(())
 }

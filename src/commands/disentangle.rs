@@ -107,8 +107,14 @@ pub fn ad_settings(a: &DisentangleArgs) -> Result<Option<AdSettings>> {
 /// The configuration's name, e.g. `AD-FactorVAE (gamma 40, lambda 1)`.
 fn label(a: &DisentangleArgs, ad: &Option<AdSettings>) -> Result<String> {
     let (name, weight) = match a.model.as_str() {
-        "beta-vae" => ("beta-VAE", format!("beta {}", fmt_num(a.beta.unwrap_or(4.0)))),
-        "factor-vae" => ("FactorVAE", format!("gamma {}", fmt_num(a.gamma.unwrap_or(40.0)))),
+        "beta-vae" => (
+            "beta-VAE",
+            format!("beta {}", fmt_num(a.beta.unwrap_or(4.0))),
+        ),
+        "factor-vae" => (
+            "FactorVAE",
+            format!("gamma {}", fmt_num(a.gamma.unwrap_or(40.0))),
+        ),
         m => {
             return Err(Error::Usage(format!(
                 "--model {m:?}: expected beta-vae or factor-vae"
@@ -130,10 +136,18 @@ fn run_config(a: &DisentangleArgs, ad: &Option<AdSettings>, seed: u64) -> Result
         return Err(Error::Usage("--beta is for --model beta-vae".into()));
     }
     if a.z < 2 && ad.is_some() {
-        return Err(Error::Usage(format!("--z {}: the AD loss needs at least 2", a.z)));
+        return Err(Error::Usage(format!(
+            "--z {}: the AD loss needs at least 2",
+            a.z
+        )));
     }
-    let factor = (a.model == "factor-vae").then(|| FactorOptions::with_gamma(a.gamma.unwrap_or(40.0)));
-    let beta = if a.model == "beta-vae" { a.beta.unwrap_or(4.0) } else { 1.0 };
+    let factor =
+        (a.model == "factor-vae").then(|| FactorOptions::with_gamma(a.gamma.unwrap_or(40.0)));
+    let beta = if a.model == "beta-vae" {
+        a.beta.unwrap_or(4.0)
+    } else {
+        1.0
+    };
     Ok(RunConfig {
         model: VaeConfig::dsprites(a.z),
         train: TrainOptions {
@@ -160,8 +174,13 @@ fn open_run(dir: &Path, cfg: RunConfig, dev: &Device) -> Result<Trainer> {
         let stored = read_run_config(dir)?;
         let same = stored.model == cfg.model
             && stored.extra == cfg.extra
-            && TrainOptions { steps: 0, ..stored.train.clone() }
-                == TrainOptions { steps: 0, ..cfg.train.clone() };
+            && TrainOptions {
+                steps: 0,
+                ..stored.train.clone()
+            } == TrainOptions {
+                steps: 0,
+                ..cfg.train.clone()
+            };
         if !same {
             return Err(Error::Usage(format!(
                 "{} holds a run with other settings; choose another --out",
@@ -190,12 +209,26 @@ fn run_seed(
         trainer.add_loss(Box::new(AdLoss::new(s.options()?, seed)));
     }
     let t = trainer.config.train.clone();
-    let draw = if t.factor.is_some() { 2 * t.batch_size } else { t.batch_size };
-    let mut source = LoaderSource::new(Arc::new(DspritesDataset::full()), draw, seed, false, "dsprites")?;
+    let draw = if t.factor.is_some() {
+        2 * t.batch_size
+    } else {
+        t.batch_size
+    };
+    let mut source = LoaderSource::new(
+        Arc::new(DspritesDataset::full()),
+        draw,
+        seed,
+        false,
+        "dsprites",
+    )?;
     let t0 = std::time::Instant::now();
     let start = trainer.step();
     if start < t.steps {
-        eprintln!("vaecam disentangle: seed {seed}, steps {start}..{} on {}", t.steps, dev.name());
+        eprintln!(
+            "vaecam disentangle: seed {seed}, steps {start}..{} on {}",
+            t.steps,
+            dev.name()
+        );
         let bar = progress(a.quiet, t.steps, start);
         trainer.train(&mut source, &mut |r| {
             let parts: Vec<String> = r.parts.iter().map(|(k, v)| format!("{k} {v:.3}")).collect();
@@ -223,10 +256,20 @@ fn run_seed(
                 &disentangle::attention_picture(&trainer.vae, layer, dev)?,
                 &dir.join("attention.png"),
             )?;
-            let idx = disentangle::picture_factors().iter().map(|f| f.index()).collect();
-            write_samples(&trainer.vae, &DspritesDataset::subset(idx)?, &dir.join("samples"))?;
+            let idx = disentangle::picture_factors()
+                .iter()
+                .map(|f| f.index())
+                .collect();
+            write_samples(
+                &trainer.vae,
+                &DspritesDataset::subset(idx)?,
+                &dir.join("samples"),
+            )?;
             let json = serde_json::to_string_pretty(&m).map_err(|e| Error::Usage(e.to_string()))?;
-            std::fs::write(&cache, json).map_err(|e| Error::Io { path: cache.clone(), msg: e.to_string() })?;
+            std::fs::write(&cache, json).map_err(|e| Error::Io {
+                path: cache.clone(),
+                msg: e.to_string(),
+            })?;
             m
         }
     };
@@ -264,7 +307,10 @@ pub fn run(a: DisentangleArgs) -> Result<()> {
     let summary = Summary::new(label, a.model.clone(), settings, runs);
     let p = a.out.join("metrics.json");
     let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::Usage(e.to_string()))?;
-    std::fs::write(&p, json).map_err(|e| Error::Io { path: p.clone(), msg: e.to_string() })?;
+    std::fs::write(&p, json).map_err(|e| Error::Io {
+        path: p.clone(),
+        msg: e.to_string(),
+    })?;
     let table = disentangle::write_report(std::slice::from_ref(&summary), &a.out.join("scatter"))?;
     println!("{table}");
     eprintln!("vaecam disentangle: wrote {}", p.display());
