@@ -172,15 +172,15 @@ fn run_config(a: &DisentangleArgs, ad: &Option<AdSettings>, seed: u64) -> Result
 fn open_run(dir: &Path, cfg: RunConfig, dev: &Device) -> Result<Trainer> {
     let mode = if dir.join(vaecam_vae::trainer::CONFIG).exists() {
         let stored = read_run_config(dir)?;
+        // Only the step target and the checkpoint interval may change between invocations.
+        let key = |t: &TrainOptions| TrainOptions {
+            steps: 0,
+            checkpoint_every: 0,
+            ..t.clone()
+        };
         let same = stored.model == cfg.model
             && stored.extra == cfg.extra
-            && TrainOptions {
-                steps: 0,
-                ..stored.train.clone()
-            } == TrainOptions {
-                steps: 0,
-                ..cfg.train.clone()
-            };
+            && key(&stored.train) == key(&cfg.train);
         if !same {
             return Err(Error::Usage(format!(
                 "{} holds a run with other settings; choose another --out",
