@@ -10,8 +10,8 @@
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use vaecam_attention::{
-    attention_disentanglement_loss, choose_pairs, maps_from_activation, AdOptions, Overlap,
-    PairChoice,
+    attention_disentanglement_loss, choose_pairs, maps_from_activation,
+    maps_from_activation_batched, AdOptions, Overlap, PairChoice, SequentialEncoder, TappedEncoder,
 };
 use vaecam_tensor::rng::derive_seed;
 use vaecam_tensor::Tensor;
@@ -36,6 +36,14 @@ pub struct AdSettings {
     pub grad: String,
     /// The tapped encoder layer.
     pub layer: String,
+    /// `per-dim` (one vector-Jacobian product per dimension, default) or `batched` (the
+    /// encoder's tail re-run on the activation repeated per dimension, one product).
+    #[serde(default = "per_dim")]
+    pub strategy: String,
+}
+
+fn per_dim() -> String {
+    "per-dim".into()
 }
 
 impl Default for AdSettings {
@@ -46,6 +54,7 @@ impl Default for AdSettings {
             pairs: "all".into(),
             grad: "full".into(),
             layer: DEFAULT_LAYER.into(),
+            strategy: per_dim(),
         }
     }
 }
@@ -95,6 +104,12 @@ impl AdSettings {
                 )))
             }
         };
+        if !matches!(self.strategy.as_str(), "per-dim" | "batched") {
+            return Err(Error::Usage(format!(
+                "--ad-strategy {:?}: expected per-dim or batched",
+                self.strategy
+            )));
+        }
         Ok(AdOptions {
             lambda: self.lambda,
             overlap,
@@ -120,18 +135,35 @@ impl AdSettings {
 pub struct AdLoss {
     opts: AdOptions,
     seed: u64,
+    batched: bool,
 }
 
 impl AdLoss {
     /// A term with these options; `seed` drives the random pair choice (a function of the
     /// step, so a resumed run draws the same pairs).
     pub fn new(opts: AdOptions, seed: u64) -> Self {
-        AdLoss { opts, seed }
+        AdLoss {
+            opts,
+            seed,
+            batched: false,
+        }
+    }
+
+    /// The same term with the batched strategy (needs the encoder in [`ExtraLoss::loss`]).
+    pub fn batched(mut self, on: bool) -> Self {
+        self.batched = on;
+        self
     }
 
     /// The unweighted AD loss of an activation `a` (on the tape) and the mean `mu` computed
-    /// from it, at step `step`.
-    pub fn overlap(&self, a: &Tensor, mu: &Tensor, step: u64) -> vaecam_tensor::Result<Tensor> {
+    /// from it, at step `step`; `enc` is used by the batched strategy only.
+    pub fn overlap(
+        &self,
+        a: &Tensor,
+        mu: &Tensor,
+        step: u64,
+        enc: Option<&dyn TappedEncoder>,
+    ) -> vaecam_tensor::Result<Tensor> {
         let d = mu.dims()[1];
         let pairs = choose_pairs(
             d,
@@ -145,7 +177,13 @@ impl AdLoss {
         dims.dedup();
         let at = |i: usize| dims.binary_search(&i).unwrap_or(0);
         let local: Vec<(usize, usize)> = pairs.iter().map(|&(i, j)| (at(i), at(j))).collect();
-        let (maps, _) = maps_from_activation(a, mu, Some(&dims), self.opts.through_alpha)?;
+        let cg = self.opts.through_alpha;
+        let (maps, _) = match (self.batched, enc) {
+            (true, Some(enc)) => {
+                maps_from_activation_batched(enc, &self.opts.layer, a, Some(&dims), cg)?
+            }
+            _ => maps_from_activation(a, mu, Some(&dims), cg)?,
+        };
         attention_disentanglement_loss(&maps, &local, self.opts.overlap)
     }
 }
@@ -164,7 +202,8 @@ impl ExtraLoss for AdLoss {
                 self.opts.layer
             ))
         })?;
-        self.overlap(a, &ctx.out.mu, ctx.step)?
+        let enc = SequentialEncoder::new(&ctx.vae.encoder, ctx.vae.config.z_dim);
+        self.overlap(a, &ctx.out.mu, ctx.step, Some(&enc))?
             .mul_scalar(self.opts.lambda)
     }
 }

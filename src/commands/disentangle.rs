@@ -43,6 +43,9 @@ pub struct DisentangleArgs {
     /// Encoder layer whose activation the attention maps use.
     #[arg(long, default_value = DEFAULT_LAYER)]
     pub ad_layer: String,
+    /// AD maps: per-dim (one gradient pass per dimension) | batched (one pass on a repeated batch).
+    #[arg(long, default_value = "per-dim")]
+    pub ad_strategy: String,
     /// Training steps per seed (a run folder already there is resumed up to this count).
     #[arg(long, default_value_t = 1000)]
     pub steps: u64,
@@ -99,6 +102,7 @@ pub fn ad_settings(a: &DisentangleArgs) -> Result<Option<AdSettings>> {
         pairs: a.ad_pairs.clone(),
         grad: a.ad_grad.clone(),
         layer: a.ad_layer.clone(),
+        strategy: a.ad_strategy.clone(),
     };
     s.options()?;
     Ok(Some(s))
@@ -206,7 +210,8 @@ fn run_seed(
     let dir = a.out.join(format!("seed-{seed}"));
     let mut trainer = open_run(&dir, run_config(a, ad, seed)?, dev)?;
     if let Some(s) = ad {
-        trainer.add_loss(Box::new(AdLoss::new(s.options()?, seed)));
+        let term = AdLoss::new(s.options()?, seed).batched(s.strategy == "batched");
+        trainer.add_loss(Box::new(term));
     }
     let t = trainer.config.train.clone();
     let draw = if t.factor.is_some() {
