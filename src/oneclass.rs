@@ -4,7 +4,7 @@
 //! attention maps on a chosen outlier digit (their figure: 8s).
 
 use crate::error::{Error, Result};
-use crate::localize::{map_batch, VariantName};
+use crate::localize::map_batch;
 use crate::pictures::{self, Chw};
 use serde_json::json;
 use std::path::Path;
@@ -32,7 +32,6 @@ pub fn evaluate(
     data: &OneClass,
     layer: &str,
     variant: &vaecam_attention::Variant,
-    variant_name: VariantName,
     picture_digit: u8,
     dev: &Device,
     out: &Path,
@@ -50,14 +49,14 @@ pub fn evaluate(
     for (b, chunk) in images.chunks(64).enumerate() {
         let refs: Vec<&[f32]> = chunk.iter().map(|v| v.as_slice()).collect();
         let m = map_batch(vae, &refs, layer, variant, false, dev)?;
-        for j in 0..chunk.len() {
+        for (j, img) in chunk.iter().enumerate() {
             let a = &m.attention[j];
             att.push(a.iter().sum::<f32>() / a.len() as f32);
             rec.push(m.recon_error[j].iter().sum::<f32>() / m.recon_error[j].len() as f32);
             let idx = b * 64 + j;
             if test.labels[idx] == picture_digit && tiles_img.len() < 16 {
                 let chw = Chw {
-                    data: &chunk[j],
+                    data: img,
                     c: 1,
                     h: 28,
                     w: 28,
@@ -97,7 +96,7 @@ pub fn evaluate(
         )?;
     }
     let mean = |f: fn(&DigitRow) -> f64| rows.iter().map(f).sum::<f64>() / rows.len() as f64;
-    let mut md = format!("MNIST one-class: trained on digit {} ({} training images); image AUROC of the inlier against each digit (variant `{}`, layer `{layer}`).\n\n| outlier digit | test images | AUROC attention (mean of map) | AUROC reconstruction error |\n|---:|---:|---:|---:|\n", data.inlier, data.train.len(), variant_name_str(variant_name));
+    let mut md = format!("MNIST one-class: trained on digit {} ({} training images); image AUROC of the inlier against each digit (variant `{}`, layer `{layer}`).\n\n| outlier digit | test images | AUROC attention (mean of map) | AUROC reconstruction error |\n|---:|---:|---:|---:|\n", data.inlier, data.train.len(), variant.name());
     for r in &rows {
         md.push_str(&format!(
             "| {} | {} | {:.3} | {:.3} |\n",
@@ -110,7 +109,7 @@ pub fn evaluate(
         mean(|r| r.recon)
     ));
     let doc = json!({
-        "inlier": data.inlier, "layer": layer, "variant": variant_name_str(variant_name),
+        "inlier": data.inlier, "layer": layer, "variant": variant.name(),
         "digits": rows.iter().map(|r| json!({"digit": r.digit, "count": r.count, "auroc_attention": r.attention, "auroc_recon_error": r.recon})).collect::<Vec<_>>(),
         "mean": {"auroc_attention": mean(|r| r.attention), "auroc_recon_error": mean(|r| r.recon)},
     });
@@ -123,12 +122,4 @@ pub fn evaluate(
     vaecam_tensor::io::write_atomic(&out.join("table.md"), md.as_bytes())?;
     println!("{md}");
     Ok(rows)
-}
-
-fn variant_name_str(v: VariantName) -> &'static str {
-    match v {
-        VariantName::Paper => "paper",
-        VariantName::Code => "code",
-        VariantName::NormalDifference => "normal-difference",
-    }
 }

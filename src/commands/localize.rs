@@ -373,16 +373,7 @@ fn mnist(
         .collect::<std::result::Result<_, _>>()?;
     let variant = localize::variant(&vae, variant_name, &train_imgs, dev)?;
     let picture_digit = if digit == 8 { 3 } else { 8 };
-    crate::oneclass::evaluate(
-        &vae,
-        &data,
-        &layer,
-        &variant,
-        variant_name,
-        picture_digit,
-        dev,
-        &a.out,
-    )?;
+    crate::oneclass::evaluate(&vae, &data, &layer, &variant, picture_digit, dev, &a.out)?;
     Ok(())
 }
 

@@ -68,8 +68,8 @@ pub fn choose_pairs(
         PairChoice::All => all(&(0..d).collect::<Vec<_>>()),
         PairChoice::Random => {
             let r = philox4x32([seed as u32, (seed >> 32) as u32, 0xAD, 0], [0x5EED, 0xAD]);
-            let i = (r[0] as u64 * d as u64 >> 32) as usize;
-            let mut j = (r[1] as u64 * (d as u64 - 1) >> 32) as usize;
+            let i = ((r[0] as u64 * d as u64) >> 32) as usize;
+            let mut j = ((r[1] as u64 * (d as u64 - 1)) >> 32) as usize;
             if j >= i {
                 j += 1;
             }
