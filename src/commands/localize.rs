@@ -19,7 +19,7 @@ use vaecam_vae::{RunConfig, RunMode, TrainOptions, Trainer, Vae};
 /// Options of `vaecam localize`.
 #[derive(Args, Debug, Clone)]
 pub struct LocalizeArgs {
-    /// mvtec:<root>/<category> | synthetic:<category>; with --categories, mvtec:<root> | synthetic:any
+    /// mvtec:ROOT/CATEGORY | synthetic:CATEGORY; with --categories, mvtec:ROOT | synthetic:any
     #[arg(long)]
     pub data: String,
     /// Several categories (comma-separated, or `all`): a row each and a mean row.
@@ -64,7 +64,7 @@ pub struct LocalizeArgs {
     /// cpu | gpu | best
     #[arg(long, default_value = "best")]
     pub device: String,
-    /// Output folder: metrics.json, table.md, <category>/{roc.png, pictures.png, run/}.
+    /// Output folder: metrics.json, table.md, CATEGORY/{roc.png, pictures.png, run/}.
     #[arg(long)]
     pub out: PathBuf,
     /// Hide progress bars.

@@ -91,7 +91,7 @@ impl Adam {
         }
         Ok(())
     }
-    /// The optimizer state as named tensors (`<param>.exp_avg`, `<param>.exp_avg_sq`, `step`),
+    /// The optimizer state as named tensors (`PARAM.exp_avg`, `PARAM.exp_avg_sq`, `step`),
     /// for checkpoints.
     pub fn state(&self) -> Result<Vec<(String, Tensor)>> {
         let mut out = Vec::with_capacity(2 * self.params.len() + 1);
