@@ -52,7 +52,7 @@ fn main() {
     for dev in devices {
         println!("\n## vaecam engine on {}\n", dev.name());
         let mut rows: Vec<Row> = Vec::new();
-        let mut gflops = |rows: &mut Vec<Row>, name: String, flops: f64, f: &mut dyn FnMut()| {
+        let gflops = |rows: &mut Vec<Row>, name: String, flops: f64, f: &mut dyn FnMut()| {
             let s = time(budget, f);
             rows.push(Row {
                 name,
@@ -68,7 +68,7 @@ fn main() {
             "matmul 1024x1024x1024".into(),
             2.0 * 1024f64.powi(3),
             &mut || {
-                a.matmul(&b).unwrap().storage();
+                a.matmul(&b).unwrap();
             },
         );
         let n = 64;

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod disentangle;
 pub mod error;
 pub mod localize;
+pub mod oneclass;
 pub mod pictures;
 pub mod plot;
 pub mod source;

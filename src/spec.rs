@@ -1,5 +1,5 @@
-//! Data specs on the command line: `dsprites`, `mvtec:<root>/<category>`,
-//! `synthetic:<category>`, `mnist:<dir>:<digit>`, `ucsd:<root>`.
+//! Data specs on the command line: `dsprites`, `mvtec:ROOT/CATEGORY`,
+//! `synthetic:CATEGORY`, `mnist:DIR:DIGIT`, `ucsd:ROOT`.
 
 use crate::error::{Error, Result};
 use std::path::PathBuf;

@@ -33,7 +33,7 @@ pub struct ExplainArgs {
     /// cpu | gpu | best
     #[arg(long, default_value = "best")]
     pub device: String,
-    /// Output folder: <image>.png, <image>_dims.png, scores.json.
+    /// Output folder: IMAGE.png, IMAGE_dims.png, scores.json.
     #[arg(long)]
     pub out: PathBuf,
 }

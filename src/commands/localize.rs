@@ -11,6 +11,7 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use vaecam_data::mvtec::MvtecCategory;
+use vaecam_data::Dataset;
 use vaecam_metrics::Report;
 use vaecam_tensor::Device;
 use vaecam_vae::{RunConfig, RunMode, TrainOptions, Trainer, Vae};
@@ -18,7 +19,7 @@ use vaecam_vae::{RunConfig, RunMode, TrainOptions, Trainer, Vae};
 /// Options of `vaecam localize`.
 #[derive(Args, Debug, Clone)]
 pub struct LocalizeArgs {
-    /// mvtec:<root>/<category> | synthetic:<category>; with --categories, mvtec:<root> | synthetic:any
+    /// mvtec:ROOT/CATEGORY | synthetic:CATEGORY; with --categories, mvtec:ROOT | synthetic:any
     #[arg(long)]
     pub data: String,
     /// Several categories (comma-separated, or `all`): a row each and a mean row.
@@ -63,7 +64,7 @@ pub struct LocalizeArgs {
     /// cpu | gpu | best
     #[arg(long, default_value = "best")]
     pub device: String,
-    /// Output folder: metrics.json, table.md, <category>/{roc.png, pictures.png, run/}.
+    /// Output folder: metrics.json, table.md, CATEGORY/{roc.png, pictures.png, run/}.
     #[arg(long)]
     pub out: PathBuf,
     /// Hide progress bars.
@@ -224,6 +225,9 @@ pub fn run(a: LocalizeArgs) -> Result<()> {
         path: a.out.clone(),
         msg: e.to_string(),
     })?;
+    if let [DataSpec::Mnist { dir, digit }] = specs.as_slice() {
+        return mnist(&a, dir, *digit, variant_name, &dev);
+    }
     let mut rows: Vec<CategoryResult> = Vec::new();
     let mut sweeps = Vec::new();
     for spec in &specs {
@@ -297,6 +301,80 @@ pub fn run(a: LocalizeArgs) -> Result<()> {
         rows.push(best);
     }
     write_outputs(&a, variant_name, &rows, sweeps)
+}
+
+/// The authors' MNIST one-class experiment (their architecture; tapped layer: the second conv).
+fn mnist(
+    a: &LocalizeArgs,
+    dir: &Path,
+    digit: u8,
+    variant_name: VariantName,
+    dev: &Device,
+) -> Result<()> {
+    let data = vaecam_data::mnist::Mnist::load(dir)?.one_class(digit)?;
+    let spec = DataSpec::Mnist {
+        dir: dir.to_path_buf(),
+        digit,
+    };
+    let vae = match &a.run {
+        Some(run) => vaecam_vae::load_model(run, dev)?.0,
+        None => {
+            let run_dir = a.out.join("run");
+            let model = super::train::model_config("mnist", &spec, Some(a.z), None, 28, 1)?;
+            let train = TrainOptions {
+                steps: a.steps,
+                batch_size: a.batch,
+                lr: a.lr,
+                seed: a.seed,
+                checkpoint_every: 250,
+                ..Default::default()
+            };
+            let config = RunConfig {
+                model,
+                train,
+                data: spec.to_string(),
+                extra: serde_json::Value::Null,
+            };
+            let mode = if run_dir.join(vaecam_vae::trainer::CONFIG).exists() {
+                RunMode::Resume
+            } else {
+                RunMode::New
+            };
+            let mut tr = Trainer::create(&run_dir, config, mode, dev)?;
+            let ds = Arc::new(data.train.clone());
+            eprintln!(
+                "vaecam localize: training the MNIST VAE on digit {digit} ({} images, {} steps)",
+                ds.len(),
+                a.steps
+            );
+            let mut src = LoaderSource::new(ds.clone(), a.batch, a.seed, false, &spec.to_string())?;
+            let bar = super::train::progress(a.quiet, a.steps, tr.step());
+            tr.train(&mut src, &mut |r| {
+                bar.set_position(r.step);
+                bar.set_message(format!(
+                    "loss {:.1} | {:.0} img/s",
+                    r.parts[0].1, r.images_per_sec
+                ));
+            })?;
+            bar.finish_and_clear();
+            super::train::write_samples(&tr.vae, ds.as_ref(), &run_dir.join("samples"))?;
+            tr.vae
+        }
+    };
+    let layer = match a.layer.as_deref() {
+        Some(l) => {
+            localize::check_layer(&vae, l, dev)?;
+            l.to_string()
+        }
+        None => "conv2".to_string(),
+    };
+    let train_imgs: Vec<Vec<f32>> = (0..data.train.len())
+        .map(|i| data.train.get(i).map(|it| it.data))
+        .collect::<std::result::Result<_, _>>()?;
+    let variant = localize::variant(&vae, variant_name, &train_imgs, dev)?;
+    let picture_digit = if digit == 8 { 3 } else { 8 };
+    crate::oneclass::evaluate(&vae, &data, &layer, &variant, picture_digit, dev, &a.out)?;
+    Ok(())
 }
 
 fn write_outputs(

@@ -8,7 +8,7 @@ use vaecam_data::synthetic::{generate_benchmark, BenchmarkOptions};
 /// Options of `vaecam make-benchmark`.
 #[derive(Args, Debug, Clone)]
 pub struct MakeBenchmarkArgs {
-    /// Output root (<out>/<category>/{train,test,ground_truth}).
+    /// Output root (OUT/CATEGORY/{train,test,ground_truth}).
     #[arg(long)]
     pub out: PathBuf,
     /// A folder of texture photographs (*.png), each a category; the built-in procedural

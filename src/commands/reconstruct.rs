@@ -17,7 +17,7 @@ pub struct ReconstructArgs {
     /// Image files or folders of PNG images.
     #[arg(long, num_args = 1.., required = true)]
     pub images: Vec<PathBuf>,
-    /// Output PNG (default: <run>/samples/reconstruct.png).
+    /// Output PNG (default: RUN/samples/reconstruct.png).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// cpu | gpu | best.

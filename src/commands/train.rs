@@ -13,7 +13,7 @@ use vaecam_vae::{Arch, FactorOptions, RunConfig, RunMode, TrainOptions, Trainer,
 /// Options of `vaecam train`.
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
-    /// Training data: dsprites | mvtec:<root>/<category> | synthetic:<category> | mnist:<dir>:<digit> | ucsd:<root>
+    /// Training data: dsprites | mvtec:ROOT/CATEGORY | synthetic:CATEGORY | mnist:DIR:DIGIT | ucsd:ROOT
     #[arg(long)]
     pub data: String,
     /// Architecture: dsprites | mnist | conv (BatchNorm + LeakyReLU conv VAE for 64-256 px images).

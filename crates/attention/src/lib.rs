@@ -3,7 +3,7 @@
 //! Attention maps from a VAE's latent space ("Towards Visually Explaining Variational
 //! Autoencoders", Liu et al., CVPR 2020): for an encoder layer with activation A (n channels of
 //! h x w) and a latent quantity s (a latent dimension z_i, or an anomaly score),
-//! alpha_k = mean_{p,q} ds/dA_k\[p,q\] and M = ReLU(sum_k alpha_k A_k), upsampled to the image.
+//! alpha_k = mean over (p, q) of ds/dA_k(p, q) and M = ReLU(sum_k alpha_k A_k), upsampled to the image.
 //!
 //! Any encoder that names its layers can be explained: implement [`TappedEncoder`] (done here
 //! for a [`vaecam_tensor::nn::Sequential`] whose output is `[mu, logvar]`).

@@ -1,10 +1,10 @@
 //! The MVTec-AD folder layout, for any category name:
 //!
 //! ```text
-//! <root>/<category>/train/good/*.png
-//! <root>/<category>/test/good/*.png
-//! <root>/<category>/test/<defect>/*.png
-//! <root>/<category>/ground_truth/<defect>/<name>_mask.png   (255 = anomalous)
+//! ROOT/CATEGORY/train/good/*.png
+//! ROOT/CATEGORY/test/good/*.png
+//! ROOT/CATEGORY/test/<defect>/*.png
+//! ROOT/CATEGORY/ground_truth/<defect>/NAME_mask.png   (255 = anomalous)
 //! ```
 //!
 //! Images come back as CHW f32 in [0, 1] (RGB or grayscale, resized bilinearly to the
@@ -60,7 +60,7 @@ impl TestSample {
 pub struct MvtecCategory {
     /// The category name (folder name).
     pub name: String,
-    /// `<root>/<category>`.
+    /// `ROOT/CATEGORY`.
     pub dir: PathBuf,
     /// `[C, H, W]` of every image.
     pub shape: [usize; 3],
@@ -129,7 +129,7 @@ fn png_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 impl MvtecCategory {
-    /// Loads `<root>/<category>`: every training image, every test image and its mask.
+    /// Loads `ROOT/CATEGORY`: every training image, every test image and its mask.
     ///
     /// Errors name the file: a missing category or `train/good` folder, an empty
     /// `train/good`, a corrupt PNG, a mask whose size differs from its image, a mask with

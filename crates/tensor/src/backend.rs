@@ -388,10 +388,9 @@ impl Storage {
     ) -> Result<()> {
         match (self, grad) {
             (Storage::Cpu(p), Storage::Cpu(g)) => {
-                let buf = match momentum_buf {
-                    Some(Storage::Cpu(b)) => Some(b.as_mut_slice()),
-                    None => None,
-                };
+                let buf = momentum_buf.map(|b| match b {
+                    Storage::Cpu(b) => b.as_mut_slice(),
+                });
                 cpu::optim::sgd_step(p, g, buf, lr, momentum, weight_decay);
                 Ok(())
             }

@@ -42,7 +42,8 @@ pub struct Adam {
 impl Adam {
     /// An optimizer for `params` with zeroed moments.
     pub fn new(params: Vec<(String, Tensor)>, config: AdamConfig) -> Result<Self> {
-        if !(config.lr >= 0.0)
+        if config.lr.is_nan()
+            || config.lr < 0.0
             || !(0.0..1.0).contains(&config.betas.0)
             || !(0.0..1.0).contains(&config.betas.1)
         {
@@ -90,7 +91,7 @@ impl Adam {
         }
         Ok(())
     }
-    /// The optimizer state as named tensors (`<param>.exp_avg`, `<param>.exp_avg_sq`, `step`),
+    /// The optimizer state as named tensors (`PARAM.exp_avg`, `PARAM.exp_avg_sq`, `step`),
     /// for checkpoints.
     pub fn state(&self) -> Result<Vec<(String, Tensor)>> {
         let mut out = Vec::with_capacity(2 * self.params.len() + 1);

@@ -100,7 +100,9 @@ impl VaeConfig {
             )),
             Arch::Conv { channels } => {
                 let down = 1usize << channels.len();
-                if channels.is_empty() || self.image_size % down != 0 || self.image_size / down < 1
+                if channels.is_empty()
+                    || !self.image_size.is_multiple_of(down)
+                    || self.image_size / down < 1
                 {
                     return bad(format!(
                         "image size {} is not divisible by 2^{} for {} conv layers",

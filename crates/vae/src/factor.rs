@@ -40,7 +40,7 @@ pub fn permutation(n: usize, seed: u64, stream: u64) -> Vec<u32> {
             [i as u32, stream as u32, (stream >> 32) as u32, 0x9E11],
             [seed as u32, (seed >> 32) as u32],
         );
-        let j = (r[0] as u64 * (i as u64 + 1) >> 32) as usize;
+        let j = ((r[0] as u64 * (i as u64 + 1)) >> 32) as usize;
         p.swap(i, j);
     }
     p

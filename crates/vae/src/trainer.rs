@@ -488,7 +488,7 @@ impl Trainer {
         let seed = self.config.train.seed;
         let n = x.dims()[0];
         let (x1, x2) = if self.disc.is_some() {
-            if n < 2 || n % 2 != 0 {
+            if n < 2 || !n.is_multiple_of(2) {
                 return Err(VaeError::Config(format!(
                     "FactorVAE needs an even batch of two halves, got {n}"
                 )));
@@ -589,7 +589,7 @@ impl Trainer {
                 parts,
                 images_per_sec: shape[0] as f64 / t0.elapsed().as_secs_f64(),
             };
-            if t.log_every > 0 && (self.step % t.log_every == 0 || self.step == t.steps) {
+            if t.log_every > 0 && (self.step.is_multiple_of(t.log_every) || self.step == t.steps) {
                 let mut obj = serde_json::Map::new();
                 obj.insert("step".into(), self.step.into());
                 for (k, v) in &report.parts {
@@ -603,7 +603,9 @@ impl Trainer {
                     .map_err(|e| run_err(&self.run_dir.join(LOG), e.to_string()))?;
             }
             on_step(&report);
-            if t.checkpoint_every > 0 && self.step % t.checkpoint_every == 0 && self.step < t.steps
+            if t.checkpoint_every > 0
+                && self.step.is_multiple_of(t.checkpoint_every)
+                && self.step < t.steps
             {
                 self.save_checkpoint()?;
             }

@@ -10,14 +10,14 @@
 //! [`generate_benchmark`] writes
 //!
 //! ```text
-//! <out>/<category>/train/good/000.png ...
-//! <out>/<category>/test/good/000.png ...
-//! <out>/<category>/test/<defect>/000.png ...
-//! <out>/<category>/ground_truth/<defect>/000_mask.png   (0 or 255)
+//! OUT/CATEGORY/train/good/000.png ...
+//! OUT/CATEGORY/test/good/000.png ...
+//! OUT/CATEGORY/test/<defect>/000.png ...
+//! OUT/CATEGORY/ground_truth/<defect>/000_mask.png   (0 or 255)
 //! ```
 //!
 //! which [`crate::mvtec::MvtecCategory::load`] reads back. [`generate_category`] makes one
-//! category in memory (for `synthetic:<category>` in the CLI, without writing files);
+//! category in memory (for `synthetic:CATEGORY` in the CLI, without writing files);
 //! [`SyntheticCategory::to_mvtec`] gives exactly what loading the written files would.
 //!
 //! The same options (seed included) give byte-identical files. Each image has its own
@@ -332,7 +332,7 @@ impl SyntheticCategory {
         }
     }
 
-    /// Writes this category under `<out>/<name>/` in the MVTec layout; returns the
+    /// Writes this category under `OUT/NAME/` in the MVTec layout; returns the
     /// number of files written.
     pub fn write(&self, out: &Path) -> Result<usize> {
         let dir = out.join(&self.name);
