@@ -78,9 +78,195 @@ pub(crate) unsafe fn gemm_seq(
         }
         return;
     }
+    #[cfg(target_arch = "x86_64")]
+    if csc == 1 && avx512::available() {
+        return avx512::gemm(m, n, k, a, b, c, rsc, beta != 0.0);
+    }
     matrixmultiply::sgemm(
         m, k, n, 1.0, a.ptr, a.rs, a.cs, b.ptr, b.rs, b.cs, beta, c, rsc, csc,
     );
+}
+
+/// Packed, cache-blocked GEMM with an AVX-512 FMA microkernel. matrixmultiply
+/// only uses 256-bit vectors; on cores with full-width AVX-512 (Zen 5) this
+/// doubles the per-cycle throughput.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::Strided;
+    use std::arch::x86_64::*;
+    use std::cell::RefCell;
+    use std::sync::OnceLock;
+
+    /// Register tile: 14 rows x 32 columns is 28 zmm accumulators, leaving
+    /// two for B and one for the A broadcast out of 32.
+    const MR: usize = 14;
+    const NR: usize = 32;
+    /// KC x NR of B (32 KiB) stays in L1; MC x KC of A (~170 KiB) in L2.
+    const KC: usize = 256;
+    const MC: usize = MR * 12;
+    const NC: usize = NR * 64;
+
+    pub fn available() -> bool {
+        static ON: OnceLock<bool> = OnceLock::new();
+        *ON.get_or_init(|| is_x86_feature_detected!("avx512f"))
+    }
+
+    thread_local! {
+        // Reused across calls: conv issues many small products per thread.
+        static BUFS: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    }
+
+    /// C = (accumulate ? C : 0) + A*B with unit column stride in C.
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn gemm(
+        m: usize,
+        n: usize,
+        k: usize,
+        a: Strided,
+        b: Strided,
+        c: *mut f32,
+        rsc: isize,
+        accumulate: bool,
+    ) {
+        BUFS.with(|bufs| {
+            let mut bufs = bufs.borrow_mut();
+            let (pa, pb) = &mut *bufs;
+            let need_a = MC.min(m.next_multiple_of(MR)) * KC.min(k);
+            let need_b = NC.min(n.next_multiple_of(NR)) * KC.min(k);
+            if pa.len() < need_a {
+                pa.resize(need_a, 0.0);
+            }
+            if pb.len() < need_b {
+                pb.resize(need_b, 0.0);
+            }
+            for jc in (0..n).step_by(NC) {
+                let nc = NC.min(n - jc);
+                for pc in (0..k).step_by(KC) {
+                    let kc = KC.min(k - pc);
+                    let acc = accumulate || pc > 0;
+                    pack_b(kc, nc, b, pc, jc, pb.as_mut_ptr());
+                    for ic in (0..m).step_by(MC) {
+                        let mc = MC.min(m - ic);
+                        pack_a(mc, kc, a, ic, pc, pa.as_mut_ptr());
+                        for jr in (0..nc).step_by(NR) {
+                            let nr = NR.min(nc - jr);
+                            for ir in (0..mc).step_by(MR) {
+                                let mr = MR.min(mc - ir);
+                                let cp = c.offset((ic + ir) as isize * rsc + (jc + jr) as isize);
+                                kernel(
+                                    kc,
+                                    pa.as_ptr().add(ir * kc),
+                                    pb.as_ptr().add(jr * kc),
+                                    cp,
+                                    rsc,
+                                    mr,
+                                    nr,
+                                    acc,
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    /// Packs rows [i0, i0+mc) x cols [p0, p0+kc) of A as MR-row panels, k-major
+    /// inside a panel, zero-padding the last panel's missing rows.
+    unsafe fn pack_a(mc: usize, kc: usize, a: Strided, i0: usize, p0: usize, dst: *mut f32) {
+        let mut d = dst;
+        for ir in (0..mc).step_by(MR) {
+            let mr = MR.min(mc - ir);
+            let base = a.ptr.offset((i0 + ir) as isize * a.rs + p0 as isize * a.cs);
+            for p in 0..kc {
+                let col = base.offset(p as isize * a.cs);
+                for i in 0..MR {
+                    *d.add(i) = if i < mr {
+                        *col.offset(i as isize * a.rs)
+                    } else {
+                        0.0
+                    };
+                }
+                d = d.add(MR);
+            }
+        }
+    }
+
+    /// Packs rows [p0, p0+kc) x cols [j0, j0+nc) of B as NR-column panels.
+    unsafe fn pack_b(kc: usize, nc: usize, b: Strided, p0: usize, j0: usize, dst: *mut f32) {
+        let mut d = dst;
+        for jr in (0..nc).step_by(NR) {
+            let nr = NR.min(nc - jr);
+            let base = b.ptr.offset(p0 as isize * b.rs + (j0 + jr) as isize * b.cs);
+            for p in 0..kc {
+                let row = base.offset(p as isize * b.rs);
+                if nr == NR && b.cs == 1 {
+                    std::ptr::copy_nonoverlapping(row, d, NR);
+                } else {
+                    for j in 0..NR {
+                        *d.add(j) = if j < nr {
+                            *row.offset(j as isize * b.cs)
+                        } else {
+                            0.0
+                        };
+                    }
+                }
+                d = d.add(NR);
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn kernel(
+        kc: usize,
+        a: *const f32,
+        b: *const f32,
+        c: *mut f32,
+        rsc: isize,
+        mr: usize,
+        nr: usize,
+        acc_c: bool,
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+        let (mut a, mut b) = (a, b);
+        for _ in 0..kc {
+            let b0 = _mm512_loadu_ps(b);
+            let b1 = _mm512_loadu_ps(b.add(16));
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = _mm512_set1_ps(*a.add(i));
+                row[0] = _mm512_fmadd_ps(ai, b0, row[0]);
+                row[1] = _mm512_fmadd_ps(ai, b1, row[1]);
+            }
+            a = a.add(MR);
+            b = b.add(NR);
+        }
+        if mr == MR && nr == NR {
+            for (i, row) in acc.iter().enumerate() {
+                let cp = c.offset(i as isize * rsc);
+                let (mut v0, mut v1) = (row[0], row[1]);
+                if acc_c {
+                    v0 = _mm512_add_ps(v0, _mm512_loadu_ps(cp));
+                    v1 = _mm512_add_ps(v1, _mm512_loadu_ps(cp.add(16)));
+                }
+                _mm512_storeu_ps(cp, v0);
+                _mm512_storeu_ps(cp.add(16), v1);
+            }
+        } else {
+            let mut tile = [0f32; MR * NR];
+            for (i, row) in acc.iter().enumerate() {
+                _mm512_storeu_ps(tile.as_mut_ptr().add(i * NR), row[0]);
+                _mm512_storeu_ps(tile.as_mut_ptr().add(i * NR + 16), row[1]);
+            }
+            for i in 0..mr {
+                let cp = c.offset(i as isize * rsc);
+                for j in 0..nr {
+                    let v = tile[i * NR + j];
+                    *cp.add(j) = if acc_c { *cp.add(j) + v } else { v };
+                }
+            }
+        }
+    }
 }
 
 /// Multi-threaded `gemm_seq`: C is cut into as many row or column panels as
