@@ -17,6 +17,13 @@ const PAR_MIN_FLOPS: usize = 1 << 21;
 struct SendPtr(*mut f32);
 unsafe impl Send for SendPtr {}
 unsafe impl Sync for SendPtr {}
+impl SendPtr {
+    // A method call makes closures capture the whole (Send) wrapper rather
+    // than its raw-pointer field.
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
 
 /// Strided view of a matrix operand: element (i, j) is at `ptr + i*rs + j*cs`.
 #[derive(Clone, Copy)]
@@ -299,7 +306,6 @@ pub(crate) unsafe fn gemm_par(
     let tasks = len.div_ceil(per);
     let cp = SendPtr(c);
     (0..tasks).into_par_iter().for_each(|t| {
-        let cp = cp;
         let lo = t * per;
         let sz = per.min(len - lo);
         let lo_i = lo as isize;
@@ -308,13 +314,13 @@ pub(crate) unsafe fn gemm_par(
                 ptr: a.ptr.offset(lo_i * a.rs),
                 ..a
             };
-            gemm_seq(sz, n, k, a2, b, cp.0.offset(lo_i * rsc), rsc, csc, beta);
+            gemm_seq(sz, n, k, a2, b, cp.get().offset(lo_i * rsc), rsc, csc, beta);
         } else {
             let b2 = Strided {
                 ptr: b.ptr.offset(lo_i * b.cs),
                 ..b
             };
-            gemm_seq(m, sz, k, a, b2, cp.0.offset(lo_i * csc), rsc, csc, beta);
+            gemm_seq(m, sz, k, a, b2, cp.get().offset(lo_i * csc), rsc, csc, beta);
         }
     });
 }
