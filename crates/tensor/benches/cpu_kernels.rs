@@ -2,6 +2,9 @@
 //! median milliseconds and GFLOP/s; compare with benches/torch_reference.py.
 
 use std::time::Instant;
+use vaecam_tensor::cpu::conv::{
+    conv2d_backward_data, conv2d_backward_weight, conv2d_forward, Conv2dGeometry,
+};
 use vaecam_tensor::cpu::gemm::sgemm;
 
 fn median_secs(mut f: impl FnMut(), reps: usize) -> f64 {
@@ -40,4 +43,67 @@ fn main() {
     let mut c = vec![0.0; n * n];
     let s = median_secs(|| sgemm(n, n, n, &a, false, &b, false, &mut c, false), 15);
     row("matmul", "1024x1024x1024", 2.0 * (n * n * n) as f64, s);
+
+    // dSprites VAE encoder: (c_in, c_out, input size), batch 64, k4 s2 p1.
+    let batch = 64;
+    for (ci, co, h) in [(1, 32, 64), (32, 32, 32), (32, 64, 16), (64, 64, 8)] {
+        let g = Conv2dGeometry::new(batch, ci, h, h, co, 4, 4, (2, 2), (1, 1)).unwrap();
+        let (x, w, dy) = conv_data(&g);
+        let (mut y, mut dx, mut dw) = (vec![0.0; dy.len()], vec![0.0; x.len()], vec![0.0; w.len()]);
+        let fl = conv_flops(&g);
+        let shape = format!("{ci}->{co} {h}x{h} b{batch}");
+        row(
+            "conv fwd",
+            &shape,
+            fl,
+            median_secs(|| conv2d_forward(&g, &x, &w, &mut y), 21),
+        );
+        row(
+            "conv bwd-data",
+            &shape,
+            fl,
+            median_secs(|| conv2d_backward_data(&g, &dy, &w, &mut dx), 21),
+        );
+        row(
+            "conv bwd-weight",
+            &shape,
+            fl,
+            median_secs(|| conv2d_backward_weight(&g, &x, &dy, &mut dw), 21),
+        );
+    }
+    // Decoder conv_transpose (c_in_t, c_out_t, input size): the backward-data
+    // of the conv c_out_t -> c_in_t at twice the size.
+    for (ci, co, h) in [(64, 64, 4), (64, 32, 8), (32, 32, 16), (32, 1, 32)] {
+        let g = Conv2dGeometry::with_input_size(
+            batch,
+            co,
+            2 * h,
+            2 * h,
+            ci,
+            4,
+            4,
+            (2, 2),
+            (1, 1),
+            h,
+            h,
+        )
+        .unwrap();
+        let (x, w, dy) = conv_data(&g);
+        let mut dx = vec![0.0; x.len()];
+        let shape = format!("{ci}->{co} {h}->{} b{batch}", 2 * h);
+        let s = median_secs(|| conv2d_backward_data(&g, &dy, &w, &mut dx), 21);
+        row("conv_transpose fwd", &shape, conv_flops(&g), s);
+    }
+}
+
+fn conv_flops(g: &Conv2dGeometry) -> f64 {
+    2.0 * (g.n * g.c_out * g.oh * g.ow * g.c_in * g.kh * g.kw) as f64
+}
+
+fn conv_data(g: &Conv2dGeometry) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    (
+        data(g.n * g.c_in * g.h * g.w, 3),
+        data(g.c_out * g.c_in * g.kh * g.kw, 4),
+        data(g.n * g.c_out * g.oh * g.ow, 5),
+    )
 }
