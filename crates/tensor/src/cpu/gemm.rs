@@ -104,14 +104,14 @@ mod avx512 {
     use std::cell::RefCell;
     use std::sync::OnceLock;
 
-    /// Register tile: 14 rows x 32 columns is 28 zmm accumulators, leaving
-    /// two for B and one for the A broadcast out of 32.
-    const MR: usize = 14;
-    const NR: usize = 32;
-    /// KC x NR of B (32 KiB) stays in L1; MC x KC of A (~170 KiB) in L2.
+    /// Register tiles are MR rows x 16*NV columns: 14x32 (28 zmm
+    /// accumulators) or 8x48 (24), leaving registers for B and the A
+    /// broadcast. Two shapes because conv products have small, fixed M or N
+    /// (32, 64, 16 ...) and whichever pads less wins.
+    /// KC x NR of B (32-48 KiB) stays in L1; MC x KC of A in L2.
     const KC: usize = 256;
-    const MC: usize = MR * 12;
-    const NC: usize = NR * 64;
+    const MC_TARGET: usize = 128;
+    const NC_TARGET: usize = 3072;
 
     pub fn available() -> bool {
         static ON: OnceLock<bool> = OnceLock::new();
@@ -135,32 +135,54 @@ mod avx512 {
         rsc: isize,
         accumulate: bool,
     ) {
+        let pad14 = m.next_multiple_of(14) * n.next_multiple_of(32);
+        let pad8 = m.next_multiple_of(8) * n.next_multiple_of(48);
+        if pad14 <= pad8 {
+            tiled::<14, 2>(m, n, k, a, b, c, rsc, accumulate)
+        } else {
+            tiled::<8, 3>(m, n, k, a, b, c, rsc, accumulate)
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tiled<const MR: usize, const NV: usize>(
+        m: usize,
+        n: usize,
+        k: usize,
+        a: Strided,
+        b: Strided,
+        c: *mut f32,
+        rsc: isize,
+        accumulate: bool,
+    ) {
+        let nr_tile = 16 * NV;
+        let (mc_blk, nc_blk) = (MR * (MC_TARGET / MR), nr_tile * (NC_TARGET / nr_tile));
         BUFS.with(|bufs| {
             let mut bufs = bufs.borrow_mut();
             let (pa, pb) = &mut *bufs;
-            let need_a = MC.min(m.next_multiple_of(MR)) * KC.min(k);
-            let need_b = NC.min(n.next_multiple_of(NR)) * KC.min(k);
+            let need_a = mc_blk.min(m.next_multiple_of(MR)) * KC.min(k);
+            let need_b = nc_blk.min(n.next_multiple_of(nr_tile)) * KC.min(k);
             if pa.len() < need_a {
                 pa.resize(need_a, 0.0);
             }
             if pb.len() < need_b {
                 pb.resize(need_b, 0.0);
             }
-            for jc in (0..n).step_by(NC) {
-                let nc = NC.min(n - jc);
+            for jc in (0..n).step_by(nc_blk) {
+                let nc = nc_blk.min(n - jc);
                 for pc in (0..k).step_by(KC) {
                     let kc = KC.min(k - pc);
                     let acc = accumulate || pc > 0;
-                    pack_b(kc, nc, b, pc, jc, pb.as_mut_ptr());
-                    for ic in (0..m).step_by(MC) {
-                        let mc = MC.min(m - ic);
-                        pack_a(mc, kc, a, ic, pc, pa.as_mut_ptr());
-                        for jr in (0..nc).step_by(NR) {
-                            let nr = NR.min(nc - jr);
+                    pack_b::<NV>(kc, nc, b, pc, jc, pb.as_mut_ptr());
+                    for ic in (0..m).step_by(mc_blk) {
+                        let mc = mc_blk.min(m - ic);
+                        pack_a::<MR>(mc, kc, a, ic, pc, pa.as_mut_ptr());
+                        for jr in (0..nc).step_by(nr_tile) {
+                            let nr = nr_tile.min(nc - jr);
                             for ir in (0..mc).step_by(MR) {
                                 let mr = MR.min(mc - ir);
                                 let cp = c.offset((ic + ir) as isize * rsc + (jc + jr) as isize);
-                                kernel(
+                                kernel::<MR, NV>(
                                     kc,
                                     pa.as_ptr().add(ir * kc),
                                     pb.as_ptr().add(jr * kc),
@@ -180,7 +202,14 @@ mod avx512 {
 
     /// Packs rows [i0, i0+mc) x cols [p0, p0+kc) of A as MR-row panels, k-major
     /// inside a panel, zero-padding the last panel's missing rows.
-    unsafe fn pack_a(mc: usize, kc: usize, a: Strided, i0: usize, p0: usize, dst: *mut f32) {
+    unsafe fn pack_a<const MR: usize>(
+        mc: usize,
+        kc: usize,
+        a: Strided,
+        i0: usize,
+        p0: usize,
+        dst: *mut f32,
+    ) {
         let mut d = dst;
         for ir in (0..mc).step_by(MR) {
             let mr = MR.min(mc - ir);
@@ -200,17 +229,26 @@ mod avx512 {
     }
 
     /// Packs rows [p0, p0+kc) x cols [j0, j0+nc) of B as NR-column panels.
-    unsafe fn pack_b(kc: usize, nc: usize, b: Strided, p0: usize, j0: usize, dst: *mut f32) {
+    unsafe fn pack_b<const NV: usize>(
+        kc: usize,
+        nc: usize,
+        b: Strided,
+        p0: usize,
+        j0: usize,
+        dst: *mut f32,
+    ) {
+        const { assert!(NV > 0) };
+        let nr_tile = 16 * NV;
         let mut d = dst;
-        for jr in (0..nc).step_by(NR) {
-            let nr = NR.min(nc - jr);
+        for jr in (0..nc).step_by(nr_tile) {
+            let nr = nr_tile.min(nc - jr);
             let base = b.ptr.offset(p0 as isize * b.rs + (j0 + jr) as isize * b.cs);
             for p in 0..kc {
                 let row = base.offset(p as isize * b.rs);
-                if nr == NR && b.cs == 1 {
-                    std::ptr::copy_nonoverlapping(row, d, NR);
+                if nr == nr_tile && b.cs == 1 {
+                    std::ptr::copy_nonoverlapping(row, d, nr_tile);
                 } else {
-                    for j in 0..NR {
+                    for j in 0..nr_tile {
                         *d.add(j) = if j < nr {
                             *row.offset(j as isize * b.cs)
                         } else {
@@ -218,14 +256,14 @@ mod avx512 {
                         };
                     }
                 }
-                d = d.add(NR);
+                d = d.add(nr_tile);
             }
         }
     }
 
     #[target_feature(enable = "avx512f")]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn kernel(
+    unsafe fn kernel<const MR: usize, const NV: usize>(
         kc: usize,
         a: *const f32,
         b: *const f32,
@@ -235,40 +273,45 @@ mod avx512 {
         nr: usize,
         acc_c: bool,
     ) {
-        let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+        let mut acc = [[_mm512_setzero_ps(); NV]; MR];
         let (mut a, mut b) = (a, b);
         for _ in 0..kc {
-            let b0 = _mm512_loadu_ps(b);
-            let b1 = _mm512_loadu_ps(b.add(16));
+            let mut bv = [_mm512_setzero_ps(); NV];
+            for (v, bvv) in bv.iter_mut().enumerate() {
+                *bvv = _mm512_loadu_ps(b.add(16 * v));
+            }
             for (i, row) in acc.iter_mut().enumerate() {
                 let ai = _mm512_set1_ps(*a.add(i));
-                row[0] = _mm512_fmadd_ps(ai, b0, row[0]);
-                row[1] = _mm512_fmadd_ps(ai, b1, row[1]);
+                for v in 0..NV {
+                    row[v] = _mm512_fmadd_ps(ai, bv[v], row[v]);
+                }
             }
             a = a.add(MR);
-            b = b.add(NR);
+            b = b.add(16 * NV);
         }
-        if mr == MR && nr == NR {
+        if mr == MR && nr == 16 * NV {
             for (i, row) in acc.iter().enumerate() {
                 let cp = c.offset(i as isize * rsc);
-                let (mut v0, mut v1) = (row[0], row[1]);
-                if acc_c {
-                    v0 = _mm512_add_ps(v0, _mm512_loadu_ps(cp));
-                    v1 = _mm512_add_ps(v1, _mm512_loadu_ps(cp.add(16)));
+                for (v, &r) in row.iter().enumerate() {
+                    let r = if acc_c {
+                        _mm512_add_ps(r, _mm512_loadu_ps(cp.add(16 * v)))
+                    } else {
+                        r
+                    };
+                    _mm512_storeu_ps(cp.add(16 * v), r);
                 }
-                _mm512_storeu_ps(cp, v0);
-                _mm512_storeu_ps(cp.add(16), v1);
             }
         } else {
-            let mut tile = [0f32; MR * NR];
-            for (i, row) in acc.iter().enumerate() {
-                _mm512_storeu_ps(tile.as_mut_ptr().add(i * NR), row[0]);
-                _mm512_storeu_ps(tile.as_mut_ptr().add(i * NR + 16), row[1]);
+            let mut tile = [[[0f32; 16]; NV]; MR];
+            for (t, row) in tile.iter_mut().zip(&acc) {
+                for (tv, &r) in t.iter_mut().zip(row) {
+                    _mm512_storeu_ps(tv.as_mut_ptr(), r);
+                }
             }
-            for i in 0..mr {
+            for (i, t) in tile.iter().enumerate().take(mr) {
                 let cp = c.offset(i as isize * rsc);
                 for j in 0..nr {
-                    let v = tile[i * NR + j];
+                    let v = t[j / 16][j % 16];
                     *cp.add(j) = if acc_c { *cp.add(j) + v } else { v };
                 }
             }
