@@ -143,26 +143,31 @@ fn im2col(g: &Conv2dGeometry, x: &[f32], nb: usize, col: &mut [f32]) {
         for ki in 0..g.kh {
             let (ylo, yhi) = valid_range(g.oh, g.h, sh, ki, ph);
             for kj in 0..g.kw {
-                let (xlo, xhi) = valid_range(g.ow, g.w, sw, kj, pw);
                 let row = (c * g.kh + ki) * g.kw + kj;
+                let base = kj as isize - pw as isize;
+                let plan = RowPlan::new(g.ow, g.w, sw, base);
                 for b in 0..nb {
                     let src = &x[(b * g.c_in + c) * hw..][..hw];
                     let dst = &mut col[row * ncols + b * ohw..][..ohw];
                     dst[..ylo * g.ow].fill(0.0);
                     dst[yhi * g.ow..].fill(0.0);
+                    if let Some(plan) = &plan {
+                        let first = (ylo * sh + ki).wrapping_sub(ph) * g.w;
+                        // SAFETY: rows ylo..yhi are inside both planes (valid_range).
+                        unsafe {
+                            plan.gather_rows(
+                                dst[ylo * g.ow..].as_mut_ptr(),
+                                g.ow,
+                                src.as_ptr().add(first),
+                                sh * g.w,
+                                yhi - ylo,
+                            )
+                        };
+                        continue;
+                    }
                     for oy in ylo..yhi {
                         let srow = &src[(oy * sh + ki - ph) * g.w..][..g.w];
-                        let drow = &mut dst[oy * g.ow..][..g.ow];
-                        drow[..xlo].fill(0.0);
-                        drow[xhi..].fill(0.0);
-                        if sw == 1 {
-                            let x0 = xlo + kj - pw;
-                            drow[xlo..xhi].copy_from_slice(&srow[x0..x0 + xhi - xlo]);
-                        } else {
-                            for (ox, d) in (xlo..xhi).zip(&mut drow[xlo..xhi]) {
-                                *d = srow[ox * sw + kj - pw];
-                            }
-                        }
+                        gather_row(&mut dst[oy * g.ow..][..g.ow], srow, sw, base);
                     }
                 }
             }
@@ -175,29 +180,213 @@ fn im2col(g: &Conv2dGeometry, x: &[f32], nb: usize, col: &mut [f32]) {
 fn col2im(g: &Conv2dGeometry, col: &[f32], nb: usize, dx: &mut [f32]) {
     let (ohw, hw, ncols) = (g.ohw(), g.h * g.w, nb * g.ohw());
     let ((sh, sw), (ph, pw)) = (g.stride, g.padding);
-    for c in 0..g.c_in {
-        for ki in 0..g.kh {
-            let (ylo, yhi) = valid_range(g.oh, g.h, sh, ki, ph);
-            for kj in 0..g.kw {
-                let (xlo, xhi) = valid_range(g.ow, g.w, sw, kj, pw);
-                let row = (c * g.kh + ki) * g.kw + kj;
-                for b in 0..nb {
-                    let dst = &mut dx[(b * g.c_in + c) * hw..][..hw];
+    for b in 0..nb {
+        for c in 0..g.c_in {
+            // One image plane at a time, so it stays in L1 across the taps.
+            let dst = &mut dx[(b * g.c_in + c) * hw..][..hw];
+            for ki in 0..g.kh {
+                let (ylo, yhi) = valid_range(g.oh, g.h, sh, ki, ph);
+                for kj in 0..g.kw {
+                    let row = (c * g.kh + ki) * g.kw + kj;
+                    let base = kj as isize - pw as isize;
                     let src = &col[row * ncols + b * ohw..][..ohw];
+                    // Short rows revisit the same dx row after a few
+                    // instructions, where a masked load right behind a masked
+                    // store to it stalls (no store forwarding): scalar there.
+                    let plan = if g.ow >= 8 {
+                        RowPlan::new(g.ow, g.w, sw, base)
+                    } else {
+                        None
+                    };
+                    if let Some(plan) = plan {
+                        if yhi > ylo {
+                            let first = (ylo * sh + ki - ph) * g.w;
+                            // SAFETY: rows ylo..yhi are inside both planes (valid_range).
+                            unsafe {
+                                plan.scatter_add_rows(
+                                    dst[first..].as_mut_ptr(),
+                                    sh * g.w,
+                                    src[ylo * g.ow..].as_ptr(),
+                                    g.ow,
+                                    yhi - ylo,
+                                )
+                            };
+                        }
+                        continue;
+                    }
                     for oy in ylo..yhi {
                         let drow = &mut dst[(oy * sh + ki - ph) * g.w..][..g.w];
-                        let srow = &src[oy * g.ow..][..g.ow];
-                        if sw == 1 {
-                            let x0 = xlo + kj - pw;
-                            for (d, s) in drow[x0..x0 + xhi - xlo].iter_mut().zip(&srow[xlo..xhi]) {
-                                *d += s;
-                            }
-                        } else {
-                            for ox in xlo..xhi {
-                                drow[ox * sw + kj - pw] += srow[ox];
-                            }
-                        }
+                        scatter_add_row(drow, &src[oy * g.ow..][..g.ow], sw, base);
                     }
+                }
+            }
+        }
+    }
+}
+
+/// `dst[o] = src[o*s + base]`, or 0 where that index is outside `src`
+/// (the zero padding).
+fn gather_row(dst: &mut [f32], src: &[f32], s: usize, base: isize) {
+    let (lo, hi) = in_bounds(dst.len(), src.len(), s, base);
+    dst[..lo].fill(0.0);
+    dst[hi..].fill(0.0);
+    for (o, d) in dst.iter_mut().enumerate().take(hi).skip(lo) {
+        *d = src[(o * s) as isize as usize + base as usize];
+    }
+}
+
+/// `dst[o*s + base] += src[o]` wherever that index is inside `dst`.
+fn scatter_add_row(dst: &mut [f32], src: &[f32], s: usize, base: isize) {
+    let (lo, hi) = in_bounds(src.len(), dst.len(), s, base);
+    for (o, v) in src.iter().enumerate().take(hi).skip(lo) {
+        dst[(o * s) as isize as usize + base as usize] += v;
+    }
+}
+
+/// Range of `o` in `[0, n)` with `0 <= o*s + base < len`.
+fn in_bounds(n: usize, len: usize, s: usize, base: isize) -> (usize, usize) {
+    let lo = if base < 0 {
+        (base.unsigned_abs()).div_ceil(s)
+    } else {
+        0
+    };
+    let end = len as isize - base;
+    let hi = if end > 0 {
+        (end as usize).div_ceil(s)
+    } else {
+        0
+    };
+    (lo.min(n), hi.clamp(lo.min(n), n))
+}
+
+/// Masked AVX-512 row copies for strides 1 and 2, planned once per kernel
+/// tap: the masks implement the zero padding, stride 2 (every k4 s2 layer)
+/// is one even-lane permute, and the per-row cost is a handful of
+/// instructions instead of a scalar loop with edge tests. `None` (scalar
+/// path) without AVX-512, for other strides, or rows over 128 outputs.
+#[cfg(target_arch = "x86_64")]
+struct RowPlan {
+    s: usize,
+    /// (input offset of lane 0, load masks for input lanes 0..16 and
+    /// 16..32, output mask) per 16-output block.
+    blocks: [(isize, u16, u16, u16); 8],
+    nblk: usize,
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+struct RowPlan;
+
+#[cfg(not(target_arch = "x86_64"))]
+impl RowPlan {
+    fn new(_: usize, _: usize, _: usize, _: isize) -> Option<Self> {
+        None
+    }
+    unsafe fn gather_rows(&self, _: *mut f32, _: usize, _: *const f32, _: usize, _: usize) {}
+    unsafe fn scatter_add_rows(&self, _: *mut f32, _: usize, _: *const f32, _: usize, _: usize) {}
+}
+
+#[cfg(target_arch = "x86_64")]
+impl RowPlan {
+    /// Plan for `out[o] = row[o*s + base]` over `n` outputs and a `len`-long row.
+    fn new(n: usize, len: usize, s: usize, base: isize) -> Option<Self> {
+        if !(1..=2).contains(&s) || n > 128 || !super::avx512_available() {
+            return None;
+        }
+        let lanes = |start: isize| -> u16 {
+            let lo = (-start).clamp(0, 16);
+            let hi = (len as isize - start).clamp(0, 16);
+            if hi <= lo {
+                0
+            } else {
+                ((1u32 << hi) - (1u32 << lo)) as u16
+            }
+        };
+        let mut blocks = [(0, 0, 0, 0); 8];
+        let nblk = n.div_ceil(16);
+        for (i, blk) in blocks.iter_mut().enumerate().take(nblk) {
+            let start = (i * 16 * s) as isize + base;
+            let om = ((1u32 << (n - i * 16).min(16)) - 1) as u16;
+            *blk = if s == 1 {
+                (start, lanes(start) & om, 0, om)
+            } else {
+                (start, lanes(start), lanes(start + 16), om)
+            };
+        }
+        Some(RowPlan { s, blocks, nblk })
+    }
+
+    /// Gathers `rows` rows; masked-off lanes never fault, so the row
+    /// pointers may run past the row ends (formed with `wrapping_offset`).
+    ///
+    /// # Safety
+    /// AVX-512F present (checked in `new`); every unmasked element in bounds.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn gather_rows(
+        &self,
+        dst: *mut f32,
+        dst_stride: usize,
+        src: *const f32,
+        src_stride: usize,
+        rows: usize,
+    ) {
+        use std::arch::x86_64::*;
+        let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        for r in 0..rows {
+            let (d, sp) = (dst.add(r * dst_stride), src.add(r * src_stride));
+            for (i, &(start, m0, m1, om)) in self.blocks[..self.nblk].iter().enumerate() {
+                let v0 = _mm512_maskz_loadu_ps(m0, sp.wrapping_offset(start));
+                let v = if self.s == 1 {
+                    v0
+                } else {
+                    let v1 = _mm512_maskz_loadu_ps(m1, sp.wrapping_offset(start + 16));
+                    _mm512_permutex2var_ps(v0, even, v1)
+                };
+                _mm512_mask_storeu_ps(d.add(16 * i), om, v);
+            }
+        }
+    }
+
+    /// The adjoint of [`Self::gather_rows`]: adds `rows` rows of `src` into
+    /// the strided rows of `dst`.
+    ///
+    /// # Safety
+    /// As for [`Self::gather_rows`].
+    #[target_feature(enable = "avx512f")]
+    unsafe fn scatter_add_rows(
+        &self,
+        dst: *mut f32,
+        dst_stride: usize,
+        src: *const f32,
+        src_stride: usize,
+        rows: usize,
+    ) {
+        use std::arch::x86_64::*;
+        // Interleave with zeros (index 16 = lane 0 of the zero vector).
+        let lo_idx = _mm512_setr_epi32(0, 16, 1, 16, 2, 16, 3, 16, 4, 16, 5, 16, 6, 16, 7, 16);
+        let hi_idx =
+            _mm512_setr_epi32(8, 16, 9, 16, 10, 16, 11, 16, 12, 16, 13, 16, 14, 16, 15, 16);
+        let zero = _mm512_setzero_ps();
+        let add = |q: *mut f32, m: u16, v: __m512| {
+            let d = _mm512_maskz_loadu_ps(m, q);
+            _mm512_mask_storeu_ps(q, m, _mm512_add_ps(d, v));
+        };
+        for r in 0..rows {
+            let (d, sp) = (dst.add(r * dst_stride), src.add(r * src_stride));
+            for (i, &(start, m0, m1, om)) in self.blocks[..self.nblk].iter().enumerate() {
+                let v = _mm512_maskz_loadu_ps(om, sp.add(16 * i));
+                if self.s == 1 {
+                    add(d.wrapping_offset(start), m0, v);
+                } else {
+                    add(
+                        d.wrapping_offset(start),
+                        m0,
+                        _mm512_permutex2var_ps(v, lo_idx, zero),
+                    );
+                    add(
+                        d.wrapping_offset(start + 16),
+                        m1,
+                        _mm512_permutex2var_ps(v, hi_idx, zero),
+                    );
                 }
             }
         }

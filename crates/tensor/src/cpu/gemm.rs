@@ -86,7 +86,7 @@ pub(crate) unsafe fn gemm_seq(
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    if csc == 1 && avx512::available() {
+    if csc == 1 && super::avx512_available() {
         return avx512::gemm(m, n, k, a, b, c, rsc, beta != 0.0);
     }
     matrixmultiply::sgemm(
@@ -102,7 +102,6 @@ mod avx512 {
     use super::Strided;
     use std::arch::x86_64::*;
     use std::cell::RefCell;
-    use std::sync::OnceLock;
 
     /// Register tiles are MR rows x 16*NV columns: 14x32 (28 zmm
     /// accumulators) or 8x48 (24), leaving registers for B and the A
@@ -112,11 +111,6 @@ mod avx512 {
     const KC: usize = 256;
     const MC_TARGET: usize = 128;
     const NC_TARGET: usize = 3072;
-
-    pub fn available() -> bool {
-        static ON: OnceLock<bool> = OnceLock::new();
-        *ON.get_or_init(|| is_x86_feature_detected!("avx512f"))
-    }
 
     thread_local! {
         // Reused across calls: conv issues many small products per thread.
