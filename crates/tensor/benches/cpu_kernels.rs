@@ -7,6 +7,8 @@ use vaecam_tensor::cpu::conv::{
 };
 use vaecam_tensor::cpu::gemm::sgemm;
 
+/// Median seconds of `reps` timed runs after a warm-up; the best run goes to
+/// stderr, a steadier figure on a machine shared with other jobs.
 fn median_secs(mut f: impl FnMut(), reps: usize) -> f64 {
     for _ in 0..3 {
         f();
@@ -19,6 +21,7 @@ fn median_secs(mut f: impl FnMut(), reps: usize) -> f64 {
         })
         .collect();
     ts.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    eprint!("[best {:.3} ms] ", ts[0] * 1e3);
     ts[reps / 2]
 }
 

@@ -7,7 +7,7 @@
 //! 32-wide register tile on small feature maps (an 8x8 -> 4x4 layer has only
 //! 16 output pixels per image). Chunks run in parallel on rayon's pool.
 
-use super::gemm::{gemm_par, gemm_seq, Strided};
+use super::gemm::{dot_nt, gemm_par, gemm_seq, Strided};
 use rayon::prelude::*;
 
 /// Shape of a convolution: input `[n, c_in, h, w]`, weight
@@ -562,16 +562,18 @@ pub fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
         g.w_len(),
         "conv2d_backward_weight: dw length mismatch"
     );
-    dw.fill(0.0);
     if g.n == 0 || dw.is_empty() {
+        dw.fill(0.0);
         return;
     }
     let (k, ohw, chw, nb) = (g.krows(), g.ohw(), g.c_in * g.h * g.w, g.chunk());
     let yimg = g.c_out * ohw;
     let chunks = g.n.div_ceil(nb);
     let par_chunks = chunks >= rayon::current_num_threads();
-    // dw += dy_chunk[c_out, cols] * col[k, cols]^T for each chunk.
-    let add_chunk = |ci: usize, dw: &mut [f32], col: &mut Vec<f32>, tmp: &mut Vec<f32>| {
+    // Accumulated transposed, dw^T[k, c_out] += col[k, cols] * dy_chunk^T:
+    // the big operand (col) is then packed along its contiguous rows, and the
+    // tall-skinny shape suits the 14x32 tile when c_out is 32 or 64.
+    let add_chunk = |ci: usize, dwt: &mut [f32], col: &mut Vec<f32>, tmp: &mut Vec<f32>| {
         let i0 = ci * nb;
         let nbi = nb.min(g.n - i0);
         let ncols = nbi * ohw;
@@ -585,20 +587,16 @@ pub fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
             regroup(g.c_out, ohw, nbi, dyc, t, true);
             t
         };
-        gemm(
-            !par_chunks,
-            g.c_out,
-            k,
-            ncols,
-            mat(dyw, ncols, 1),
-            mat(col, 1, ncols),
-            dw,
-            true,
-        );
+        if k * g.c_out <= 1024 {
+            dot_nt(k, g.c_out, ncols, col, ncols, dyw, ncols, dwt);
+        } else {
+            let (a, b) = (mat(col, ncols, 1), mat(dyw, 1, ncols));
+            gemm(!par_chunks, k, g.c_out, ncols, a, b, dwt, true);
+        }
     };
-    if par_chunks {
-        // Per-thread partial dw, summed at the end: no write contention.
-        let total = (0..chunks)
+    let dwt = if par_chunks {
+        // Per-thread partials, summed at the end: no write contention.
+        (0..chunks)
             .into_par_iter()
             .fold(
                 || (vec![0.0f32; dw.len()], Vec::new(), Vec::new()),
@@ -611,14 +609,18 @@ pub fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
             .reduce_with(|mut a, b| {
                 a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
                 a
-            });
-        if let Some(total) = total {
-            dw.copy_from_slice(&total);
-        }
+            })
+            .unwrap_or_else(|| vec![0.0; dw.len()])
     } else {
-        let (mut col, mut tmp) = (Vec::new(), Vec::new());
+        let (mut dwt, mut col, mut tmp) = (vec![0.0; dw.len()], Vec::new(), Vec::new());
         for ci in 0..chunks {
-            add_chunk(ci, dw, &mut col, &mut tmp);
+            add_chunk(ci, &mut dwt, &mut col, &mut tmp);
+        }
+        dwt
+    };
+    for (r, row) in dwt.chunks_exact(g.c_out).enumerate() {
+        for (co, v) in row.iter().enumerate() {
+            dw[co * k + r] = *v;
         }
     }
 }
