@@ -786,6 +786,20 @@ mod tests {
     }
 
     #[test]
+    fn portable_fallbacks_match_reference() {
+        use std::sync::atomic::Ordering::Relaxed;
+        crate::cpu::FORCE_PORTABLE.store(true, Relaxed);
+        for (n, c_in, c_out, h, k, s, p) in [
+            (3, 2, 5, 7, 3, 1, 1),
+            (2, 1, 3, 8, 4, 2, 1),
+            (2, 33, 40, 12, 4, 2, 1),
+        ] {
+            check(&Conv2dGeometry::new(n, c_in, h, h, c_out, k, k, (s, s), (p, p)).unwrap());
+        }
+        crate::cpu::FORCE_PORTABLE.store(false, Relaxed);
+    }
+
+    #[test]
     fn geometry_validation() {
         assert!(Conv2dGeometry::new(1, 1, 2, 2, 1, 3, 3, (1, 1), (0, 0)).is_none());
         assert!(Conv2dGeometry::new(1, 1, 2, 2, 1, 3, 3, (0, 1), (1, 1)).is_none());
