@@ -231,7 +231,7 @@ fn gather_row(dst: &mut [f32], src: &[f32], s: usize, base: isize) {
     dst[..lo].fill(0.0);
     dst[hi..].fill(0.0);
     for (o, d) in dst.iter_mut().enumerate().take(hi).skip(lo) {
-        *d = src[(o * s) as isize as usize + base as usize];
+        *d = src[((o * s) as isize + base) as usize];
     }
 }
 
@@ -239,7 +239,7 @@ fn gather_row(dst: &mut [f32], src: &[f32], s: usize, base: isize) {
 fn scatter_add_row(dst: &mut [f32], src: &[f32], s: usize, base: isize) {
     let (lo, hi) = in_bounds(src.len(), dst.len(), s, base);
     for (o, v) in src.iter().enumerate().take(hi).skip(lo) {
-        dst[(o * s) as isize as usize + base as usize] += v;
+        dst[((o * s) as isize + base) as usize] += v;
     }
 }
 
