@@ -7,22 +7,55 @@ use vaecam_tensor::cpu::conv::{
 };
 use vaecam_tensor::cpu::gemm::sgemm;
 
+/// CPU seconds used so far by all threads of this process (Linux
+/// schedstat, nanosecond resolution).
+fn cpu_secs() -> f64 {
+    let mut ns = 0u64;
+    for task in std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if let Ok(s) = std::fs::read_to_string(task.path().join("schedstat")) {
+            ns += s
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+        }
+    }
+    ns as f64 * 1e-9
+}
+
 /// Median seconds of `reps` timed runs after a warm-up; the best run goes to
-/// stderr, a steadier figure on a machine shared with other jobs.
+/// stderr. With BENCH_CPU_TIME=1 (and RAYON_NUM_THREADS=1) it times CPU
+/// rather than wall seconds, which other jobs on a shared machine disturb
+/// far less: use that for A/B comparisons, wall time for reporting.
 fn median_secs(mut f: impl FnMut(), reps: usize) -> f64 {
+    let cpu = std::env::var_os("BENCH_CPU_TIME").is_some();
+    let now = || if cpu { cpu_secs() } else { 0.0 };
     for _ in 0..3 {
         f();
     }
     let mut ts: Vec<f64> = (0..reps)
         .map(|_| {
-            let t = Instant::now();
+            let (t, c) = (Instant::now(), now());
             f();
-            t.elapsed().as_secs_f64()
+            if cpu {
+                now() - c
+            } else {
+                t.elapsed().as_secs_f64()
+            }
         })
         .collect();
     ts.sort_by(|a, b| a.partial_cmp(b).unwrap());
     eprint!("[best {:.3} ms] ", ts[0] * 1e3);
     ts[reps / 2]
+}
+
+/// BENCH_FILTER=substring runs only the rows whose "op shape" contains it.
+fn wanted(op: &str, shape: &str) -> bool {
+    std::env::var("BENCH_FILTER").map_or(true, |f| format!("{op} {shape}").contains(&f))
 }
 
 fn row(op: &str, shape: &str, flops: f64, secs: f64) {
@@ -44,8 +77,10 @@ fn main() {
     let n = 1024;
     let (a, b) = (data(n * n, 1), data(n * n, 2));
     let mut c = vec![0.0; n * n];
-    let s = median_secs(|| sgemm(n, n, n, &a, false, &b, false, &mut c, false), 15);
-    row("matmul", "1024x1024x1024", 2.0 * (n * n * n) as f64, s);
+    if wanted("matmul", "1024x1024x1024") {
+        let s = median_secs(|| sgemm(n, n, n, &a, false, &b, false, &mut c, false), 15);
+        row("matmul", "1024x1024x1024", 2.0 * (n * n * n) as f64, s);
+    }
 
     // dSprites VAE encoder: (c_in, c_out, input size), batch 64, k4 s2 p1.
     let batch = 64;
@@ -55,24 +90,18 @@ fn main() {
         let (mut y, mut dx, mut dw) = (vec![0.0; dy.len()], vec![0.0; x.len()], vec![0.0; w.len()]);
         let fl = conv_flops(&g);
         let shape = format!("{ci}->{co} {h}x{h} b{batch}");
-        row(
-            "conv fwd",
-            &shape,
-            fl,
-            median_secs(|| conv2d_forward(&g, &x, &w, &mut y), 21),
-        );
-        row(
-            "conv bwd-data",
-            &shape,
-            fl,
-            median_secs(|| conv2d_backward_data(&g, &dy, &w, &mut dx), 21),
-        );
-        row(
-            "conv bwd-weight",
-            &shape,
-            fl,
-            median_secs(|| conv2d_backward_weight(&g, &x, &dy, &mut dw), 21),
-        );
+        if wanted("conv fwd", &shape) {
+            let s = median_secs(|| conv2d_forward(&g, &x, &w, &mut y), 21);
+            row("conv fwd", &shape, fl, s);
+        }
+        if wanted("conv bwd-data", &shape) {
+            let s = median_secs(|| conv2d_backward_data(&g, &dy, &w, &mut dx), 21);
+            row("conv bwd-data", &shape, fl, s);
+        }
+        if wanted("conv bwd-weight", &shape) {
+            let s = median_secs(|| conv2d_backward_weight(&g, &x, &dy, &mut dw), 21);
+            row("conv bwd-weight", &shape, fl, s);
+        }
     }
     // Decoder conv_transpose (c_in_t, c_out_t, input size): the backward-data
     // of the conv c_out_t -> c_in_t at twice the size.
@@ -94,8 +123,10 @@ fn main() {
         let (x, w, dy) = conv_data(&g);
         let mut dx = vec![0.0; x.len()];
         let shape = format!("{ci}->{co} {h}->{} b{batch}", 2 * h);
-        let s = median_secs(|| conv2d_backward_data(&g, &dy, &w, &mut dx), 21);
-        row("conv_transpose fwd", &shape, conv_flops(&g), s);
+        if wanted("conv_transpose fwd", &shape) {
+            let s = median_secs(|| conv2d_backward_data(&g, &dy, &w, &mut dx), 21);
+            row("conv_transpose fwd", &shape, conv_flops(&g), s);
+        }
     }
 }
 

@@ -1,12 +1,14 @@
 """PyTorch CPU reference figures for the shapes of benches/cpu_kernels.rs.
 
-Run: python3 crates/tensor/benches/torch_reference.py  (needs `pip install torch`)
+Run: python3 crates/tensor/benches/torch_reference.py [threads]  (needs `pip install torch`)
+Threads default to 2; compare with RAYON_NUM_THREADS set to the same number.
 """
+import sys
 import time
 
 import torch
 
-torch.set_num_threads(2)
+torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
 torch.manual_seed(0)
 
 

@@ -139,6 +139,18 @@ fn valid_range(out: usize, len: usize, s: usize, k: usize, p: usize) -> (usize, 
 fn im2col(g: &Conv2dGeometry, x: &[f32], nb: usize, col: &mut [f32]) {
     let (ohw, hw, ncols) = (g.ohw(), g.h * g.w, nb * g.ohw());
     let ((sh, sw), (ph, pw)) = (g.stride, g.padding);
+    if let Some(plan) = PlaneGather::for_im2col(g) {
+        let taps = g.kh * g.kw;
+        for c in 0..g.c_in {
+            for b in 0..nb {
+                let src = &x[(b * g.c_in + c) * hw..][..hw];
+                let dst = &mut col[c * taps * ncols + b * ohw..][..(taps - 1) * ncols + ohw];
+                // SAFETY: the plan's indices are in-plane; the row extents were sliced.
+                unsafe { plan.gather_im2col(src.as_ptr(), dst.as_mut_ptr(), ncols) };
+            }
+        }
+        return;
+    }
     for c in 0..g.c_in {
         for ki in 0..g.kh {
             let (ylo, yhi) = valid_range(g.oh, g.h, sh, ki, ph);
@@ -180,6 +192,12 @@ fn im2col(g: &Conv2dGeometry, x: &[f32], nb: usize, col: &mut [f32]) {
 fn col2im(g: &Conv2dGeometry, col: &[f32], nb: usize, dx: &mut [f32]) {
     let (ohw, hw, ncols) = (g.ohw(), g.h * g.w, nb * g.ohw());
     let ((sh, sw), (ph, pw)) = (g.stride, g.padding);
+    #[cfg(target_arch = "x86_64")]
+    if g.w <= 16 && g.ow <= 16 && super::avx512_available() {
+        // SAFETY: feature detected; slice extents checked by the caller's
+        // chunking (col holds krows rows of nb*ohw, dx nb planes).
+        return unsafe { narrow_col2im(g, col, nb, dx) };
+    }
     for b in 0..nb {
         for c in 0..g.c_in {
             // One image plane at a time, so it stays in L1 across the taps.
@@ -257,6 +275,153 @@ fn in_bounds(n: usize, len: usize, s: usize, base: isize) -> (usize, usize) {
         0
     };
     (lo.min(n), hi.clamp(lo.min(n), n))
+}
+
+/// Small feature maps (rows under 8 outputs) as whole planes: each block of
+/// 16 outputs is one masked AVX-512 gather through a precomputed index
+/// table, where row-wise copies would spend their time on per-row overhead.
+struct PlaneGather {
+    /// Per (tap, block): element indices, gather mask, store mask.
+    entries: Vec<([i32; 16], u16, u16)>,
+    taps: usize,
+    blocks: usize,
+}
+
+impl PlaneGather {
+    fn usable(g: &Conv2dGeometry) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        let ok = super::avx512_available();
+        #[cfg(not(target_arch = "x86_64"))]
+        let ok = false;
+        ok && g.ow < 8 && g.h * g.w <= 1024 && g.ohw() <= 1024
+    }
+
+    /// For each tap and flat output q: the flat input index it reads, if any.
+    fn source(g: &Conv2dGeometry, tap: usize, q: usize) -> Option<usize> {
+        let (ki, kj, oy, ox) = (tap / g.kw, tap % g.kw, q / g.ow, q % g.ow);
+        let iy = (oy * g.stride.0 + ki)
+            .checked_sub(g.padding.0)
+            .filter(|&v| v < g.h)?;
+        let ix = (ox * g.stride.1 + kj)
+            .checked_sub(g.padding.1)
+            .filter(|&v| v < g.w)?;
+        Some(iy * g.w + ix)
+    }
+
+    fn build(
+        taps: usize,
+        blocks: usize,
+        n: usize,
+        f: impl Fn(usize, usize) -> Option<usize>,
+    ) -> Vec<([i32; 16], u16, u16)> {
+        // f(tap, element) for the elements of a block.
+        let mut entries = Vec::with_capacity(taps * blocks);
+        for t in 0..taps {
+            for blk in 0..blocks {
+                let (mut idx, mut mask, mut store) = ([0i32; 16], 0u16, 0u16);
+                for l in 0..16 {
+                    let e = blk * 16 + l;
+                    if e < n {
+                        store |= 1 << l;
+                        if let Some(i) = f(t, e) {
+                            idx[l] = i as i32;
+                            mask |= 1 << l;
+                        }
+                    }
+                }
+                entries.push((idx, mask, store));
+            }
+        }
+        entries
+    }
+
+    fn for_im2col(g: &Conv2dGeometry) -> Option<Self> {
+        if !Self::usable(g) {
+            return None;
+        }
+        let (taps, blocks) = (g.kh * g.kw, g.ohw().div_ceil(16));
+        let entries = Self::build(taps, blocks, g.ohw(), |t, q| Self::source(g, t, q));
+        Some(PlaneGather {
+            entries,
+            taps,
+            blocks,
+        })
+    }
+
+    /// Writes the `taps` im2col rows (stride `row_stride`) of one plane.
+    ///
+    /// # Safety
+    /// AVX-512F present; `src` covers the plane, `dst` the rows' extents.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn gather_im2col(&self, src: *const f32, dst: *mut f32, row_stride: usize) {
+        use std::arch::x86_64::*;
+        for t in 0..self.taps {
+            for blk in 0..self.blocks {
+                let (idx, mask, store) = &self.entries[t * self.blocks + blk];
+                let vi = _mm512_loadu_si512(idx.as_ptr().cast());
+                let v = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), *mask, vi, src);
+                _mm512_mask_storeu_ps(dst.add(t * row_stride + blk * 16), *store, v);
+            }
+        }
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    unsafe fn gather_im2col(&self, _: *const f32, _: *mut f32, _: usize) {}
+    #[cfg(not(target_arch = "x86_64"))]
+    unsafe fn gather_col2im(&self, _: *const f32, _: usize, _: *mut f32) {}
+}
+
+/// col2im for planes at most 16 wide, one dx row per zmm register: each row
+/// sums its taps in a register (a lane permute places a col row at the
+/// tap's stride and offset) and is stored once. Row-wise scatter-adds would
+/// instead reload what they just stored, which stalls on masked stores.
+///
+/// # Safety
+/// AVX-512F present; `col` is `krows x nb*ohw`, `dx` holds `nb` planes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn narrow_col2im(g: &Conv2dGeometry, col: &[f32], nb: usize, dx: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let (ohw, hw, ncols) = (g.ohw(), g.h * g.w, nb * g.ohw());
+    assert!(col.len() >= g.krows() * ncols && dx.len() >= nb * g.c_in * hw);
+    let ((sh, sw), (ph, pw)) = (g.stride, g.padding);
+    // Lane l of a dx row takes col lane o where o*sw + kj - pw == l.
+    let place: Vec<(u16, __m512i)> = (0..g.kw)
+        .map(|kj| {
+            let (mut mask, mut idx) = (0u16, [0i32; 16]);
+            for (l, slot) in idx.iter_mut().enumerate().take(g.w) {
+                let t = (l + pw).wrapping_sub(kj) as isize;
+                if t >= 0 && t as usize % sw == 0 && (t as usize / sw) < g.ow {
+                    mask |= 1 << l;
+                    *slot = (t as usize / sw) as i32;
+                }
+            }
+            (mask, _mm512_loadu_si512(idx.as_ptr().cast()))
+        })
+        .collect();
+    let (om, wm) = (((1u32 << g.ow) - 1) as u16, ((1u32 << g.w) - 1) as u16);
+    for b in 0..nb {
+        for c in 0..g.c_in {
+            let dst = dx.as_mut_ptr().add((b * g.c_in + c) * hw);
+            let src = col.as_ptr().add(c * g.kh * g.kw * ncols + b * ohw);
+            for iy in 0..g.h {
+                let mut acc = _mm512_setzero_ps();
+                for ki in 0..g.kh {
+                    let t = (iy + ph).wrapping_sub(ki) as isize;
+                    if t < 0 || t as usize % sh != 0 || t as usize / sh >= g.oh {
+                        continue;
+                    }
+                    let r = src.add(ki * g.kw * ncols + t as usize / sh * g.ow);
+                    for (kj, &(m, idx)) in place.iter().enumerate() {
+                        let v = _mm512_maskz_loadu_ps(om, r.add(kj * ncols));
+                        acc = _mm512_add_ps(acc, _mm512_maskz_permutexvar_ps(m, idx, v));
+                    }
+                }
+                _mm512_mask_storeu_ps(dst.add(iy * g.w), wm, acc);
+            }
+        }
+    }
 }
 
 /// Masked AVX-512 row copies for strides 1 and 2, planned once per kernel
