@@ -319,12 +319,12 @@ impl PlaneGather {
         for t in 0..taps {
             for blk in 0..blocks {
                 let (mut idx, mut mask, mut store) = ([0i32; 16], 0u16, 0u16);
-                for l in 0..16 {
+                for (l, slot) in idx.iter_mut().enumerate() {
                     let e = blk * 16 + l;
                     if e < n {
                         store |= 1 << l;
                         if let Some(i) = f(t, e) {
-                            idx[l] = i as i32;
+                            *slot = i as i32;
                             mask |= 1 << l;
                         }
                     }
@@ -391,10 +391,11 @@ unsafe fn narrow_col2im(g: &Conv2dGeometry, col: &[f32], nb: usize, dx: &mut [f3
         .map(|kj| {
             let (mut mask, mut idx) = (0u16, [0i32; 16]);
             for (l, slot) in idx.iter_mut().enumerate().take(g.w) {
-                let t = (l + pw).wrapping_sub(kj) as isize;
-                if t >= 0 && t as usize % sw == 0 && (t as usize / sw) < g.ow {
-                    mask |= 1 << l;
-                    *slot = (t as usize / sw) as i32;
+                if let Some(t) = (l + pw).checked_sub(kj) {
+                    if t.is_multiple_of(sw) && t / sw < g.ow {
+                        mask |= 1 << l;
+                        *slot = (t / sw) as i32;
+                    }
                 }
             }
             (mask, _mm512_loadu_si512(idx.as_ptr().cast()))
@@ -408,11 +409,13 @@ unsafe fn narrow_col2im(g: &Conv2dGeometry, col: &[f32], nb: usize, dx: &mut [f3
             for iy in 0..g.h {
                 let mut acc = _mm512_setzero_ps();
                 for ki in 0..g.kh {
-                    let t = (iy + ph).wrapping_sub(ki) as isize;
-                    if t < 0 || t as usize % sh != 0 || t as usize / sh >= g.oh {
+                    let Some(t) = (iy + ph).checked_sub(ki) else {
+                        continue;
+                    };
+                    if !t.is_multiple_of(sh) || t / sh >= g.oh {
                         continue;
                     }
-                    let r = src.add(ki * g.kw * ncols + t as usize / sh * g.ow);
+                    let r = src.add(ki * g.kw * ncols + t / sh * g.ow);
                     for (kj, &(m, idx)) in place.iter().enumerate() {
                         let v = _mm512_maskz_loadu_ps(om, r.add(kj * ncols));
                         acc = _mm512_add_ps(acc, _mm512_maskz_permutexvar_ps(m, idx, v));
