@@ -151,13 +151,16 @@ fn im2col(g: &Conv2dGeometry, x: &[f32], nb: usize, col: &mut [f32]) {
         }
         return;
     }
+    // A row plan depends on the column tap only.
+    let plans: Vec<_> = (0..g.kw)
+        .map(|kj| RowPlan::new(g.ow, g.w, sw, kj as isize - pw as isize))
+        .collect();
     for c in 0..g.c_in {
         for ki in 0..g.kh {
             let (ylo, yhi) = valid_range(g.oh, g.h, sh, ki, ph);
-            for kj in 0..g.kw {
+            for (kj, plan) in plans.iter().enumerate() {
                 let row = (c * g.kh + ki) * g.kw + kj;
                 let base = kj as isize - pw as isize;
-                let plan = RowPlan::new(g.ow, g.w, sw, base);
                 for b in 0..nb {
                     let src = &x[(b * g.c_in + c) * hw..][..hw];
                     let dst = &mut col[row * ncols + b * ohw..][..ohw];
@@ -198,24 +201,28 @@ fn col2im(g: &Conv2dGeometry, col: &[f32], nb: usize, dx: &mut [f32]) {
         // chunking (col holds krows rows of nb*ohw, dx nb planes).
         return unsafe { narrow_col2im(g, col, nb, dx) };
     }
+    // Short rows revisit the same dx row after a few instructions, where a
+    // masked load right behind a masked store to it stalls (no store
+    // forwarding): scalar there.
+    let plans: Vec<_> = (0..g.kw)
+        .map(|kj| {
+            if g.ow >= 8 {
+                RowPlan::new(g.ow, g.w, sw, kj as isize - pw as isize)
+            } else {
+                None
+            }
+        })
+        .collect();
     for b in 0..nb {
         for c in 0..g.c_in {
             // One image plane at a time, so it stays in L1 across the taps.
             let dst = &mut dx[(b * g.c_in + c) * hw..][..hw];
             for ki in 0..g.kh {
                 let (ylo, yhi) = valid_range(g.oh, g.h, sh, ki, ph);
-                for kj in 0..g.kw {
+                for (kj, plan) in plans.iter().enumerate() {
                     let row = (c * g.kh + ki) * g.kw + kj;
                     let base = kj as isize - pw as isize;
                     let src = &col[row * ncols + b * ohw..][..ohw];
-                    // Short rows revisit the same dx row after a few
-                    // instructions, where a masked load right behind a masked
-                    // store to it stalls (no store forwarding): scalar there.
-                    let plan = if g.ow >= 8 {
-                        RowPlan::new(g.ow, g.w, sw, base)
-                    } else {
-                        None
-                    };
                     if let Some(plan) = plan {
                         if yhi > ylo {
                             let first = (ylo * sh + ki - ph) * g.w;
@@ -616,16 +623,32 @@ where
     if chunks >= rayon::current_num_threads() {
         out.par_chunks_mut(nb * per_image)
             .enumerate()
-            .for_each_init(
-                || (Vec::new(), Vec::new()),
-                |(s1, s2), (i, o)| f(i * nb, o.len() / per_image, o, false, s1, s2),
-            );
+            .for_each(|(i, o)| {
+                with_scratch(|s1, s2| f(i * nb, o.len() / per_image, o, false, s1, s2))
+            });
     } else {
-        let (mut s1, mut s2) = (Vec::new(), Vec::new());
-        for (i, o) in out.chunks_mut(nb * per_image).enumerate() {
-            f(i * nb, o.len() / per_image, o, true, &mut s1, &mut s2);
-        }
+        with_scratch(|s1, s2| {
+            for (i, o) in out.chunks_mut(nb * per_image).enumerate() {
+                f(i * nb, o.len() / per_image, o, true, s1, s2);
+            }
+        });
     }
+}
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<(Vec<f32>, Vec<f32>)> = const { std::cell::Cell::new((Vec::new(), Vec::new())) };
+}
+
+/// Runs `f` with this thread's two scratch buffers. They persist across
+/// calls because buffers of this size come straight from mmap, and fresh
+/// ones cost a page fault per 4 KiB on every call. Taken out rather than
+/// borrowed, so a nested call on the same thread (rayon work stealing while
+/// a threaded GEMM waits) just starts with empty ones.
+fn with_scratch<R>(f: impl FnOnce(&mut Vec<f32>, &mut Vec<f32>) -> R) -> R {
+    let (mut a, mut b) = SCRATCH.with(|s| s.take());
+    let r = f(&mut a, &mut b);
+    SCRATCH.with(|s| s.set((a, b)));
+    r
 }
 
 fn scratch(v: &mut Vec<f32>, len: usize) -> &mut [f32] {
@@ -767,23 +790,20 @@ pub fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
         (0..chunks)
             .into_par_iter()
             .fold(
-                || (vec![0.0f32; dw.len()], Vec::new(), Vec::new()),
-                |(mut part, mut col, mut tmp), ci| {
-                    add_chunk(ci, &mut part, &mut col, &mut tmp);
-                    (part, col, tmp)
+                || vec![0.0f32; dw.len()],
+                |mut part, ci| {
+                    with_scratch(|col, tmp| add_chunk(ci, &mut part, col, tmp));
+                    part
                 },
             )
-            .map(|(part, _, _)| part)
             .reduce_with(|mut a, b| {
                 a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
                 a
             })
             .unwrap_or_else(|| vec![0.0; dw.len()])
     } else {
-        let (mut dwt, mut col, mut tmp) = (vec![0.0; dw.len()], Vec::new(), Vec::new());
-        for ci in 0..chunks {
-            add_chunk(ci, &mut dwt, &mut col, &mut tmp);
-        }
+        let mut dwt = vec![0.0; dw.len()];
+        with_scratch(|col, tmp| (0..chunks).for_each(|ci| add_chunk(ci, &mut dwt, col, tmp)));
         dwt
     };
     for (r, row) in dwt.chunks_exact(g.c_out).enumerate() {
