@@ -301,8 +301,42 @@ mod avx512 {
         })
     }
 
+    /// 16 x 16 transpose: out[c] lane i = r[i] lane c. Unpacks and in-lane
+    /// shuffles gather each 4 x 4 sub-block, then two 128-bit lane shuffles
+    /// put the sub-blocks in place.
+    #[target_feature(enable = "avx512f")]
+    fn transpose16(r: &[__m512; 16]) -> [__m512; 16] {
+        let mut t = [_mm512_setzero_ps(); 16];
+        for q in 0..8 {
+            t[2 * q] = _mm512_unpacklo_ps(r[2 * q], r[2 * q + 1]);
+            t[2 * q + 1] = _mm512_unpackhi_ps(r[2 * q], r[2 * q + 1]);
+        }
+        // u[4g + j]: rows 4g..4g+4 of column 4L + j in 128-bit lane L.
+        let mut u = [_mm512_setzero_ps(); 16];
+        for g in 0..4 {
+            let (lo0, hi0, lo1, hi1) = (t[4 * g], t[4 * g + 1], t[4 * g + 2], t[4 * g + 3]);
+            u[4 * g] = _mm512_shuffle_ps::<0x44>(lo0, lo1);
+            u[4 * g + 1] = _mm512_shuffle_ps::<0xEE>(lo0, lo1);
+            u[4 * g + 2] = _mm512_shuffle_ps::<0x44>(hi0, hi1);
+            u[4 * g + 3] = _mm512_shuffle_ps::<0xEE>(hi0, hi1);
+        }
+        let mut out = [_mm512_setzero_ps(); 16];
+        for j in 0..4 {
+            let v = _mm512_shuffle_f32x4::<0x88>(u[j], u[4 + j]);
+            let w = _mm512_shuffle_f32x4::<0x88>(u[8 + j], u[12 + j]);
+            let v2 = _mm512_shuffle_f32x4::<0xDD>(u[j], u[4 + j]);
+            let w2 = _mm512_shuffle_f32x4::<0xDD>(u[8 + j], u[12 + j]);
+            out[j] = _mm512_shuffle_f32x4::<0x88>(v, w);
+            out[8 + j] = _mm512_shuffle_f32x4::<0xDD>(v, w);
+            out[4 + j] = _mm512_shuffle_f32x4::<0x88>(v2, w2);
+            out[12 + j] = _mm512_shuffle_f32x4::<0xDD>(v2, w2);
+        }
+        out
+    }
+
     /// Packs rows [i0, i0+mc) x cols [p0, p0+kc) of A as MR-row panels, k-major
     /// inside a panel, zero-padding the last panel's missing rows.
+    #[target_feature(enable = "avx512f")]
     unsafe fn pack_a<const MR: usize>(
         mc: usize,
         kc: usize,
@@ -312,6 +346,30 @@ mod avx512 {
         dst: *mut f32,
     ) {
         let mut d = dst;
+        if a.cs == 1 {
+            // Rows contiguous along k (conv's im2col matrix, plain A): load
+            // 16 x 16 blocks and transpose them in registers instead of
+            // MR scalar copies per k.
+            for ir in (0..mc).step_by(MR) {
+                let mr = MR.min(mc - ir);
+                let base = a.ptr.offset((i0 + ir) as isize * a.rs + p0 as isize);
+                for p in (0..kc).step_by(16) {
+                    let np = 16.min(kc - p);
+                    let lm = ((1u32 << np) - 1) as u16;
+                    let mut r = [_mm512_setzero_ps(); 16];
+                    for (i, ri) in r.iter_mut().enumerate().take(mr) {
+                        *ri = _mm512_maskz_loadu_ps(lm, base.offset(i as isize * a.rs).add(p));
+                    }
+                    let t = transpose16(&r);
+                    let sm = ((1u32 << MR) - 1) as u16;
+                    for (c, tc) in t.iter().enumerate().take(np) {
+                        _mm512_mask_storeu_ps(d.add((p + c) * MR), sm, *tc);
+                    }
+                }
+                d = d.add(kc * MR);
+            }
+            return;
+        }
         for ir in (0..mc).step_by(MR) {
             let mr = MR.min(mc - ir);
             let base = a.ptr.offset((i0 + ir) as isize * a.rs + p0 as isize * a.cs);
