@@ -1,7 +1,10 @@
 //! Multi-threaded f32 CPU kernels on plain slices (row-major / NCHW).
 
 pub mod conv;
+mod conv_simd;
 pub mod gemm;
+#[cfg(target_arch = "x86_64")]
+mod gemm_avx512;
 
 /// Lets tests run the portable fallbacks on an AVX-512 machine. Other tests
 /// running meanwhile stay correct, they just take the other path.
