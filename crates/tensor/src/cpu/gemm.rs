@@ -436,6 +436,24 @@ mod tests {
     }
 
     #[test]
+    fn portable_fallback_matches_naive() {
+        use std::sync::atomic::Ordering::Relaxed;
+        crate::cpu::FORCE_PORTABLE.store(true, Relaxed);
+        for (m, n, k) in [(17, 3, 129), (64, 129, 17), (200, 300, 100)] {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let (a, b, c0) = (fill(m * k, 21), fill(k * n, 22), fill(m * n, 23));
+                for acc in [false, true] {
+                    let (mut got, mut want) = (c0.clone(), c0.clone());
+                    sgemm(m, n, k, &a, ta, &b, tb, &mut got, acc);
+                    naive(m, n, k, &a, ta, &b, tb, &mut want, acc);
+                    close(&got, &want, k);
+                }
+            }
+        }
+        crate::cpu::FORCE_PORTABLE.store(false, Relaxed);
+    }
+
+    #[test]
     fn sgemm_zero_k_overwrites_or_keeps() {
         let mut c = vec![5.0; 6];
         sgemm(2, 3, 0, &[], false, &[], false, &mut c, true);
