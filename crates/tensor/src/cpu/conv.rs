@@ -504,32 +504,46 @@ pub fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
             gemm(!par_chunks, k, g.c_out, ncols, a, b, dwt, true);
         }
     };
-    let dwt = if par_chunks {
-        // Per-thread partials, summed at the end: no write contention.
-        (0..chunks)
-            .into_par_iter()
-            .fold(
-                || vec![0.0f32; dw.len()],
-                |mut part, ci| {
-                    with_scratch(|col, tmp| add_chunk(ci, &mut part, col, tmp));
-                    part
-                },
-            )
-            .reduce_with(|mut a, b| {
-                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                a
-            })
-            .unwrap_or_else(|| vec![0.0; dw.len()])
+    // One partial dw^T per group of chunks (a group per thread), in a buffer
+    // kept by this thread across calls: fresh ones cost page faults.
+    let groups = if par_chunks {
+        rayon::current_num_threads().min(chunks)
     } else {
-        let mut dwt = vec![0.0; dw.len()];
-        with_scratch(|col, tmp| (0..chunks).for_each(|ci| add_chunk(ci, &mut dwt, col, tmp)));
-        dwt
+        1
     };
-    for (r, row) in dwt.chunks_exact(g.c_out).enumerate() {
+    let len = dw.len();
+    let mut parts = PARTIALS.with(|p| p.take());
+    if parts.len() < groups * len {
+        parts.resize(groups * len, 0.0);
+    }
+    let parts_used = &mut parts[..groups * len];
+    parts_used.fill(0.0);
+    let run_group = |gi: usize, part: &mut [f32]| {
+        let range = gi * chunks / groups..(gi + 1) * chunks / groups;
+        with_scratch(|col, tmp| range.for_each(|ci| add_chunk(ci, part, col, tmp)));
+    };
+    if groups > 1 {
+        parts_used
+            .par_chunks_mut(len)
+            .enumerate()
+            .for_each(|(gi, part)| run_group(gi, part));
+    } else {
+        run_group(0, parts_used);
+    }
+    let (first, rest) = parts_used.split_at_mut(len);
+    for part in rest.chunks_exact(len) {
+        first.iter_mut().zip(part).for_each(|(x, y)| *x += y);
+    }
+    for (r, row) in first.chunks_exact(g.c_out).enumerate() {
         for (co, v) in row.iter().enumerate() {
             dw[co * k + r] = *v;
         }
     }
+    PARTIALS.with(|p| p.set(parts));
+}
+
+thread_local! {
+    static PARTIALS: std::cell::Cell<Vec<f32>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// Visits every (image, c_out, c_in, oy, ox, ki, kj) term of the direct
