@@ -534,9 +534,15 @@ pub fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
     for part in rest.chunks_exact(len) {
         first.iter_mut().zip(part).for_each(|(x, y)| *x += y);
     }
-    for (r, row) in first.chunks_exact(g.c_out).enumerate() {
-        for (co, v) in row.iter().enumerate() {
-            dw[co * k + r] = *v;
+    // Blocked transpose: a plain one strides its stores by k floats, which
+    // for k = 1024 keeps hitting the same cache sets.
+    for r0 in (0..k).step_by(16) {
+        for co0 in (0..g.c_out).step_by(16) {
+            for co in co0..(co0 + 16).min(g.c_out) {
+                for r in r0..(r0 + 16).min(k) {
+                    dw[co * k + r] = first[r * g.c_out + co];
+                }
+            }
         }
     }
     PARTIALS.with(|p| p.set(parts));
