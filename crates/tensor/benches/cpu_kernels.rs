@@ -77,9 +77,17 @@ fn main() {
     let n = 1024;
     let (a, b) = (data(n * n, 1), data(n * n, 2));
     let mut c = vec![0.0; n * n];
-    if wanted("matmul", "1024x1024x1024") {
-        let s = median_secs(|| sgemm(n, n, n, &a, false, &b, false, &mut c, false), 15);
-        row("matmul", "1024x1024x1024", 2.0 * (n * n * n) as f64, s);
+    for (ta, tb, name) in [
+        (false, false, "NN"),
+        (true, false, "TN"),
+        (false, true, "NT"),
+        (true, true, "TT"),
+    ] {
+        let shape = format!("1024x1024x1024 {name}");
+        if wanted("matmul", &shape) {
+            let s = median_secs(|| sgemm(n, n, n, &a, ta, &b, tb, &mut c, false), 15);
+            row("matmul", &shape, 2.0 * (n * n * n) as f64, s);
+        }
     }
 
     // dSprites VAE encoder: (c_in, c_out, input size), batch 64, k4 s2 p1.

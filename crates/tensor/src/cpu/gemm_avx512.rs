@@ -257,6 +257,7 @@ unsafe fn pack_a<const MR: usize>(
 }
 
 /// Packs rows [p0, p0+kc) x cols [j0, j0+nc) of B as NR-column panels.
+#[target_feature(enable = "avx512f")]
 unsafe fn pack_b<const NV: usize>(
     kc: usize,
     nc: usize,
@@ -268,6 +269,38 @@ unsafe fn pack_b<const NV: usize>(
     const { assert!(NV > 0) };
     let nr_tile = 16 * NV;
     let mut d = dst;
+    if b.rs == 1 && b.cs != 1 {
+        // Transposed B (its columns contiguous along k): 16 x 16 register
+        // transposes, where a scalar gather strides by whole rows and keeps
+        // hitting the same L1 sets.
+        for jr in (0..nc).step_by(nr_tile) {
+            let nr = nr_tile.min(nc - jr);
+            let base = b.ptr.offset(p0 as isize + (j0 + jr) as isize * b.cs);
+            for p in (0..kc).step_by(16) {
+                let np = 16.min(kc - p);
+                let lm = ((1u32 << np) - 1) as u16;
+                for v in 0..NV {
+                    let mut r = [_mm512_setzero_ps(); 16];
+                    for (jj, rj) in r
+                        .iter_mut()
+                        .enumerate()
+                        .take(nr.saturating_sub(16 * v).min(16))
+                    {
+                        *rj = _mm512_maskz_loadu_ps(
+                            lm,
+                            base.offset((16 * v + jj) as isize * b.cs).add(p),
+                        );
+                    }
+                    let t = transpose16(&r);
+                    for (c, tc) in t.iter().enumerate().take(np) {
+                        _mm512_storeu_ps(d.add((p + c) * nr_tile + 16 * v), *tc);
+                    }
+                }
+            }
+            d = d.add(kc * nr_tile);
+        }
+        return;
+    }
     for jr in (0..nc).step_by(nr_tile) {
         let nr = nr_tile.min(nc - jr);
         let base = b.ptr.offset(p0 as isize * b.rs + (j0 + jr) as isize * b.cs);
