@@ -1,9 +1,10 @@
 //! Multi-threaded f32 matrix multiplication on row-major slices.
 //!
-//! The single-threaded inner kernel is `matrixmultiply` (packed, cache-blocked,
-//! AVX2/FMA with runtime detection and a portable fallback). Parallelism is
-//! ours and runs on rayon's pool, so that the engine has one thread pool and
-//! kernels called from inside rayon tasks (conv) never oversubscribe.
+//! The single-threaded inner kernel is our packed AVX-512 GEMM
+//! (`gemm_avx512`) where the CPU has AVX-512F, and `matrixmultiply` (AVX2/FMA
+//! or portable, chosen at run time) elsewhere. Parallelism is ours and runs
+//! on rayon's pool, so the engine has one thread pool and kernels called
+//! from inside rayon tasks (conv) never oversubscribe.
 
 use rayon::prelude::*;
 
@@ -153,8 +154,8 @@ pub(crate) unsafe fn gemm_par(
     }
     let split_rows = m >= n;
     let len = if split_rows { m } else { n };
-    // Panels aligned to the microkernel's register tile so no thread gets a
-    // ragged edge in the middle of the matrix.
+    // Panel sizes a multiple of 16 keep the split off the vector width
+    // (and a multiple of both register tiles' widths when 48 divides it).
     let align = 16;
     let per = len.div_ceil(threads).div_ceil(align) * align;
     let tasks = len.div_ceil(per);
