@@ -154,8 +154,7 @@ pub(crate) unsafe fn gemm_par(
     }
     let split_rows = m >= n;
     let len = if split_rows { m } else { n };
-    // Panel sizes a multiple of 16 keep the split off the vector width
-    // (and a multiple of both register tiles' widths when 48 divides it).
+    // Multiples of 16 so a column split never cuts a 16-lane vector of C.
     let align = 16;
     let per = len.div_ceil(threads).div_ceil(align) * align;
     let tasks = len.div_ceil(per);
