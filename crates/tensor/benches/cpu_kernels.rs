@@ -111,6 +111,26 @@ fn main() {
             row("conv bwd-weight", &shape, fl, s);
         }
     }
+    // Other shapes the engine will meet: 3x3 stride-1 and batch 1.
+    for (nb, ci, co, h, k, st, p) in [(16, 64, 64, 32, 3, 1, 1), (1, 32, 32, 32, 4, 2, 1)] {
+        let g = Conv2dGeometry::new(nb, ci, h, h, co, k, k, (st, st), (p, p)).unwrap();
+        let (x, w, dy) = conv_data(&g);
+        let (mut y, mut dx, mut dw) = (vec![0.0; dy.len()], vec![0.0; x.len()], vec![0.0; w.len()]);
+        let fl = conv_flops(&g);
+        let shape = format!("{ci}->{co} {h}x{h} k{k}s{st} b{nb}");
+        if wanted("conv fwd", &shape) {
+            let s = median_secs(|| conv2d_forward(&g, &x, &w, &mut y), 21);
+            row("conv fwd", &shape, fl, s);
+        }
+        if wanted("conv bwd-data", &shape) {
+            let s = median_secs(|| conv2d_backward_data(&g, &dy, &w, &mut dx), 21);
+            row("conv bwd-data", &shape, fl, s);
+        }
+        if wanted("conv bwd-weight", &shape) {
+            let s = median_secs(|| conv2d_backward_weight(&g, &x, &dy, &mut dw), 21);
+            row("conv bwd-weight", &shape, fl, s);
+        }
+    }
     // Decoder conv_transpose (c_in_t, c_out_t, input size): the backward-data
     // of the conv c_out_t -> c_in_t at twice the size.
     for (ci, co, h) in [(64, 64, 4), (64, 32, 8), (32, 32, 16), (32, 1, 32)] {

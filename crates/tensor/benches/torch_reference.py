@@ -51,6 +51,19 @@ with torch.no_grad():
         args = (dy, x, w, None, [2, 2], [1, 1], [1, 1], False, [0, 0], 1)
         row("conv bwd-data", shape, fl, bench(lambda: conv_bw(*args, [True, False, False])))
         row("conv bwd-weight", shape, fl, bench(lambda: conv_bw(*args, [False, True, False])))
+    # Other shapes the engine will meet: 3x3 stride-1 and batch 1.
+    for nb, ci, co, h, k, st, p in [(16, 64, 64, 32, 3, 1, 1), (1, 32, 32, 32, 4, 2, 1)]:
+        x = torch.randn(nb, ci, h, h)
+        w = torch.randn(co, ci, k, k)
+        y = torch.nn.functional.conv2d(x, w, stride=st, padding=p)
+        dy = torch.randn_like(y)
+        oh = y.shape[2]
+        fl = 2 * nb * co * oh * oh * ci * k * k
+        shape = f"{ci}->{co} {h}x{h} k{k}s{st} b{nb}"
+        row("conv fwd", shape, fl, bench(lambda: torch.nn.functional.conv2d(x, w, stride=st, padding=p)))
+        args = (dy, x, w, None, [st, st], [p, p], [1, 1], False, [0, 0], 1)
+        row("conv bwd-data", shape, fl, bench(lambda: conv_bw(*args, [True, False, False])))
+        row("conv bwd-weight", shape, fl, bench(lambda: conv_bw(*args, [False, True, False])))
     for ci, co, h in DECODER:
         x = torch.randn(N, ci, h, h)
         w = torch.randn(ci, co, 4, 4)
