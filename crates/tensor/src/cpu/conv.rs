@@ -11,6 +11,8 @@
 use super::conv_simd::narrow_col2im;
 use super::conv_simd::{PlaneGather, RowPlan};
 use super::gemm::{dot_nt, gemm_par, gemm_seq, Strided};
+#[cfg(target_arch = "x86_64")]
+use super::gemm_avx512::{gemm_prepacked_b, PACKED_NR};
 use rayon::prelude::*;
 
 /// Shape of a convolution: input `[n, c_in, h, w]`, weight
@@ -287,6 +289,80 @@ fn in_bounds(n: usize, len: usize, s: usize, base: isize) -> (usize, usize) {
     (lo.min(n), hi.clamp(lo.min(n), n))
 }
 
+/// im2col written straight into the GEMM's packed-B panels (see
+/// [`gemm_prepacked_b`]), saving a full copy of the im2col matrix. Used
+/// where output rows tile the 48-wide panels exactly and the row plans
+/// apply (AVX-512, stride <= 2, rows of 8 to 48 outputs).
+#[cfg(target_arch = "x86_64")]
+struct PackedIm2col {
+    plans: Vec<RowPlan>,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl PackedIm2col {
+    fn new(g: &Conv2dGeometry) -> Option<Self> {
+        if g.ow < 8 || !PACKED_NR.is_multiple_of(g.ow) {
+            return None;
+        }
+        let plans = (0..g.kw)
+            .map(|kj| RowPlan::new(g.ow, g.w, g.stride.1, kj as isize - g.padding.1 as isize))
+            .collect::<Option<Vec<_>>>()?;
+        Some(PackedIm2col { plans })
+    }
+
+    fn fill(&self, g: &Conv2dGeometry, x: &[f32], nb: usize, pb: &mut [f32]) {
+        let (k, ohw, hw, ncols) = (g.krows(), g.ohw(), g.h * g.w, nb * g.ohw());
+        let ((sh, _), (ph, _)) = (g.stride, g.padding);
+        let per_panel = PACKED_NR / g.ow;
+        // Columns past ncols in the last panel must read as zero.
+        let tail = ncols % PACKED_NR;
+        if tail != 0 {
+            let last = ncols / PACKED_NR * k * PACKED_NR;
+            for r in 0..k {
+                pb[last + r * PACKED_NR + tail..last + (r + 1) * PACKED_NR].fill(0.0);
+            }
+        }
+        let panel_of = |j: usize| j / PACKED_NR * k * PACKED_NR + j % PACKED_NR;
+        let jump = k * PACKED_NR;
+        for c in 0..g.c_in {
+            for ki in 0..g.kh {
+                let (ylo, yhi) = valid_range(g.oh, g.h, sh, ki, ph);
+                for (kj, plan) in self.plans.iter().enumerate() {
+                    let r = (c * g.kh + ki) * g.kw + kj;
+                    for b in 0..nb {
+                        let src = &x[(b * g.c_in + c) * hw..][..hw];
+                        for oy in (0..ylo).chain(yhi..g.oh) {
+                            let at = panel_of(b * ohw + oy * g.ow) + r * PACKED_NR;
+                            pb[at..at + g.ow].fill(0.0);
+                        }
+                        if yhi > ylo {
+                            let j = b * ohw + ylo * g.ow;
+                            let slot = j % PACKED_NR / g.ow;
+                            let at = panel_of(j) + r * PACKED_NR;
+                            let last = panel_of(b * ohw + (yhi - 1) * g.ow) + r * PACKED_NR;
+                            assert!(last + g.ow <= pb.len());
+                            let first = (ylo * sh + ki - ph) * g.w;
+                            // SAFETY: rows ylo..yhi are inside the plane
+                            // (valid_range); every destination row lies in pb
+                            // (the last one was checked).
+                            unsafe {
+                                plan.gather_rows_paneled(
+                                    pb.as_mut_ptr().add(at),
+                                    g.ow,
+                                    (per_panel, slot, jump),
+                                    src.as_ptr().add(first),
+                                    sh * g.w,
+                                    yhi - ylo,
+                                )
+                            };
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Copies `nb` images of `[c, ohw]` into one `[c, nb*ohw]` matrix, or back.
 fn regroup(c: usize, ohw: usize, nb: usize, src: &[f32], dst: &mut [f32], to_wide: bool) {
     for b in 0..nb {
@@ -386,7 +462,36 @@ pub fn conv2d_forward(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
     assert_eq!(w.len(), g.w_len(), "conv2d_forward: w length mismatch");
     assert_eq!(y.len(), g.y_len(), "conv2d_forward: y length mismatch");
     let (k, ohw, chw) = (g.krows(), g.ohw(), g.c_in * g.h * g.w);
+    #[cfg(target_arch = "x86_64")]
+    let packed = PackedIm2col::new(g);
     for_chunks(g, y, g.c_out * ohw, |i0, nb, yc, par, col, tmp| {
+        #[cfg(target_arch = "x86_64")]
+        if let (Some(plan), false) = (&packed, par) {
+            let ncols = nb * ohw;
+            let pb = scratch(col, k * ncols.next_multiple_of(PACKED_NR));
+            plan.fill(g, &x[i0 * chw..(i0 + nb) * chw], nb, pb);
+            // SAFETY: feature checked by PackedIm2col::new; pb sized above;
+            // out is c_out x ncols, w is c_out x k.
+            let run = |out: &mut [f32]| unsafe {
+                gemm_prepacked_b(
+                    g.c_out,
+                    ncols,
+                    k,
+                    mat(w, k, 1),
+                    pb.as_ptr(),
+                    out.as_mut_ptr(),
+                    ncols as isize,
+                )
+            };
+            if nb == 1 {
+                run(yc);
+            } else {
+                let t = scratch(tmp, g.c_out * ncols);
+                run(t);
+                regroup(g.c_out, ohw, nb, t, yc, false);
+            }
+            return;
+        }
         let col = scratch(col, k * nb * ohw);
         im2col(g, &x[i0 * chw..(i0 + nb) * chw], nb, col);
         let (ncols, wm, cm) = (nb * ohw, mat(w, k, 1), mat(col, nb * ohw, 1));
@@ -707,8 +812,14 @@ mod tests {
             (5, 16, 8, 8),
             (64, 4, 6, 8),
             (2, 33, 40, 12),
+            (4, 3, 5, 32),
+            (3, 5, 7, 16),
         ] {
             check(&Conv2dGeometry::new(n, c_in, h, h, c_out, 4, 4, (2, 2), (1, 1)).unwrap());
+        }
+        // Stride 1 with rows of 24 and 12 outputs (im2col into packed panels).
+        for (n, h) in [(3, 24), (4, 12)] {
+            check(&Conv2dGeometry::new(n, 2, h, h, 3, 3, 3, (1, 1), (1, 1)).unwrap());
         }
     }
 

@@ -241,10 +241,32 @@ impl RowPlan {
         src_stride: usize,
         rows: usize,
     ) {
+        self.gather_rows_paneled(dst, dst_stride, (usize::MAX, 0, 0), src, src_stride, rows)
+    }
+
+    /// [`Self::gather_rows`] into GEMM panels: `panel = (rows per panel,
+    /// slot of the first row, distance between panel starts)`; rows advance
+    /// by `dst_stride` inside a panel and jump to the next panel after the
+    /// last slot.
+    ///
+    /// # Safety
+    /// As for [`Self::gather_rows`], for every destination row.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn gather_rows_paneled(
+        &self,
+        dst: *mut f32,
+        dst_stride: usize,
+        panel: (usize, usize, usize),
+        src: *const f32,
+        src_stride: usize,
+        rows: usize,
+    ) {
         use std::arch::x86_64::*;
         let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        let (per_panel, mut slot, jump) = panel;
+        let mut d = dst;
         for r in 0..rows {
-            let (d, sp) = (dst.add(r * dst_stride), src.add(r * src_stride));
+            let sp = src.add(r * src_stride);
             for (i, &(start, m0, m1, om)) in self.blocks[..self.nblk].iter().enumerate() {
                 let v0 = _mm512_maskz_loadu_ps(m0, sp.wrapping_offset(start));
                 let v = if self.s == 1 {
@@ -254,6 +276,15 @@ impl RowPlan {
                     _mm512_permutex2var_ps(v0, even, v1)
                 };
                 _mm512_mask_storeu_ps(d.add(16 * i), om, v);
+            }
+            slot += 1;
+            if slot == per_panel {
+                slot = 0;
+                d = d
+                    .wrapping_add(jump)
+                    .wrapping_sub((per_panel - 1) * dst_stride);
+            } else {
+                d = d.wrapping_add(dst_stride);
             }
         }
     }

@@ -41,6 +41,54 @@ pub(super) unsafe fn gemm(
     }
 }
 
+/// Column width of the B panels that [`gemm_prepacked_b`] reads.
+pub(super) const PACKED_NR: usize = 48;
+
+/// `C = A*B` (overwritten) with B already packed by the caller: 48-column
+/// panels over the whole k, element (p, j) at `pb[(j/48)*k*48 + p*48 + j%48]`,
+/// columns past n zero. Lets conv write im2col straight into this layout
+/// instead of building the matrix and copying it into panels here.
+///
+/// # Safety
+/// AVX-512F present; `pb` holds `n.next_multiple_of(48) * k` floats; A and
+/// C cover m x k and m x n.
+pub(super) unsafe fn gemm_prepacked_b(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Strided,
+    pb: *const f32,
+    c: *mut f32,
+    rsc: isize,
+) {
+    const MR: usize = 8;
+    let mc_blk = MR * (MC_TARGET / MR);
+    BUFS.with(|bufs| {
+        let mut bufs = bufs.borrow_mut();
+        let pa = &mut bufs.0;
+        let need_a = mc_blk.min(m.next_multiple_of(MR)) * KC.min(k);
+        if pa.len() < need_a {
+            pa.resize(need_a, 0.0);
+        }
+        for pc in (0..k).step_by(KC) {
+            let kc = KC.min(k - pc);
+            for ic in (0..m).step_by(mc_blk) {
+                let mc = mc_blk.min(m - ic);
+                pack_a::<MR>(mc, kc, a, ic, pc, pa.as_mut_ptr());
+                for jr in (0..n).step_by(PACKED_NR) {
+                    let nr = PACKED_NR.min(n - jr);
+                    let bp = pb.add(jr * k + pc * PACKED_NR);
+                    for ir in (0..mc).step_by(MR) {
+                        let cp = c.offset((ic + ir) as isize * rsc + jr as isize);
+                        let mr = MR.min(mc - ir);
+                        kernel::<MR, 3>(kc, pa.as_ptr().add(ir * kc), bp, cp, rsc, mr, nr, pc > 0);
+                    }
+                }
+            }
+        }
+    })
+}
+
 /// 4x4 blocks of dot products (16 accumulators, 8 loads per 16 FMAs),
 /// masked loads for the `len % 16` tail; edge rows and columns use 1-wide
 /// blocks.
