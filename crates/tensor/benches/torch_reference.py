@@ -30,7 +30,8 @@ def row(op, shape, flops, secs):
 
 n = 1024
 a, b = torch.randn(n, n), torch.randn(n, n)
-row("matmul", "1024x1024x1024", 2 * n**3, bench(lambda: a @ b))
+for name, fa, fb in [("NN", a, b), ("TN", a.t(), b), ("NT", a, b.t()), ("TT", a.t(), b.t())]:
+    row("matmul", f"1024x1024x1024 {name}", 2 * n**3, bench(lambda: fa @ fb))
 
 # (c_in, c_out, input size) of the conv; batch 64, k4 s2 p1.
 ENCODER = [(1, 32, 64), (32, 32, 32), (32, 64, 16), (64, 64, 8)]
