@@ -7,9 +7,9 @@
 //! 32-wide register tile on small feature maps (an 8x8 -> 4x4 layer has only
 //! 16 output pixels per image). Chunks run in parallel on rayon's pool.
 
+use super::conv_simd::RowPlan;
 #[cfg(target_arch = "x86_64")]
-use super::conv_simd::narrow_col2im;
-use super::conv_simd::{PlaneGather, RowPlan};
+use super::conv_simd::{narrow_col2im, PlaneGather};
 use super::gemm::{dot_nt, gemm_par, gemm_seq, Strided};
 #[cfg(target_arch = "x86_64")]
 use super::gemm_avx512::{gemm_prepacked_b, PACKED_NR};
@@ -144,6 +144,7 @@ fn valid_range(out: usize, len: usize, s: usize, k: usize, p: usize) -> (usize, 
 fn im2col(g: &Conv2dGeometry, x: &[f32], nb: usize, col: &mut [f32]) {
     let (ohw, hw, ncols) = (g.ohw(), g.h * g.w, nb * g.ohw());
     let ((sh, sw), (ph, pw)) = (g.stride, g.padding);
+    #[cfg(target_arch = "x86_64")]
     if let Some(plan) = PlaneGather::for_im2col(g) {
         let taps = g.kh * g.kw;
         for c in 0..g.c_in {

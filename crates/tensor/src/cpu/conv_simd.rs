@@ -3,11 +3,13 @@
 //! col2im for narrow planes. Every entry point has a portable path in
 //! conv.rs; these are used only where `avx512_available()` says so.
 
+#[cfg(target_arch = "x86_64")]
 use super::conv::Conv2dGeometry;
 
 /// Small feature maps (rows under 8 outputs) as whole planes: each block of
 /// 16 outputs is one masked AVX-512 gather through a precomputed index
 /// table, where row-wise copies would spend their time on per-row overhead.
+#[cfg(target_arch = "x86_64")]
 pub(super) struct PlaneGather {
     /// Per (tap, block): element indices, gather mask, store mask.
     entries: Vec<([i32; 16], u16, u16)>,
@@ -15,13 +17,10 @@ pub(super) struct PlaneGather {
     blocks: usize,
 }
 
+#[cfg(target_arch = "x86_64")]
 impl PlaneGather {
     fn usable(g: &Conv2dGeometry) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        let ok = super::avx512_available();
-        #[cfg(not(target_arch = "x86_64"))]
-        let ok = false;
-        ok && g.ow < 8 && g.h * g.w <= 1024 && g.ohw() <= 1024
+        super::avx512_available() && g.ow < 8 && g.h * g.w <= 1024 && g.ohw() <= 1024
     }
 
     /// For each tap and flat output q: the flat input index it reads, if any.
@@ -93,11 +92,6 @@ impl PlaneGather {
             }
         }
     }
-
-    #[cfg(not(target_arch = "x86_64"))]
-    pub(super) unsafe fn gather_im2col(&self, _: *const f32, _: *mut f32, _: usize) {}
-    #[cfg(not(target_arch = "x86_64"))]
-    unsafe fn gather_col2im(&self, _: *const f32, _: usize, _: *mut f32) {}
 }
 
 /// col2im for planes at most 16 wide, one dx row per zmm register: each row
