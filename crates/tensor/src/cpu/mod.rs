@@ -1,4 +1,10 @@
 //! Multi-threaded f32 CPU kernels on plain slices (row-major / NCHW).
+//!
+//! All parallelism runs on rayon's global pool (`rayon::current_num_threads()`
+//! sizes the splits), so the engine controls threads with one pool. The fast
+//! paths need AVX-512F, detected once at run time; other CPUs get
+//! `matrixmultiply` (AVX2/FMA or portable) and scalar im2col/col2im, with
+//! identical results up to rounding.
 
 pub mod conv;
 mod conv_simd;
