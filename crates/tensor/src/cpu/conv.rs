@@ -9,7 +9,7 @@
 
 use super::conv_simd::RowPlan;
 #[cfg(target_arch = "x86_64")]
-use super::conv_simd::{narrow_col2im, PlaneGather};
+use super::conv_simd::{narrow_col2im, PackedIm2col, PlaneGather};
 use super::gemm::{dot_nt, gemm_par, gemm_seq, Strided};
 #[cfg(target_arch = "x86_64")]
 use super::gemm_avx512::{gemm_prepacked_b, PACKED_NR};
@@ -128,7 +128,7 @@ impl Conv2dGeometry {
 
 /// Range of output positions `o` whose input index `o*s + k - p` lies in
 /// `[0, len)`.
-fn valid_range(out: usize, len: usize, s: usize, k: usize, p: usize) -> (usize, usize) {
+pub(super) fn valid_range(out: usize, len: usize, s: usize, k: usize, p: usize) -> (usize, usize) {
     // o*s + k >= p  <=>  o >= ceil((p - k) / s)
     let lo = if p > k { (p - k).div_ceil(s) } else { 0 };
     // o*s + k - p < len  <=>  o*s < len + p - k
@@ -288,80 +288,6 @@ fn in_bounds(n: usize, len: usize, s: usize, base: isize) -> (usize, usize) {
         0
     };
     (lo.min(n), hi.clamp(lo.min(n), n))
-}
-
-/// im2col written straight into the GEMM's packed-B panels (see
-/// [`gemm_prepacked_b`]), saving a full copy of the im2col matrix. Used
-/// where output rows tile the 48-wide panels exactly and the row plans
-/// apply (AVX-512, stride <= 2, rows of 8 to 48 outputs).
-#[cfg(target_arch = "x86_64")]
-struct PackedIm2col {
-    plans: Vec<RowPlan>,
-}
-
-#[cfg(target_arch = "x86_64")]
-impl PackedIm2col {
-    fn new(g: &Conv2dGeometry) -> Option<Self> {
-        if g.ow < 8 || !PACKED_NR.is_multiple_of(g.ow) {
-            return None;
-        }
-        let plans = (0..g.kw)
-            .map(|kj| RowPlan::new(g.ow, g.w, g.stride.1, kj as isize - g.padding.1 as isize))
-            .collect::<Option<Vec<_>>>()?;
-        Some(PackedIm2col { plans })
-    }
-
-    fn fill(&self, g: &Conv2dGeometry, x: &[f32], nb: usize, pb: &mut [f32]) {
-        let (k, ohw, hw, ncols) = (g.krows(), g.ohw(), g.h * g.w, nb * g.ohw());
-        let ((sh, _), (ph, _)) = (g.stride, g.padding);
-        let per_panel = PACKED_NR / g.ow;
-        // Columns past ncols in the last panel must read as zero.
-        let tail = ncols % PACKED_NR;
-        if tail != 0 {
-            let last = ncols / PACKED_NR * k * PACKED_NR;
-            for r in 0..k {
-                pb[last + r * PACKED_NR + tail..last + (r + 1) * PACKED_NR].fill(0.0);
-            }
-        }
-        let panel_of = |j: usize| j / PACKED_NR * k * PACKED_NR + j % PACKED_NR;
-        let jump = k * PACKED_NR;
-        for c in 0..g.c_in {
-            for ki in 0..g.kh {
-                let (ylo, yhi) = valid_range(g.oh, g.h, sh, ki, ph);
-                for (kj, plan) in self.plans.iter().enumerate() {
-                    let r = (c * g.kh + ki) * g.kw + kj;
-                    for b in 0..nb {
-                        let src = &x[(b * g.c_in + c) * hw..][..hw];
-                        for oy in (0..ylo).chain(yhi..g.oh) {
-                            let at = panel_of(b * ohw + oy * g.ow) + r * PACKED_NR;
-                            pb[at..at + g.ow].fill(0.0);
-                        }
-                        if yhi > ylo {
-                            let j = b * ohw + ylo * g.ow;
-                            let slot = j % PACKED_NR / g.ow;
-                            let at = panel_of(j) + r * PACKED_NR;
-                            let last = panel_of(b * ohw + (yhi - 1) * g.ow) + r * PACKED_NR;
-                            assert!(last + g.ow <= pb.len());
-                            let first = (ylo * sh + ki - ph) * g.w;
-                            // SAFETY: rows ylo..yhi are inside the plane
-                            // (valid_range); every destination row lies in pb
-                            // (the last one was checked).
-                            unsafe {
-                                plan.gather_rows_paneled(
-                                    pb.as_mut_ptr().add(at),
-                                    g.ow,
-                                    (per_panel, slot, jump),
-                                    src.as_ptr().add(first),
-                                    sh * g.w,
-                                    yhi - ylo,
-                                )
-                            };
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// Copies `nb` images of `[c, ohw]` into one `[c, nb*ohw]` matrix, or back.
