@@ -106,6 +106,11 @@ impl Conv2dGeometry {
     pub(crate) fn krows(&self) -> usize {
         self.c_in * self.kh * self.kw
     }
+    /// Multiply-adds times two of one pass (forward, backward-data or
+    /// backward-weight all cost the same).
+    fn flops(&self) -> usize {
+        2 * self.n * self.c_out * self.ohw() * self.krows()
+    }
     pub(crate) fn ohw(&self) -> usize {
         self.oh * self.ow
     }
@@ -349,13 +354,19 @@ where
                 with_scratch(|s1, s2| f(i * nb, o.len() / per_image, o, false, s1, s2))
             });
     } else {
+        let threaded = g.flops() >= THREADED_GEMM_MIN_FLOPS;
         with_scratch(|s1, s2| {
             for (i, o) in out.chunks_mut(nb * per_image).enumerate() {
-                f(i * nb, o.len() / per_image, o, true, s1, s2);
+                f(i * nb, o.len() / per_image, o, threaded, s1, s2);
             }
         });
     }
 }
+
+/// Below this much work a batch too small to split by images runs on one
+/// thread: waking the pool costs more than the second core returns, and the
+/// single-threaded paths (packed im2col) are the faster ones.
+const THREADED_GEMM_MIN_FLOPS: usize = 1 << 25;
 
 thread_local! {
     static SCRATCH: std::cell::Cell<(Vec<f32>, Vec<f32>)> = const { std::cell::Cell::new((Vec::new(), Vec::new())) };
@@ -512,6 +523,7 @@ pub fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
     let yimg = g.c_out * ohw;
     let chunks = g.n.div_ceil(nb);
     let par_chunks = chunks >= rayon::current_num_threads();
+    let threaded_gemm = !par_chunks && g.flops() >= THREADED_GEMM_MIN_FLOPS;
     // Accumulated transposed, dw^T[k, c_out] += col[k, cols] * dy_chunk^T:
     // the big operand (col) is then packed along its contiguous rows, and the
     // tall-skinny shape suits the 14x32 tile when c_out is 32 or 64.
@@ -533,7 +545,7 @@ pub fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
             dot_nt(k, g.c_out, ncols, col, ncols, dyw, ncols, dwt);
         } else {
             let (a, b) = (mat(col, ncols, 1), mat(dyw, 1, ncols));
-            gemm(!par_chunks, k, g.c_out, ncols, a, b, dwt, true);
+            gemm(threaded_gemm, k, g.c_out, ncols, a, b, dwt, true);
         }
     };
     // One partial dw^T per group of chunks (a group per thread), in a buffer
@@ -741,6 +753,8 @@ mod tests {
             (2, 33, 40, 12),
             (4, 3, 5, 32),
             (3, 5, 7, 16),
+            // One image but enough work for the threaded-GEMM path.
+            (1, 24, 64, 64),
         ] {
             check(&Conv2dGeometry::new(n, c_in, h, h, c_out, 4, 4, (2, 2), (1, 1)).unwrap());
         }
