@@ -1,6 +1,193 @@
-//! Placeholder GEMM (naive); replaced by the packed, multi-threaded kernel.
+//! Multi-threaded f32 matrix multiplication on row-major slices.
+//!
+//! The single-threaded inner kernel is our packed AVX-512 GEMM
+//! (`gemm_avx512`) where the CPU has AVX-512F, and `matrixmultiply` (AVX2/FMA
+//! or portable, chosen at run time) elsewhere. Parallelism is ours and runs
+//! on rayon's pool, so the engine has one thread pool and kernels called
+//! from inside rayon tasks (conv) never oversubscribe.
 
-/// C[m x n] (= or +=) op(A) * op(B).
+use rayon::prelude::*;
+
+/// Below this many flops a product runs on the calling thread: splitting it
+/// costs more than it gains.
+const PAR_MIN_FLOPS: usize = 1 << 21;
+
+/// A raw mutable pointer that may cross into rayon tasks; every task writes a
+/// disjoint block of C, which is what makes sharing it sound.
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+impl SendPtr {
+    // A method call makes closures capture the whole (Send) wrapper rather
+    // than its raw-pointer field.
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
+/// Strided view of a matrix operand: element (i, j) is at `ptr + i*rs + j*cs`.
+#[derive(Clone, Copy)]
+pub(crate) struct Strided {
+    pub ptr: *const f32,
+    pub rs: isize,
+    pub cs: isize,
+}
+unsafe impl Send for Strided {}
+unsafe impl Sync for Strided {}
+
+impl Strided {
+    /// Row-major storage with `cols_stored` columns, seen through an optional transpose.
+    fn of(ptr: *const f32, cols_stored: usize, trans: bool) -> Self {
+        if trans {
+            Strided {
+                ptr,
+                rs: 1,
+                cs: cols_stored as isize,
+            }
+        } else {
+            Strided {
+                ptr,
+                rs: cols_stored as isize,
+                cs: 1,
+            }
+        }
+    }
+}
+
+/// Single-threaded `C = beta*C + A*B` on strided operands. `beta` is 0 or 1;
+/// with 0, C is written without being read (so stale NaNs do not leak).
+///
+/// # Safety
+/// All pointers must cover the strided extents of an m x k, k x n and m x n
+/// matrix, and C must not alias A or B.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm_seq(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Strided,
+    b: Strided,
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+    beta: f32,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if beta == 0.0 {
+            for i in 0..m as isize {
+                for j in 0..n as isize {
+                    *c.offset(i * rsc + j * csc) = 0.0;
+                }
+            }
+        }
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if csc == 1 && super::avx512_available() {
+        return super::gemm_avx512::gemm(m, n, k, a, b, c, rsc, beta != 0.0);
+    }
+    matrixmultiply::sgemm(
+        m, k, n, 1.0, a.ptr, a.rs, a.cs, b.ptr, b.rs, b.cs, beta, c, rsc, csc,
+    );
+}
+
+/// `C[m x n] += A * B^T` where A's m rows and B's n rows are each `len`
+/// contiguous floats (row strides `lda`, `ldb`): every entry is a dot
+/// product. Meant for tiny m*n with a long `len` (the weight gradient of a
+/// conv with one input or output channel), where GEMM packing would copy far
+/// more than it computes.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn dot_nt(
+    m: usize,
+    n: usize,
+    len: usize,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+) {
+    assert!(c.len() >= m * n);
+    if m == 0 || n == 0 || len == 0 {
+        return;
+    }
+    assert!(a.len() >= (m - 1) * lda + len && b.len() >= (n - 1) * ldb + len);
+    #[cfg(target_arch = "x86_64")]
+    if super::avx512_available() {
+        // SAFETY: feature detected; extents asserted above.
+        return unsafe {
+            super::gemm_avx512::dot_nt(m, n, len, a.as_ptr(), lda, b.as_ptr(), ldb, c)
+        };
+    }
+    for i in 0..m {
+        for j in 0..n {
+            let (ai, bj) = (&a[i * lda..][..len], &b[j * ldb..][..len]);
+            c[i * n + j] += ai.iter().zip(bj).map(|(x, y)| x * y).sum::<f32>();
+        }
+    }
+}
+
+/// Multi-threaded `gemm_seq`: C is cut into as many row or column panels as
+/// there are rayon threads, along its longer side.
+///
+/// # Safety
+/// As for [`gemm_seq`].
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm_par(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Strided,
+    b: Strided,
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+    beta: f32,
+) {
+    let threads = rayon::current_num_threads();
+    if threads <= 1 || 2 * m * n * k < PAR_MIN_FLOPS {
+        return gemm_seq(m, n, k, a, b, c, rsc, csc, beta);
+    }
+    let split_rows = m >= n;
+    let len = if split_rows { m } else { n };
+    // Multiples of 16 so a column split never cuts a 16-lane vector of C.
+    let align = 16;
+    let per = len.div_ceil(threads).div_ceil(align) * align;
+    let tasks = len.div_ceil(per);
+    let cp = SendPtr(c);
+    (0..tasks).into_par_iter().for_each(|t| {
+        let lo = t * per;
+        let sz = per.min(len - lo);
+        let lo_i = lo as isize;
+        if split_rows {
+            let a2 = Strided {
+                ptr: a.ptr.offset(lo_i * a.rs),
+                ..a
+            };
+            gemm_seq(sz, n, k, a2, b, cp.get().offset(lo_i * rsc), rsc, csc, beta);
+        } else {
+            let b2 = Strided {
+                ptr: b.ptr.offset(lo_i * b.cs),
+                ..b
+            };
+            gemm_seq(m, sz, k, a, b2, cp.get().offset(lo_i * csc), rsc, csc, beta);
+        }
+    });
+}
+
+/// `C[m x n] (= or +=) op(A) * op(B)`, all row-major and contiguous.
+///
+/// `op(A)` is A stored `m x k`, or with `trans_a` the transpose of A stored
+/// `k x m`; likewise `op(B)` is `k x n` or the transpose of `n x k` storage.
+/// With `accumulate` the product is added to C, otherwise C is overwritten
+/// (its previous contents are never read). Runs on rayon's pool.
+///
+/// # Panics
+/// If a slice length differs from what the shape requires.
 #[allow(clippy::too_many_arguments)]
 pub fn sgemm(
     m: usize,
@@ -13,24 +200,63 @@ pub fn sgemm(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    for i in 0..m {
-        for j in 0..n {
-            let mut s = 0.0f32;
-            for p in 0..k {
-                let av = if trans_a { a[p * m + i] } else { a[i * k + p] };
-                let bv = if trans_b { b[j * k + p] } else { b[p * n + j] };
-                s += av * bv;
-            }
-            if accumulate {
-                c[i * n + j] += s;
-            } else {
-                c[i * n + j] = s;
-            }
-        }
-    }
+    assert_eq!(
+        a.len(),
+        m * k,
+        "sgemm: A has {} elements, expected {}",
+        a.len(),
+        m * k
+    );
+    assert_eq!(
+        b.len(),
+        k * n,
+        "sgemm: B has {} elements, expected {}",
+        b.len(),
+        k * n
+    );
+    assert_eq!(
+        c.len(),
+        m * n,
+        "sgemm: C has {} elements, expected {}",
+        c.len(),
+        m * n
+    );
+    let (sa, sb) = operands(m, n, k, a.as_ptr(), trans_a, b.as_ptr(), trans_b);
+    let beta = if accumulate { 1.0 } else { 0.0 };
+    // SAFETY: lengths were checked above and C is a distinct &mut slice.
+    unsafe { gemm_par(m, n, k, sa, sb, c.as_mut_ptr(), n as isize, 1, beta) }
 }
 
-/// Batched sgemm; `broadcast_a`/`broadcast_b` share one matrix across the batch.
+fn operands(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: *const f32,
+    trans_a: bool,
+    b: *const f32,
+    trans_b: bool,
+) -> (Strided, Strided) {
+    let sa = if trans_a {
+        Strided::of(a, m, true)
+    } else {
+        Strided::of(a, k, false)
+    };
+    let sb = if trans_b {
+        Strided::of(b, k, true)
+    } else {
+        Strided::of(b, n, false)
+    };
+    (sa, sb)
+}
+
+/// `batch` independent products `C_i (= or +=) op(A_i) * op(B_i)`.
+///
+/// Matrices are stored back to back with strides `m*k`, `k*n` and `m*n`.
+/// `broadcast_a` (or `broadcast_b`) means A (or B) is one matrix shared by
+/// every batch entry. Other conventions are as in [`sgemm`].
+///
+/// # Panics
+/// If a slice length differs from what the shape requires.
 #[allow(clippy::too_many_arguments)]
 pub fn sgemm_batched(
     batch: usize,
@@ -46,19 +272,240 @@ pub fn sgemm_batched(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    for i in 0..batch {
-        let ai = if broadcast_a { 0 } else { i * m * k };
-        let bi = if broadcast_b { 0 } else { i * k * n };
-        sgemm(
-            m,
-            n,
-            k,
-            &a[ai..ai + m * k],
-            trans_a,
-            &b[bi..bi + k * n],
-            trans_b,
-            &mut c[i * m * n..(i + 1) * m * n],
-            accumulate,
-        );
+    let na = if broadcast_a { 1 } else { batch };
+    let nb = if broadcast_b { 1 } else { batch };
+    assert_eq!(a.len(), na * m * k, "sgemm_batched: A length mismatch");
+    assert_eq!(b.len(), nb * k * n, "sgemm_batched: B length mismatch");
+    assert_eq!(c.len(), batch * m * n, "sgemm_batched: C length mismatch");
+    if batch == 0 {
+        return;
+    }
+    // A stack of untransposed A's against one shared B is a single tall
+    // product, which blocks and threads far better than `batch` small ones.
+    if broadcast_b && !broadcast_a && !trans_a {
+        return sgemm(batch * m, n, k, a, false, b, trans_b, c, accumulate);
+    }
+    let beta = if accumulate { 1.0 } else { 0.0 };
+    let (sa, sb) = operands(m, n, k, a.as_ptr(), trans_a, b.as_ptr(), trans_b);
+    let (stride_a, stride_b) = (
+        if broadcast_a { 0 } else { (m * k) as isize },
+        if broadcast_b { 0 } else { (k * n) as isize },
+    );
+    let threads = rayon::current_num_threads();
+    let run = |i: usize, ci: &mut [f32], par: bool| {
+        // Whole-struct use, so the closure captures the Sync wrappers rather
+        // than their raw-pointer fields.
+        let (sa, sb) = (sa, sb);
+        let i = i as isize;
+        let ai = Strided {
+            ptr: sa.ptr.wrapping_offset(i * stride_a),
+            ..sa
+        };
+        let bi = Strided {
+            ptr: sb.ptr.wrapping_offset(i * stride_b),
+            ..sb
+        };
+        // SAFETY: lengths were checked above; entry i stays inside a and b.
+        unsafe {
+            if par {
+                gemm_par(m, n, k, ai, bi, ci.as_mut_ptr(), n as isize, 1, beta)
+            } else {
+                gemm_seq(m, n, k, ai, bi, ci.as_mut_ptr(), n as isize, 1, beta)
+            }
+        }
+    };
+    if m * n == 0 {
+        return;
+    }
+    if batch >= threads && 2 * m * n * k * batch >= PAR_MIN_FLOPS {
+        // Enough entries to keep every thread busy: one whole product each.
+        c.par_chunks_mut(m * n)
+            .enumerate()
+            .for_each(|(i, ci)| run(i, ci, false));
+    } else {
+        for (i, ci) in c.chunks_mut(m * n).enumerate() {
+            run(i, ci, true);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fill(len: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (0..len)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn naive(
+        m: usize,
+        n: usize,
+        k: usize,
+        a: &[f32],
+        ta: bool,
+        b: &[f32],
+        tb: bool,
+        c: &mut [f32],
+        acc: bool,
+    ) {
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = 0f64;
+                for p in 0..k {
+                    let av = if ta { a[p * m + i] } else { a[i * k + p] };
+                    let bv = if tb { b[j * k + p] } else { b[p * n + j] };
+                    s += av as f64 * bv as f64;
+                }
+                let base = if acc { c[i * n + j] as f64 } else { 0.0 };
+                c[i * n + j] = (base + s) as f32;
+            }
+        }
+    }
+
+    fn close(got: &[f32], want: &[f32], k: usize) {
+        assert_eq!(got.len(), want.len());
+        let tol = 1e-5 * (k as f32 + 1.0).sqrt() * 4.0;
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g - w).abs() <= tol * (1.0 + w.abs()),
+                "index {i}: got {g}, want {w}"
+            );
+        }
+    }
+
+    #[test]
+    fn sgemm_matches_naive_on_awkward_shapes() {
+        let dims = [1usize, 3, 17, 64, 129];
+        let mut seed = 1;
+        for &m in &dims {
+            for &n in &dims {
+                for &k in &dims {
+                    for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                        for acc in [false, true] {
+                            seed += 1;
+                            let a = fill(m * k, seed);
+                            let b = fill(k * n, seed + 1000);
+                            let c0 = if acc {
+                                fill(m * n, seed + 2000)
+                            } else {
+                                vec![f32::NAN; m * n]
+                            };
+                            let mut got = c0.clone();
+                            let mut want = c0.clone();
+                            sgemm(m, n, k, &a, ta, &b, tb, &mut got, acc);
+                            naive(m, n, k, &a, ta, &b, tb, &mut want, acc);
+                            close(&got, &want, k);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sgemm_large_parallel() {
+        let (m, n, k) = (300, 257, 190);
+        for (ta, tb) in [(false, false), (true, true)] {
+            let a = fill(m * k, 7);
+            let b = fill(k * n, 8);
+            let mut got = vec![0.0; m * n];
+            let mut want = vec![0.0; m * n];
+            sgemm(m, n, k, &a, ta, &b, tb, &mut got, false);
+            naive(m, n, k, &a, ta, &b, tb, &mut want, false);
+            close(&got, &want, k);
+            // A wide C is split by columns instead of rows.
+            let (m2, n2) = (30, n * 10);
+            let b2 = fill(k * n2, 9);
+            let mut got = vec![0.0; m2 * n2];
+            let mut want = vec![0.0; m2 * n2];
+            sgemm(m2, n2, k, &a[..m2 * k], ta, &b2, tb, &mut got, false);
+            naive(m2, n2, k, &a[..m2 * k], ta, &b2, tb, &mut want, false);
+            close(&got, &want, k);
+        }
+    }
+
+    #[test]
+    fn portable_fallback_matches_naive() {
+        use std::sync::atomic::Ordering::Relaxed;
+        crate::cpu::FORCE_PORTABLE.store(true, Relaxed);
+        for (m, n, k) in [(17, 3, 129), (64, 129, 17), (200, 300, 100)] {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let (a, b, c0) = (fill(m * k, 21), fill(k * n, 22), fill(m * n, 23));
+                for acc in [false, true] {
+                    let (mut got, mut want) = (c0.clone(), c0.clone());
+                    sgemm(m, n, k, &a, ta, &b, tb, &mut got, acc);
+                    naive(m, n, k, &a, ta, &b, tb, &mut want, acc);
+                    close(&got, &want, k);
+                }
+            }
+        }
+        crate::cpu::FORCE_PORTABLE.store(false, Relaxed);
+    }
+
+    #[test]
+    fn sgemm_zero_k_overwrites_or_keeps() {
+        let mut c = vec![5.0; 6];
+        sgemm(2, 3, 0, &[], false, &[], false, &mut c, true);
+        assert_eq!(c, vec![5.0; 6]);
+        sgemm(2, 3, 0, &[], false, &[], false, &mut c, false);
+        assert_eq!(c, vec![0.0; 6]);
+    }
+
+    #[test]
+    fn batched_with_broadcasts() {
+        for &(batch, m, n, k) in &[
+            (1, 3, 17, 5),
+            (4, 17, 3, 64),
+            (5, 64, 65, 33),
+            (3, 129, 1, 17),
+        ] {
+            for ta in [false, true] {
+                for tb in [false, true] {
+                    for (ba, bb) in [(false, false), (true, false), (false, true), (true, true)] {
+                        for acc in [false, true] {
+                            let na = if ba { 1 } else { batch };
+                            let nb = if bb { 1 } else { batch };
+                            let a = fill(na * m * k, 11);
+                            let b = fill(nb * k * n, 12);
+                            let c0 = if acc {
+                                fill(batch * m * n, 13)
+                            } else {
+                                vec![f32::NAN; batch * m * n]
+                            };
+                            let mut got = c0.clone();
+                            sgemm_batched(batch, m, n, k, &a, ta, ba, &b, tb, bb, &mut got, acc);
+                            let mut want = c0.clone();
+                            for i in 0..batch {
+                                let ai = if ba { 0 } else { i };
+                                let bi = if bb { 0 } else { i };
+                                naive(
+                                    m,
+                                    n,
+                                    k,
+                                    &a[ai * m * k..(ai + 1) * m * k],
+                                    ta,
+                                    &b[bi * k * n..(bi + 1) * k * n],
+                                    tb,
+                                    &mut want[i * m * n..(i + 1) * m * n],
+                                    acc,
+                                );
+                            }
+                            close(&got, &want, k);
+                        }
+                    }
+                }
+            }
+        }
     }
 }
