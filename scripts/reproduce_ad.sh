@@ -17,9 +17,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PHASE=${1:-all}
 OUT=${2:-runs/ad-repro}
-STEPS=${STEPS:-2000}
+STEPS=${STEPS:-1000}
 SWEEP_STEPS=${SWEEP_STEPS:-1000}
-SEEDS=${SEEDS:-1,2}
+SEEDS=${SEEDS:-1,2,3}
 LAMBDAS=${LAMBDAS:-1 10 100}
 LAMBDA=${LAMBDA:-10}
 Z=${Z:-10}
