@@ -373,8 +373,11 @@ pub fn scatter(rows: &[Summary]) -> (RgbImage, String) {
         }
         points.push(r.runs.iter().map(|m| (m.recon_bce, m.factor_vae)).collect());
     }
-    // The plot's font has upper-case letters only.
-    let labels: Vec<String> = rows.iter().map(|r| r.label.to_uppercase()).collect();
+    // The plot's font has upper-case letters and no comma.
+    let labels: Vec<String> = rows
+        .iter()
+        .map(|r| r.label.to_uppercase().replace(", ", " / "))
+        .collect();
     let series: Vec<Series> = points
         .iter()
         .zip(&labels)
