@@ -38,7 +38,7 @@ pub struct LocalizeArgs {
     #[arg(long)]
     pub run: Option<PathBuf>,
     /// Training steps per category (with --train).
-    #[arg(long, default_value_t = 1500)]
+    #[arg(long, default_value_t = 800)]
     pub steps: u64,
     /// Images per training step.
     #[arg(long, default_value_t = 32)]
