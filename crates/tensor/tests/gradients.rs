@@ -157,3 +157,30 @@ device_tests! {
         assert!(Tensor::ones([2], dev).unwrap().backward().is_err());
     }
 }
+
+mod residual {
+    use super::common::*;
+    use vaecam_tensor::nn::{Module, ResidualBlock};
+    use vaecam_tensor::Device;
+
+    #[test]
+    fn residual_block_gradient_matches_finite_differences() {
+        // Downsampling block (1x1 shortcut); the input gradient exercises both paths.
+        let dev = Device::cpu();
+        let x = (values(2 * 3 * 6 * 6, 4, -1.0, 1.0), vec![2, 3, 6, 6]);
+        check_grad(
+            &dev,
+            &[x],
+            |t| ResidualBlock::new(3, 4, 2, 0.1, 9, t[0].device())?.forward(&t[0]),
+            1e-3,
+            2e-2,
+            3e-3,
+            "residual block",
+        );
+        let b = ResidualBlock::new(3, 3, 1, 0.0, 1, &dev).unwrap();
+        assert_eq!(
+            b.forward(&rand_t(&[1, 3, 5, 5], 1, &dev)).unwrap().dims(),
+            &[1, 3, 5, 5]
+        );
+    }
+}
