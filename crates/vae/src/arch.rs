@@ -131,7 +131,7 @@ impl VaeConfig {
                 Ok(())
             }
             Arch::Resnet18 { width } => {
-                if *width == 0 || self.image_size % 16 != 0 || self.image_size < 32 {
+                if *width == 0 || !self.image_size.is_multiple_of(16) || self.image_size < 32 {
                     return bad(format!("the ResNet-18 encoder needs a width >= 1 and an image side divisible by 16 (>= 32), got width {width}, side {}", self.image_size));
                 }
                 Ok(())
