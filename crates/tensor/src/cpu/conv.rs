@@ -19,16 +19,27 @@ use rayon::prelude::*;
 /// `[c_out, c_in, kh, kw]`, output `[n, c_out, oh, ow]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Conv2dGeometry {
+    /// Batch size.
     pub n: usize,
+    /// Input channels.
     pub c_in: usize,
+    /// Input height.
     pub h: usize,
+    /// Input width.
     pub w: usize,
+    /// Output channels.
     pub c_out: usize,
+    /// Kernel height.
     pub kh: usize,
+    /// Kernel width.
     pub kw: usize,
+    /// Stride (rows, columns).
     pub stride: (usize, usize),
+    /// Zero padding (rows, columns).
     pub padding: (usize, usize),
+    /// Output height.
     pub oh: usize,
+    /// Output width.
     pub ow: usize,
 }
 
