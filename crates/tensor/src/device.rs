@@ -1,12 +1,15 @@
 //! Where tensors live and ops run.
 
 use crate::error::{Error, Result};
+use crate::gpu::{GpuDevice, Kernels};
 
 /// A compute device. `Device::best()` honours `VAECAM_DEVICE=cpu|gpu`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Device {
     /// The native multi-threaded CPU backend.
     Cpu,
+    /// The WGSL backend on a wgpu adapter (one shared context per process).
+    Gpu(GpuDevice),
 }
 
 impl Device {
@@ -15,12 +18,26 @@ impl Device {
         Device::Cpu
     }
 
-    /// The WGSL backend on the best wgpu adapter.
+    /// The WGSL backend on the best wgpu adapter: discrete > integrated > software, or the
+    /// first whose name contains `VAECAM_ADAPTER`. The context is created once per process.
+    /// Without an adapter the error says what to install.
     pub fn gpu() -> Result<Device> {
-        Err(Error::NotImplemented(
-            "the WGSL (wgpu) backend is not built yet; use Device::cpu() or VAECAM_DEVICE=cpu"
-                .into(),
-        ))
+        Ok(Device::Gpu(GpuDevice::shared()?))
+    }
+
+    /// The WGSL backend with an explicit kernel family (tests and benchmarks run both on one
+    /// adapter; normally the adapter type or `VAECAM_KERNELS=tiled|register` decides).
+    pub fn gpu_with_kernels(kernels: Kernels) -> Result<Device> {
+        Ok(Device::Gpu(GpuDevice::shared()?.with_kernels(kernels)))
+    }
+
+    /// Waits until all work submitted to this device is complete (a no-op on the CPU, where
+    /// ops finish before they return). Benchmarks call it so that timings include the GPU work.
+    pub fn synchronize(&self) -> Result<()> {
+        match self {
+            Device::Cpu => Ok(()),
+            Device::Gpu(g) => g.synchronize(),
+        }
     }
 
     /// `VAECAM_DEVICE` if set (`cpu` or `gpu`), else the GPU when one exists, else the CPU.
@@ -56,6 +73,7 @@ impl Device {
     pub fn name(&self) -> String {
         match self {
             Device::Cpu => format!("cpu ({} threads)", rayon::current_num_threads()),
+            Device::Gpu(g) => format!("gpu: {}", g.name()),
         }
     }
 }

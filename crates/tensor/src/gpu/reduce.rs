@@ -1,0 +1,105 @@
+//! Dispatch of the reductions (`shaders/reduce.wgsl`): sum and max over any axes.
+
+use super::{dispatch, dispatch_1d, kernel, GpuStorage};
+use crate::backend::ReduceOp;
+use crate::error::{Error, Result};
+use crate::shape::Shape;
+
+/// Reductions at most this long run one output per invocation; longer ones use the tree.
+const SERIAL_MAX: usize = 512;
+/// Shortest chunk one tree workgroup reduces.
+const MIN_CHUNK: usize = 2048;
+
+/// Kept and reduced (dim, stride) lists of `shape` (size-1 dims dropped, runs merged).
+fn group(shape: &Shape, axes: &[usize]) -> (Vec<(usize, usize)>, Vec<(usize, usize)>) {
+    let st = shape.strides();
+    let mut runs: Vec<(usize, usize, bool)> = Vec::new();
+    for (i, &d) in shape.dims().iter().enumerate() {
+        if d == 1 {
+            continue;
+        }
+        let r = axes.contains(&i);
+        match runs.last_mut() {
+            Some(last) if last.2 == r => {
+                last.0 *= d;
+                last.1 = st[i];
+            }
+            _ => runs.push((d, st[i], r)),
+        }
+    }
+    let kept = runs.iter().filter(|r| !r.2).map(|r| (r.0, r.1)).collect();
+    let red = runs.iter().filter(|r| r.2).map(|r| (r.0, r.1)).collect();
+    (kept, red)
+}
+
+/// Reduces the sorted, distinct `axes` of `shape`; the output has the keepdim layout.
+pub fn reduce(x: &GpuStorage, shape: &Shape, axes: &[usize], op: ReduceOp) -> Result<GpuStorage> {
+    let dev = x.device();
+    let (kept, red) = group(shape, axes);
+    let n_out: usize = kept.iter().map(|d| d.0).product();
+    let n_red: usize = red.iter().map(|d| d.0).product();
+    let out = GpuStorage::empty(dev, n_out)?;
+    if n_out == 0 {
+        return Ok(out);
+    }
+    if kept.len() > 6 || red.len() > 6 {
+        return Err(Error::NotImplemented(format!(
+            "GPU reduction of {shape} over {axes:?}: too many alternating axes"
+        )));
+    }
+    let empty_input = shape.numel() == 0;
+    let mut params = vec![0u32; 30];
+    params[0] = n_out as u32;
+    params[1] = kept.len() as u32;
+    params[2] = if empty_input { 0 } else { red.len() as u32 };
+    params[3] = if empty_input { 0 } else { n_red as u32 };
+    for (i, &(d, s)) in kept.iter().enumerate() {
+        params[6 + i] = d as u32;
+        params[12 + i] = s as u32;
+    }
+    for (i, &(d, s)) in red.iter().enumerate() {
+        params[18 + i] = d as u32;
+        params[24 + i] = s as u32;
+    }
+    let consts = [("OP", if op == ReduceOp::Sum { 0.0 } else { 1.0 })];
+    if empty_input {
+        // Nothing to read: the serial kernel with an empty reduction writes the identity.
+        params[2] = 1;
+        params[18] = 1;
+        params[24] = 0;
+        let k = kernel!("reduce.wgsl", "serial", &consts);
+        // n_red = 0 makes the loop empty; in0 is never read, so bind the output twice is not
+        // allowed: bind a one-float scratch instead.
+        let scratch = GpuStorage::empty(dev, 1)?;
+        dispatch_1d(dev, &k, &params, &[&scratch], &[&out], n_out);
+        return Ok(out);
+    }
+    if n_red <= SERIAL_MAX || n_out >= 8192 {
+        let k = kernel!("reduce.wgsl", "serial", &consts);
+        dispatch_1d(dev, &k, &params, &[x], &[&out], n_out);
+        return Ok(out);
+    }
+    // Enough workgroups to fill the device, each reducing at least MIN_CHUNK elements.
+    let target: usize = if dev.is_software() { 64 } else { 1024 };
+    let n_chunks = target.div_ceil(n_out).clamp(1, n_red.div_ceil(MIN_CHUNK)).min(4096);
+    let chunk = n_red.div_ceil(n_chunks);
+    let n_chunks = n_red.div_ceil(chunk);
+    params[4] = chunk as u32;
+    params[5] = n_chunks as u32;
+    let k = kernel!("reduce.wgsl", "tree", &consts);
+    if n_chunks == 1 {
+        dispatch(dev, &k, &params, &[x], &[&out], dev.ctx.grid(n_out as u64));
+        return Ok(out);
+    }
+    drop(out);
+    let partial = GpuStorage::empty(dev, n_out * n_chunks)?;
+    dispatch(
+        dev,
+        &k,
+        &params,
+        &[x],
+        &[&partial],
+        dev.ctx.grid((n_out * n_chunks) as u64),
+    );
+    reduce(&partial, &Shape::from(vec![n_out, n_chunks]), &[1], op)
+}
