@@ -10,6 +10,16 @@ fn init() -> f32 {
     if (OP == 0u) { return 0.0; }
     return bitcast<f32>(0xff800000u); // -inf
 }
+// Compensated (Kahan) accumulation for sums, plain combine for max: a long run of f32
+// additions otherwise drifts (the CPU accumulates in f64). acc.x = value, acc.y = carry.
+fn accumulate(acc: vec2<f32>, v: f32) -> vec2<f32> {
+    if (OP != 0u) { return vec2(combine(acc.x, v), 0.0); }
+    let y = v - acc.y;
+    let t = acc.x + y;
+    // pf(31) is 1.0 at run time; multiplying by it hides the pattern (a + b) - a from the
+    // driver's algebraic simplifier, which would otherwise fold the carry to 0.
+    return vec2(t, (t * pf(31u) - acc.x) - y);
+}
 fn combine(a: f32, b: f32) -> f32 {
     if (OP == 0u) { return a + b; }
     // NaN propagates, as on the CPU.
@@ -17,7 +27,7 @@ fn combine(a: f32, b: f32) -> f32 {
 }
 
 // params: n_out, n_kept, n_red_dims, n_red, chunk_len, n_chunks,
-//         kept dims @6, kept strides @12, red dims @18, red strides @24
+//         kept dims @6, kept strides @12, red dims @18, red strides @24, 1.0 @31
 fn kept_offset(o: u32) -> u32 {
     var rem = o;
     var off = 0u;
@@ -47,7 +57,7 @@ fn serial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
     if (o >= pu(0u)) { return; }
     let base = kept_offset(o);
     let nr = pu(2u);
-    var acc = init();
+    var acc = vec2(init(), 0.0);
     if (nr == 0u) {
         out0[o] = in0[base];
         return;
@@ -59,10 +69,10 @@ fn serial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
     for (var t = 0u; t < outer; t++) {
         let off = base + red_offset(t, nr - 1u);
         for (var u = 0u; u < inner; u++) {
-            acc = combine(acc, in0[off + u * istride]);
+            acc = accumulate(acc, in0[off + u * istride]);
         }
     }
-    out0[o] = acc;
+    out0[o] = acc.x;
 }
 
 var<workgroup> sh: array<f32, 256>;
@@ -79,11 +89,11 @@ fn tree(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let nr = pu(2u);
     let start = c * pu(4u);
     let end = min(start + pu(4u), pu(3u));
-    var acc = init();
+    var acc = vec2(init(), 0.0);
     for (var r = start + li; r < end; r += 256u) {
-        acc = combine(acc, in0[base + red_offset(r, nr)]);
+        acc = accumulate(acc, in0[base + red_offset(r, nr)]);
     }
-    sh[li] = acc;
+    sh[li] = acc.x;
     workgroupBarrier();
     for (var s = 128u; s > 0u; s >>= 1u) {
         if (li < s) { sh[li] = combine(sh[li], sh[li + s]); }

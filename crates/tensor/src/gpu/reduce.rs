@@ -34,6 +34,18 @@ fn group(shape: &Shape, axes: &[usize]) -> (Vec<(usize, usize)>, Vec<(usize, usi
 
 /// Reduces the sorted, distinct `axes` of `shape`; the output has the keepdim layout.
 pub fn reduce(x: &GpuStorage, shape: &Shape, axes: &[usize], op: ReduceOp) -> Result<GpuStorage> {
+    reduce_with(x, shape, axes, op, false)
+}
+
+/// `pairwise` forces the tree kernel (used to combine chunk partials: a serial f32 sum of
+/// large partials would lose the accuracy the tree kept).
+fn reduce_with(
+    x: &GpuStorage,
+    shape: &Shape,
+    axes: &[usize],
+    op: ReduceOp,
+    pairwise: bool,
+) -> Result<GpuStorage> {
     let dev = x.device();
     let (kept, red) = group(shape, axes);
     let n_out: usize = kept.iter().map(|d| d.0).product();
@@ -48,7 +60,8 @@ pub fn reduce(x: &GpuStorage, shape: &Shape, axes: &[usize], op: ReduceOp) -> Re
         )));
     }
     let empty_input = shape.numel() == 0;
-    let mut params = vec![0u32; 30];
+    let mut params = vec![0u32; 32];
+    params[31] = 1f32.to_bits();
     params[0] = n_out as u32;
     params[1] = kept.len() as u32;
     params[2] = if empty_input { 0 } else { red.len() as u32 };
@@ -74,14 +87,17 @@ pub fn reduce(x: &GpuStorage, shape: &Shape, axes: &[usize], op: ReduceOp) -> Re
         dispatch_1d(dev, &k, &params, &[&scratch], &[&out], n_out);
         return Ok(out);
     }
-    if n_red <= SERIAL_MAX || n_out >= 8192 {
+    if !pairwise && (n_red <= SERIAL_MAX || n_out >= 8192) {
         let k = kernel!("reduce.wgsl", "serial", &consts);
         dispatch_1d(dev, &k, &params, &[x], &[&out], n_out);
         return Ok(out);
     }
     // Enough workgroups to fill the device, each reducing at least MIN_CHUNK elements.
     let target: usize = if dev.is_software() { 64 } else { 1024 };
-    let n_chunks = target.div_ceil(n_out).clamp(1, n_red.div_ceil(MIN_CHUNK)).min(4096);
+    let n_chunks = target
+        .div_ceil(n_out)
+        .clamp(1, n_red.div_ceil(MIN_CHUNK).max(1))
+        .min(4096);
     let chunk = n_red.div_ceil(n_chunks);
     let n_chunks = n_red.div_ceil(chunk);
     params[4] = chunk as u32;
@@ -101,5 +117,5 @@ pub fn reduce(x: &GpuStorage, shape: &Shape, axes: &[usize], op: ReduceOp) -> Re
         &[&partial],
         dev.ctx.grid((n_out * n_chunks) as u64),
     );
-    reduce(&partial, &Shape::from(vec![n_out, n_chunks]), &[1], op)
+    reduce_with(&partial, &Shape::from(vec![n_out, n_chunks]), &[1], op, true)
 }
