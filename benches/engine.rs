@@ -52,8 +52,13 @@ fn main() {
     for dev in devices {
         println!("\n## vaecam engine on {}\n", dev.name());
         let mut rows: Vec<Row> = Vec::new();
+        // A GPU op returns once it is recorded: each timed call waits for the device to finish.
+        let sync_dev = dev.clone();
         let mut gflops = |rows: &mut Vec<Row>, name: String, flops: f64, f: &mut dyn FnMut()| {
-            let s = time(budget, f);
+            let s = time(budget, || {
+                f();
+                sync_dev.synchronize().unwrap();
+            });
             rows.push(Row {
                 name,
                 ms: s * 1e3,
@@ -71,6 +76,19 @@ fn main() {
                 a.matmul(&b).unwrap().storage();
             },
         );
+        // Sum of 16M floats (memory bound: GB/s of input read).
+        let big = Tensor::randn([1 << 24], 9, &dev).unwrap();
+        let s = time(budget, || {
+            big.sum_all().unwrap();
+            dev.synchronize().unwrap();
+        });
+        rows.push(Row {
+            name: "sum of 16M floats".into(),
+            ms: s * 1e3,
+            value: (4usize << 24) as f64 / s / 1e9,
+            unit: "GB/s",
+        });
+        drop(big);
         let n = 64;
         for &(cin, cout, hw) in &[
             (1usize, 32usize, 64usize),
@@ -98,6 +116,18 @@ fn main() {
                     x.conv2d_backward_weight(&dy, (4, 4), 2, 1).unwrap();
                 },
             );
+            if (cin, cout) == (32, 64) {
+                gflops(
+                    &mut rows,
+                    format!("conv2d fwd+bwd {tag}"),
+                    3.0 * fl,
+                    &mut || {
+                        x.conv2d(&w, None, 2, 1).unwrap();
+                        dy.conv2d_backward_data(&w, (hw, hw), 2, 1).unwrap();
+                        x.conv2d_backward_weight(&dy, (4, 4), 2, 1).unwrap();
+                    },
+                );
+            }
         }
         for &(cin, cout, hw) in &[
             (64usize, 64usize, 4usize),
@@ -145,6 +175,7 @@ fn main() {
                 .unwrap();
             let g = loss.backward().unwrap();
             opt.step(&g).unwrap();
+            dev.synchronize().unwrap();
         });
         rows.push(Row {
             name: "dSprites VAE train step, batch 64".into(),

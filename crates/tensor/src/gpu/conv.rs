@@ -1,7 +1,7 @@
 //! Dispatch of the conv2d kernels (`shaders/conv.wgsl`): forward, backward-data (which is also
 //! conv_transpose2d's forward) and backward-weight with split-K over images x output rows.
 
-use super::{dispatch, kernel, GpuStorage};
+use super::{dispatch, kernel, GpuStorage, Kernels};
 use crate::backend::ReduceOp;
 use crate::cpu::conv::Conv2dGeometry;
 use crate::error::{Error, Result};
@@ -33,8 +33,18 @@ pub fn forward(x: &GpuStorage, w: &GpuStorage, g: &Conv2dGeometry) -> Result<Gpu
     if n_out == 0 || g.c_in == 0 {
         return super::layout::full(dev, n_out, 0.0);
     }
-    check_z(dev, g.n, "conv2d")?;
     let out = GpuStorage::empty(dev, n_out)?;
+    if dev.kernels == Kernels::Tiled {
+        let groups = (
+            (g.n * g.oh * g.ow).div_ceil(64) as u32,
+            g.c_out.div_ceil(64) as u32,
+            1,
+        );
+        let k = kernel!("conv_tiled.wgsl", "main", &[("MODE", 0.0)]);
+        dispatch(dev, &k, &params(g), &[x, w], &[&out], groups);
+        return Ok(out);
+    }
+    check_z(dev, g.n, "conv2d")?;
     let k = kernel!("conv.wgsl", "forward", &[]);
     let groups = (
         (g.oh * g.ow).div_ceil(64) as u32,
@@ -53,8 +63,18 @@ pub fn backward_data(dy: &GpuStorage, w: &GpuStorage, g: &Conv2dGeometry) -> Res
         return super::layout::full(dev, n_out, 0.0);
     }
     let (sh, sw) = g.stride;
-    check_z(dev, g.n * sh * sw, "conv2d backward-data")?;
     let out = GpuStorage::empty(dev, n_out)?;
+    if dev.kernels == Kernels::Tiled {
+        let groups = (
+            (g.n * g.h * g.w).div_ceil(64) as u32,
+            g.c_in.div_ceil(64) as u32,
+            1,
+        );
+        let k = kernel!("conv_tiled.wgsl", "main", &[("MODE", 1.0)]);
+        dispatch(dev, &k, &params(g), &[dy, w], &[&out], groups);
+        return Ok(out);
+    }
+    check_z(dev, g.n * sh * sw, "conv2d backward-data")?;
     let k = kernel!("conv.wgsl", "backward_data", &[]);
     let phase_pixels = g.h.div_ceil(sh) * g.w.div_ceil(sw);
     let groups = (
@@ -79,11 +99,17 @@ pub fn backward_weight(x: &GpuStorage, dy: &GpuStorage, g: &Conv2dGeometry) -> R
     // Split the reduction until there are enough workgroups to keep the device busy.
     let target: usize = if dev.is_software() { 32 } else { 512 };
     let splits = target.div_ceil(tiles).clamp(1, rows).min(1024);
+    // The register kernel splits whole (image, output row) pairs, the tiled one pixels.
+    let per = if dev.kernels == Kernels::Tiled { g.ow } else { 1 };
     let rows_per = rows.div_ceil(splits);
     let splits = rows.div_ceil(rows_per);
     let mut p = params(g);
-    p[13] = rows_per as u32;
-    let k = kernel!("conv.wgsl", "backward_weight", &[]);
+    p[13] = (rows_per * per) as u32;
+    let k = if dev.kernels == Kernels::Tiled {
+        kernel!("conv_tiled.wgsl", "main", &[("MODE", 2.0)])
+    } else {
+        kernel!("conv.wgsl", "backward_weight", &[])
+    };
     let groups = (
         kk.div_ceil(64) as u32,
         g.c_out.div_ceil(64) as u32,
