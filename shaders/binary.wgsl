@@ -26,6 +26,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let i = flat_id(wg, nwg) * 256u + li;
     if (i >= pu(0u)) { return; }
     let rank = pu(1u);
+    if (rank == 1u) {
+        // Same shapes or a scalar operand: no div/mod (scalarised on CPU adapters).
+        out0[i] = op(in0[i * pu(10u)], in1[i * pu(18u)]);
+        return;
+    }
     var rem = i;
     var oa = 0u;
     var ob = 0u;

@@ -3,7 +3,10 @@
 // `tree` gives one (output, chunk) pair per workgroup and combines the 256 invocations'
 // partials in workgroup memory (long reductions; chunks are combined by a second pass).
 override OP: u32 = 0u;
+// VEC: contiguous runs of whole vec4s (in0v is the input again, as vec4s).
+override VEC: bool = false;
 @group(0) @binding(1) var<storage, read> in0: array<f32>;
+@group(0) @binding(2) var<storage, read> in0v: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> out0: array<f32>;
 
 fn init() -> f32 {
@@ -90,8 +93,35 @@ fn tree(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let start = c * pu(4u);
     let end = min(start + pu(4u), pu(3u));
     var acc = vec2(init(), 0.0);
-    for (var r = start + li; r < end; r += 256u) {
-        acc = accumulate(acc, in0[base + red_offset(r, nr)]);
+    if (VEC) {
+        // Four independent compensated sums per invocation, one vec4 load per step.
+        var v = vec4(init());
+        var carry = vec4(0.0);
+        for (var r = (base + start) / 4u + li; r < (base + end) / 4u; r += 256u) {
+            let x = in0v[r];
+            if (OP == 0u) {
+                let y = x - carry;
+                let t = v + y;
+                carry = (t * pf(31u) - v) - y;
+                v = t;
+            } else {
+                v = select(v, x, (x > v) | (x != x));
+            }
+        }
+        acc = accumulate(acc, v.x);
+        acc = accumulate(acc, v.y);
+        acc = accumulate(acc, v.z);
+        acc = accumulate(acc, v.w);
+    } else if (nr == 1u) {
+        // One reduced dim: no div/mod per element (llvmpipe scalarises integer division).
+        let st = pu(24u);
+        for (var r = start + li; r < end; r += 256u) {
+            acc = accumulate(acc, in0[base + r * st]);
+        }
+    } else {
+        for (var r = start + li; r < end; r += 256u) {
+            acc = accumulate(acc, in0[base + red_offset(r, nr)]);
+        }
     }
     sh[li] = acc.x;
     workgroupBarrier();

@@ -4,26 +4,17 @@
 use super::{dispatch, kernel, GpuStorage, Kernels};
 use crate::backend::ReduceOp;
 use crate::cpu::conv::Conv2dGeometry;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::shape::Shape;
 
 fn params(g: &Conv2dGeometry) -> Vec<u32> {
     [
         g.n, g.c_in, g.h, g.w, g.c_out, g.kh, g.kw, g.stride.0, g.stride.1, g.padding.0,
-        g.padding.1, g.oh, g.ow, 0,
+        g.padding.1, g.oh, g.ow, 0, 0, 1,
     ]
     .iter()
     .map(|&v| v as u32)
     .collect()
-}
-
-fn check_z(dev: &super::GpuDevice, z: usize, what: &str) -> Result<()> {
-    if z > dev.ctx.limits.max_compute_workgroups_per_dimension as usize {
-        return Err(Error::NotImplemented(format!(
-            "GPU {what}: {z} workgroups in z (batch too large for one dispatch)"
-        )));
-    }
-    Ok(())
 }
 
 /// y = conv2d(x, w), NCHW.
@@ -44,14 +35,27 @@ pub fn forward(x: &GpuStorage, w: &GpuStorage, g: &Conv2dGeometry) -> Result<Gpu
         dispatch(dev, &k, &params(g), &[x, w], &[&out], groups);
         return Ok(out);
     }
-    check_z(dev, g.n, "conv2d")?;
-    let k = kernel!("conv.wgsl", "forward", &[]);
-    let groups = (
-        (g.oh * g.ow).div_ceil(64) as u32,
-        g.c_out.div_ceil(64) as u32,
-        g.n as u32,
+    let npix = g.oh * g.ow;
+    let kk = g.c_in * g.kh * g.kw;
+    if dev.kernels == Kernels::Register && npix >= 32 && npix % 4 == 0 && kk % 4 == 0 {
+        drop(out);
+        return super::conv_lowered::forward(x, w, g);
+    }
+    // 64-column groups, 8 interleaved columns per invocation, 8 channels per invocation.
+    let col_groups = (g.n * g.oh * g.ow).div_ceil(64);
+    let mut p = params(g);
+    p[13] = col_groups as u32;
+    let invocations = g.c_out.div_ceil(8) * col_groups * 8;
+    let kw4 = g.kw % 4 == 0;
+    let k = kernel!("conv.wgsl", "forward", &[("KW4", kw4 as u32 as f64)]);
+    dispatch(
+        dev,
+        &k,
+        &p,
+        &[x, w, w],
+        &[&out],
+        dev.ctx.grid(invocations.div_ceil(64) as u64),
     );
-    dispatch(dev, &k, &params(g), &[x, w], &[&out], groups);
     Ok(out)
 }
 
@@ -63,6 +67,9 @@ pub fn backward_data(dy: &GpuStorage, w: &GpuStorage, g: &Conv2dGeometry) -> Res
         return super::layout::full(dev, n_out, 0.0);
     }
     let (sh, sw) = g.stride;
+    if let Some(dx) = super::conv_lowered::backward_data(dy, w, g)? {
+        return Ok(dx);
+    }
     let out = GpuStorage::empty(dev, n_out)?;
     if dev.kernels == Kernels::Tiled {
         let groups = (
@@ -74,15 +81,22 @@ pub fn backward_data(dy: &GpuStorage, w: &GpuStorage, g: &Conv2dGeometry) -> Res
         dispatch(dev, &k, &params(g), &[dy, w], &[&out], groups);
         return Ok(out);
     }
-    check_z(dev, g.n * sh * sw, "conv2d backward-data")?;
+    // Blocks of 8 consecutive pixels within each (image, stride phase) group.
+    let bpg = (g.h.div_ceil(sh) * g.w.div_ceil(sw)).div_ceil(8);
+    let nblocks = g.n * sh * sw * bpg;
+    let mut p = params(g);
+    p[13] = bpg as u32;
+    p[14] = nblocks as u32;
     let k = kernel!("conv.wgsl", "backward_data", &[]);
-    let phase_pixels = g.h.div_ceil(sh) * g.w.div_ceil(sw);
-    let groups = (
-        phase_pixels.div_ceil(64) as u32,
-        g.c_in.div_ceil(64) as u32,
-        (g.n * sh * sw) as u32,
+    let invocations = g.c_in.div_ceil(8) * nblocks;
+    dispatch(
+        dev,
+        &k,
+        &p,
+        &[dy, w],
+        &[&out],
+        dev.ctx.grid(invocations.div_ceil(64) as u64),
     );
-    dispatch(dev, &k, &params(g), &[dy, w], &[&out], groups);
     Ok(out)
 }
 
@@ -95,6 +109,9 @@ pub fn backward_weight(x: &GpuStorage, dy: &GpuStorage, g: &Conv2dGeometry) -> R
     if n_out == 0 || rows == 0 || g.ow == 0 {
         return super::layout::full(dev, n_out, 0.0);
     }
+    if let Some(dw) = super::conv_lowered::backward_weight(x, dy, g)? {
+        return Ok(dw);
+    }
     let tiles = kk.div_ceil(64) * g.c_out.div_ceil(64);
     // Split the reduction until there are enough workgroups to keep the device busy.
     let target: usize = if dev.is_software() { 32 } else { 512 };
@@ -105,16 +122,22 @@ pub fn backward_weight(x: &GpuStorage, dy: &GpuStorage, g: &Conv2dGeometry) -> R
     let splits = rows.div_ceil(rows_per);
     let mut p = params(g);
     p[13] = (rows_per * per) as u32;
-    let k = if dev.kernels == Kernels::Tiled {
-        kernel!("conv_tiled.wgsl", "main", &[("MODE", 2.0)])
+    let groups = if dev.kernels == Kernels::Tiled {
+        let k = kernel!("conv_tiled.wgsl", "main", &[("MODE", 2.0)]);
+        let groups = (
+            kk.div_ceil(64) as u32,
+            g.c_out.div_ceil(64) as u32,
+            splits as u32,
+        );
+        (k, groups)
     } else {
-        kernel!("conv.wgsl", "backward_weight", &[])
+        let col_groups = kk.div_ceil(64);
+        p[14] = col_groups as u32;
+        let invocations = g.c_out.div_ceil(8) * col_groups * 8;
+        let k = kernel!("conv.wgsl", "backward_weight", &[]);
+        (k, (invocations.div_ceil(64) as u32, splits as u32, 1))
     };
-    let groups = (
-        kk.div_ceil(64) as u32,
-        g.c_out.div_ceil(64) as u32,
-        splits as u32,
-    );
+    let (k, groups) = groups;
     let partial = GpuStorage::empty(dev, splits * n_out)?;
     dispatch(dev, &k, &p, &[x, dy], &[&partial], groups);
     if splits == 1 {

@@ -10,6 +10,7 @@ mod context;
 pub(crate) mod exec;
 
 pub mod conv;
+mod conv_lowered;
 pub mod elementwise;
 pub mod layout;
 pub mod matmul;

@@ -98,24 +98,34 @@ fn reduce_with(
         .div_ceil(n_out)
         .clamp(1, n_red.div_ceil(MIN_CHUNK).max(1))
         .min(4096);
-    let chunk = n_red.div_ceil(n_chunks);
+    // Whole vec4s when the reduced run is contiguous and every run starts 16-byte aligned.
+    let vec = red.len() == 1
+        && red[0].1 == 1
+        && n_red % 4 == 0
+        && kept.iter().all(|&(_, s)| s % 4 == 0);
+    let chunk = n_red.div_ceil(n_chunks).next_multiple_of(if vec { 4 } else { 1 });
     let n_chunks = n_red.div_ceil(chunk);
     params[4] = chunk as u32;
     params[5] = n_chunks as u32;
+    let consts = [consts[0], ("VEC", vec as u32 as f64)];
     let k = kernel!("reduce.wgsl", "tree", &consts);
-    if n_chunks == 1 {
-        dispatch(dev, &k, &params, &[x], &[&out], dev.ctx.grid(n_out as u64));
-        return Ok(out);
-    }
-    drop(out);
-    let partial = GpuStorage::empty(dev, n_out * n_chunks)?;
+    let result = if n_chunks == 1 {
+        out
+    } else {
+        drop(out);
+        GpuStorage::empty(dev, n_out * n_chunks)?
+    };
     dispatch(
         dev,
         &k,
         &params,
-        &[x],
-        &[&partial],
+        &[x, x],
+        &[&result],
         dev.ctx.grid((n_out * n_chunks) as u64),
     );
+    if n_chunks == 1 {
+        return Ok(result);
+    }
+    let partial = result;
     reduce_with(&partial, &Shape::from(vec![n_out, n_chunks]), &[1], op, true)
 }
