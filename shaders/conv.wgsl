@@ -291,7 +291,7 @@ fn im2col(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
 }
 
 // The adjoint of im2col for backward-data: dx[n, c, y, x] = sum over the taps (i, j) that
-// reach (y, x) of dcols[n, (c,i,j), (p,q)]. One invocation per (image, channel, row); the
+// reach (y, x) of dcols[n, (c,i,j), (p,q)] (grouped like im2col's output). One invocation per (image, channel, row); the
 // stride phase of x is tracked incrementally, so the loop has no division.
 @compute @workgroup_size(64)
 fn col2im(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -307,11 +307,14 @@ fn col2im(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
     let nb = nc / c_in;
     let npix = oh * ow;
     let kk = c_in * kh * kw;
+    // dcols grouping as in im2col: params[15] = images per group.
+    let gc = pu(15u);
     let iy = (y + ph) % sh;
     let py = i32((y + ph) / sh);
     var rx = pw % sw;
     var qx = i32(pw / sw);
-    let tap0 = (nb * kk + c * kh * kw) * npix;
+    let tap0 = ((nb / gc) * kk + c * kh * kw) * gc * npix + (nb % gc) * npix;
+    let tap_stride = gc * npix;
     for (var x = 0u; x < w; x++) {
         var acc = 0.0;
         var a = 0;
@@ -322,7 +325,7 @@ fn col2im(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
                 for (var j = rx; j < kw; j += sw) {
                     let q = qx - b;
                     if (q >= 0 && q < i32(ow)) {
-                        acc += in0[tap0 + (i * kw + j) * npix + u32(p) * ow + u32(q)];
+                        acc += in0[tap0 + (i * kw + j) * tap_stride + u32(p) * ow + u32(q)];
                     }
                     b += 1;
                 }

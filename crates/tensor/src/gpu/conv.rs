@@ -37,7 +37,7 @@ pub fn forward(x: &GpuStorage, w: &GpuStorage, g: &Conv2dGeometry) -> Result<Gpu
     }
     let npix = g.oh * g.ow;
     let kk = g.c_in * g.kh * g.kw;
-    if dev.kernels == Kernels::Register && npix >= 32 && npix % 4 == 0 && kk % 4 == 0 {
+    if dev.kernels == Kernels::Register && npix % 4 == 0 && kk % 4 == 0 {
         drop(out);
         return super::conv_lowered::forward(x, w, g);
     }

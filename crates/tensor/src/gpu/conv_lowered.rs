@@ -41,6 +41,24 @@ pub(crate) fn forward(x: &GpuStorage, w: &GpuStorage, g: &Conv2dGeometry) -> Res
     let npix = g.oh * g.ow;
     let kk = g.c_in * g.kh * g.kw;
     let per_image = kk * npix;
+    if npix < 64 && g.n * per_image <= COLS_MAX {
+        // Small images: one product over all images' pixels (W * cols[K, n*npix]) fills the
+        // matmul's 64-column tiles; the result [c_out, n, npix] is then permuted to NCHW.
+        let cols = GpuStorage::empty(dev, g.n * per_image)?;
+        im2col(x, &cols, g, 0, g.n, g.n);
+        let spec = MatmulSpec {
+            batch: 1,
+            m: g.c_out,
+            n: g.n * npix,
+            k: kk,
+            trans_a: false,
+            trans_b: false,
+            broadcast_a: false,
+            broadcast_b: false,
+        };
+        let y = super::matmul::matmul(w, &cols, spec)?;
+        return super::layout::permute(&y, &Shape::from(vec![g.c_out, g.n, npix]), &[1, 0, 2]);
+    }
     let group = (COLS_MAX / per_image).clamp(1, g.n);
     let cols = GpuStorage::empty(dev, group * per_image)?;
     let mut parts = Vec::new();
@@ -70,14 +88,12 @@ pub(crate) fn forward(x: &GpuStorage, w: &GpuStorage, g: &Conv2dGeometry) -> Res
     super::layout::concat(&refs, 0)
 }
 
-
 /// dx = col2im(w^T dy) when the shapes suit the vec4 matmul; None otherwise.
 pub(crate) fn backward_data(dy: &GpuStorage, w: &GpuStorage, g: &Conv2dGeometry) -> Result<Option<GpuStorage>> {
     let dev = dy.device();
     let npix = g.oh * g.ow;
     let kk = g.c_in * g.kh * g.kw;
     if dev.kernels != Kernels::Register
-        || npix < 32
         || npix % 4 != 0
         || g.c_out % 4 != 0
         || g.n * kk * npix > COLS_MAX
@@ -85,21 +101,33 @@ pub(crate) fn backward_data(dy: &GpuStorage, w: &GpuStorage, g: &Conv2dGeometry)
         return Ok(None);
     }
     let wt = super::layout::permute(w, &Shape::from(vec![g.c_out, kk]), &[1, 0])?;
+    // Small images: one product over all images (dy permuted to [c_out, n, npix]), as in
+    // the forward pass; otherwise one product per image.
+    let all = npix < 64;
+    let dyp;
+    let (b, batch, n) = if all {
+        dyp = super::layout::permute(dy, &Shape::from(vec![g.n, g.c_out, npix]), &[1, 0, 2])?;
+        (&dyp, 1, g.n * npix)
+    } else {
+        (dy, g.n, npix)
+    };
     let spec = MatmulSpec {
-        batch: g.n,
+        batch,
         m: kk,
-        n: npix,
+        n,
         k: g.c_out,
         trans_a: false,
         trans_b: false,
         broadcast_a: true,
         broadcast_b: false,
     };
-    let dcols = super::matmul::matmul(&wt, dy, spec)?;
+    let dcols = super::matmul::matmul(&wt, b, spec)?;
     let dx = GpuStorage::empty(dev, g.n * g.c_in * g.h * g.w)?;
     let k = kernel!("conv.wgsl", "col2im", &[]);
     let rows = g.n * g.c_in * g.h;
-    dispatch(dev, &k, &params(g), &[&dcols], &[&dx], dev.ctx.grid(rows.div_ceil(64) as u64));
+    let mut p = params(g);
+    p[15] = if all { g.n as u32 } else { 1 };
+    dispatch(dev, &k, &p, &[&dcols], &[&dx], dev.ctx.grid(rows.div_ceil(64) as u64));
     Ok(Some(dx))
 }
 
