@@ -274,7 +274,9 @@ impl Storage {
     pub fn matmul(&self, rhs: &Storage, spec: MatmulSpec) -> Result<Storage> {
         match (self, rhs) {
             (Storage::Cpu(a), Storage::Cpu(b)) => Ok(Storage::Cpu(cpu::matmul(a, b, spec))),
-            (Storage::Gpu(a), Storage::Gpu(b)) => Ok(Storage::Gpu(gpu::matmul::matmul(a, b, spec)?)),
+            (Storage::Gpu(a), Storage::Gpu(b)) => {
+                Ok(Storage::Gpu(gpu::matmul::matmul(a, b, spec)?))
+            }
             (a, b) => Err(mixed("matmul", a, b)),
         }
     }
@@ -298,7 +300,9 @@ impl Storage {
                 cpu::conv::conv2d_backward_data(g, dy, w, &mut dx);
                 Ok(Storage::Cpu(dx))
             }
-            (Storage::Gpu(dy), Storage::Gpu(w)) => Ok(Storage::Gpu(gpu::conv::backward_data(dy, w, g)?)),
+            (Storage::Gpu(dy), Storage::Gpu(w)) => {
+                Ok(Storage::Gpu(gpu::conv::backward_data(dy, w, g)?))
+            }
             (a, b) => Err(mixed("conv2d_backward_data", a, b)),
         }
     }
@@ -310,7 +314,9 @@ impl Storage {
                 cpu::conv::conv2d_backward_weight(g, x, dy, &mut dw);
                 Ok(Storage::Cpu(dw))
             }
-            (Storage::Gpu(x), Storage::Gpu(dy)) => Ok(Storage::Gpu(gpu::conv::backward_weight(x, dy, g)?)),
+            (Storage::Gpu(x), Storage::Gpu(dy)) => {
+                Ok(Storage::Gpu(gpu::conv::backward_weight(x, dy, g)?))
+            }
             (a, b) => Err(mixed("conv2d_backward_weight", a, b)),
         }
     }
@@ -341,7 +347,9 @@ impl Storage {
             Storage::Cpu(dy) => Ok(Storage::Cpu(cpu::pool::upsample_bilinear_backward(
                 dy, spec,
             ))),
-            Storage::Gpu(x) => Ok(Storage::Gpu(gpu::pool::upsample_bilinear_backward(x, spec)?)),
+            Storage::Gpu(x) => Ok(Storage::Gpu(gpu::pool::upsample_bilinear_backward(
+                x, spec,
+            )?)),
         }
     }
     /// Copies `shape` permuted by `perm` into a contiguous tensor.
@@ -355,7 +363,9 @@ impl Storage {
     pub fn slice(&self, shape: &Shape, axis: usize, start: usize, len: usize) -> Result<Storage> {
         match self {
             Storage::Cpu(a) => Ok(Storage::Cpu(cpu::layout::slice(a, shape, axis, start, len))),
-            Storage::Gpu(a) => Ok(Storage::Gpu(gpu::layout::slice(a, shape, axis, start, len)?)),
+            Storage::Gpu(a) => Ok(Storage::Gpu(gpu::layout::slice(
+                a, shape, axis, start, len,
+            )?)),
         }
     }
     /// Places `self` (of `shape`) at `start` along `axis` in zeros of size `full` there.
@@ -370,7 +380,9 @@ impl Storage {
             Storage::Cpu(a) => Ok(Storage::Cpu(cpu::layout::pad_axis(
                 a, shape, axis, start, full,
             ))),
-            Storage::Gpu(a) => Ok(Storage::Gpu(gpu::layout::pad_axis(a, shape, axis, start, full)?)),
+            Storage::Gpu(a) => Ok(Storage::Gpu(gpu::layout::pad_axis(
+                a, shape, axis, start, full,
+            )?)),
         }
     }
     /// Concatenates along `axis`.
@@ -398,7 +410,9 @@ impl Storage {
     pub fn index_select(&self, shape: &Shape, axis: usize, idx: &[u32]) -> Result<Storage> {
         match self {
             Storage::Cpu(a) => Ok(Storage::Cpu(cpu::layout::index_select(a, shape, axis, idx))),
-            Storage::Gpu(a) => Ok(Storage::Gpu(gpu::layout::index_select(a, shape, axis, idx)?)),
+            Storage::Gpu(a) => Ok(Storage::Gpu(gpu::layout::index_select(
+                a, shape, axis, idx,
+            )?)),
         }
     }
     /// Adjoint of `index_select`: adds row j of `self` into row `idx[j]` of zeros of size `full`.
@@ -413,7 +427,9 @@ impl Storage {
             Storage::Cpu(a) => Ok(Storage::Cpu(cpu::layout::index_add(
                 a, shape, axis, idx, full,
             ))),
-            Storage::Gpu(a) => Ok(Storage::Gpu(gpu::layout::index_add(a, shape, axis, idx, full)?)),
+            Storage::Gpu(a) => Ok(Storage::Gpu(gpu::layout::index_add(
+                a, shape, axis, idx, full,
+            )?)),
         }
     }
     /// One in-place Adam step on `self` (the parameter) with moments `m`, `v`.

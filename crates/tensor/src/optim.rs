@@ -42,7 +42,8 @@ pub struct Adam {
 impl Adam {
     /// An optimizer for `params` with zeroed moments.
     pub fn new(params: Vec<(String, Tensor)>, config: AdamConfig) -> Result<Self> {
-        if !(config.lr >= 0.0)
+        if config.lr.is_nan()
+            || config.lr < 0.0
             || !(0.0..1.0).contains(&config.betas.0)
             || !(0.0..1.0).contains(&config.betas.1)
         {

@@ -73,7 +73,12 @@ fn unary_ops_match_cpu() {
             let got = up(&x, &dev).unary(op).unwrap();
             same(&got, &want, 2e-6, 1e-6, &format!("{op:?}"));
         }
-        for op in [UnaryOp::Log, UnaryOp::Sqrt, UnaryOp::Powf(0.5), UnaryOp::Powf(-1.5)] {
+        for op in [
+            UnaryOp::Log,
+            UnaryOp::Sqrt,
+            UnaryOp::Powf(0.5),
+            UnaryOp::Powf(-1.5),
+        ] {
             let want = up(&pos, &cpu).unary(op).unwrap();
             let got = up(&pos, &dev).unary(op).unwrap();
             same(&got, &want, 2e-6, 1e-6, &format!("{op:?}"));
@@ -110,8 +115,12 @@ fn binary_ops_broadcast_like_cpu() {
             let b = values(sb.numel(), 3, 0.5, 2.0);
             a[0] = b[0]; // one equal pair for Eq/Ge/Le
             for op in ops {
-                let want = up(&a, &cpu).binary(&sa, &up(&b, &cpu), &sb, &out, op).unwrap();
-                let got = up(&a, &dev).binary(&sa, &up(&b, &dev), &sb, &out, op).unwrap();
+                let want = up(&a, &cpu)
+                    .binary(&sa, &up(&b, &cpu), &sb, &out, op)
+                    .unwrap();
+                let got = up(&a, &dev)
+                    .binary(&sa, &up(&b, &dev), &sb, &out, op)
+                    .unwrap();
                 same(&got, &want, 1e-6, 0.0, &format!("{op:?} {sa} {sb}"));
             }
         }
@@ -161,7 +170,12 @@ fn matmul_matches_cpu_for_every_layout() {
     for dev in gpus() {
         for &(m, n, k) in &sizes {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-                for (batch, ba, bb) in [(1, false, false), (3, false, false), (2, true, false), (2, false, true)] {
+                for (batch, ba, bb) in [
+                    (1, false, false),
+                    (3, false, false),
+                    (2, true, false),
+                    (2, false, true),
+                ] {
                     let spec = MatmulSpec {
                         batch,
                         m,
@@ -215,11 +229,19 @@ fn conv2d_kernels_match_cpu() {
             let want = up(&x, &cpu).conv2d(&up(&w, &cpu), &g).unwrap();
             let got = up(&x, &dev).conv2d(&up(&w, &dev), &g).unwrap();
             same(&got, &want, 1e-5, 1e-5, &format!("forward {g:?}"));
-            let want = up(&dy, &cpu).conv2d_backward_data(&up(&w, &cpu), &g).unwrap();
-            let got = up(&dy, &dev).conv2d_backward_data(&up(&w, &dev), &g).unwrap();
+            let want = up(&dy, &cpu)
+                .conv2d_backward_data(&up(&w, &cpu), &g)
+                .unwrap();
+            let got = up(&dy, &dev)
+                .conv2d_backward_data(&up(&w, &dev), &g)
+                .unwrap();
             same(&got, &want, 1e-5, 1e-5, &format!("backward data {g:?}"));
-            let want = up(&x, &cpu).conv2d_backward_weight(&up(&dy, &cpu), &g).unwrap();
-            let got = up(&x, &dev).conv2d_backward_weight(&up(&dy, &dev), &g).unwrap();
+            let want = up(&x, &cpu)
+                .conv2d_backward_weight(&up(&dy, &cpu), &g)
+                .unwrap();
+            let got = up(&x, &dev)
+                .conv2d_backward_weight(&up(&dy, &dev), &g)
+                .unwrap();
             same(&got, &want, 1e-5, 1e-4, &format!("backward weight {g:?}"));
         }
     }
@@ -229,7 +251,12 @@ fn conv2d_kernels_match_cpu() {
 fn pooling_and_resize_match_cpu() {
     let cpu = Device::cpu();
     for dev in gpus() {
-        for (nc, h, w, k, s) in [(3, 7, 5, 2, 2), (2, 8, 8, 3, 1), (1, 9, 9, 3, 3), (4, 6, 6, 6, 6)] {
+        for (nc, h, w, k, s) in [
+            (3, 7, 5, 2, 2),
+            (2, 8, 8, 3, 1),
+            (1, 9, 9, 3, 3),
+            (4, 6, 6, 6, 6),
+        ] {
             let p = Pool2dSpec {
                 nc,
                 h,
@@ -241,7 +268,13 @@ fn pooling_and_resize_match_cpu() {
             };
             let x = values(nc * h * w, 10, -1.0, 1.0);
             let dy = values(nc * p.oh * p.ow, 11, -1.0, 1.0);
-            same(&up(&x, &dev).avg_pool2d(&p).unwrap(), &up(&x, &cpu).avg_pool2d(&p).unwrap(), 1e-6, 1e-6, &format!("{p:?}"));
+            same(
+                &up(&x, &dev).avg_pool2d(&p).unwrap(),
+                &up(&x, &cpu).avg_pool2d(&p).unwrap(),
+                1e-6,
+                1e-6,
+                &format!("{p:?}"),
+            );
             same(
                 &up(&dy, &dev).avg_pool2d_backward(&p).unwrap(),
                 &up(&dy, &cpu).avg_pool2d_backward(&p).unwrap(),
@@ -250,11 +283,23 @@ fn pooling_and_resize_match_cpu() {
                 &format!("backward {p:?}"),
             );
         }
-        for (nc, h, w, oh, ow) in [(3, 7, 5, 11, 13), (2, 8, 8, 4, 4), (1, 4, 4, 64, 64), (2, 5, 3, 5, 3), (1, 1, 1, 3, 2)] {
+        for (nc, h, w, oh, ow) in [
+            (3, 7, 5, 11, 13),
+            (2, 8, 8, 4, 4),
+            (1, 4, 4, 64, 64),
+            (2, 5, 3, 5, 3),
+            (1, 1, 1, 3, 2),
+        ] {
             let u = UpsampleSpec { nc, h, w, oh, ow };
             let x = values(nc * h * w, 12, -1.0, 1.0);
             let dy = values(nc * oh * ow, 13, -1.0, 1.0);
-            same(&up(&x, &dev).upsample_bilinear(&u).unwrap(), &up(&x, &cpu).upsample_bilinear(&u).unwrap(), 1e-5, 1e-6, &format!("{u:?}"));
+            same(
+                &up(&x, &dev).upsample_bilinear(&u).unwrap(),
+                &up(&x, &cpu).upsample_bilinear(&u).unwrap(),
+                1e-5,
+                1e-6,
+                &format!("{u:?}"),
+            );
             same(
                 &up(&dy, &dev).upsample_bilinear_backward(&u).unwrap(),
                 &up(&dy, &cpu).upsample_bilinear_backward(&u).unwrap(),
@@ -274,18 +319,48 @@ fn layout_kernels_match_cpu() {
     for dev in gpus() {
         let (xc, xg) = (up(&x, &cpu), up(&x, &dev));
         for perm in [[0, 1, 2, 3], [3, 2, 1, 0], [0, 2, 1, 3], [1, 0, 3, 2]] {
-            same(&xg.permute(&shape, &perm).unwrap(), &xc.permute(&shape, &perm).unwrap(), 0.0, 0.0, &format!("permute {perm:?}"));
+            same(
+                &xg.permute(&shape, &perm).unwrap(),
+                &xc.permute(&shape, &perm).unwrap(),
+                0.0,
+                0.0,
+                &format!("permute {perm:?}"),
+            );
         }
         let small = Shape::from(vec![3, 1, 5, 1]);
         let big = Shape::from(vec![2, 3, 4, 5, 2]);
         let s = values(small.numel(), 15, -1.0, 1.0);
-        same(&up(&s, &dev).broadcast_to(&small, &big).unwrap(), &up(&s, &cpu).broadcast_to(&small, &big).unwrap(), 0.0, 0.0, "broadcast_to");
+        same(
+            &up(&s, &dev).broadcast_to(&small, &big).unwrap(),
+            &up(&s, &cpu).broadcast_to(&small, &big).unwrap(),
+            0.0,
+            0.0,
+            "broadcast_to",
+        );
         for axis in 0..4 {
             let d = shape.dim(axis);
-            same(&xg.slice(&shape, axis, 1, d - 1).unwrap(), &xc.slice(&shape, axis, 1, d - 1).unwrap(), 0.0, 0.0, "slice");
-            same(&xg.pad_axis(&shape, axis, 2, d + 3).unwrap(), &xc.pad_axis(&shape, axis, 2, d + 3).unwrap(), 0.0, 0.0, "pad_axis");
+            same(
+                &xg.slice(&shape, axis, 1, d - 1).unwrap(),
+                &xc.slice(&shape, axis, 1, d - 1).unwrap(),
+                0.0,
+                0.0,
+                "slice",
+            );
+            same(
+                &xg.pad_axis(&shape, axis, 2, d + 3).unwrap(),
+                &xc.pad_axis(&shape, axis, 2, d + 3).unwrap(),
+                0.0,
+                0.0,
+                "pad_axis",
+            );
             let idx = [0u32, (d - 1) as u32, 0, 1];
-            same(&xg.index_select(&shape, axis, &idx).unwrap(), &xc.index_select(&shape, axis, &idx).unwrap(), 0.0, 0.0, "index_select");
+            same(
+                &xg.index_select(&shape, axis, &idx).unwrap(),
+                &xc.index_select(&shape, axis, &idx).unwrap(),
+                0.0,
+                0.0,
+                "index_select",
+            );
             let mut ish = shape.dims().to_vec();
             ish[axis] = idx.len();
             let ish = Shape::from(ish);

@@ -65,7 +65,11 @@ fn twenty_training_steps_agree_on_cpu_and_gpu() {
     let gpu = losses(&dev, 20);
     for (i, (c, g)) in cpu.iter().zip(&gpu).enumerate() {
         let rel = ((c - g) / c.abs().max(1e-6)).abs();
-        assert!(rel < 1e-3, "step {}: cpu loss {c}, gpu loss {g} (rel {rel:.2e})", i + 1);
+        assert!(
+            rel < 1e-3,
+            "step {}: cpu loss {c}, gpu loss {g} (rel {rel:.2e})",
+            i + 1
+        );
     }
     // Training did something: the loss moved.
     assert!(cpu[19] < cpu[0], "losses {cpu:?}");

@@ -20,7 +20,9 @@ fn training_steps_after_warm_up_create_no_buffers() {
     let n = 2;
     let vae = Vae::new(&VaeConfig::dsprites(10), 0, &dev).unwrap();
     let mut opt = Adam::new(vae.parameters(), AdamConfig::default()).unwrap();
-    let data: Vec<f32> = (0..n * 4096).map(|i| ((i / 7) % 3 == 0) as u8 as f32).collect();
+    let data: Vec<f32> = (0..n * 4096)
+        .map(|i| ((i / 7) % 3 == 0) as u8 as f32)
+        .collect();
     let mut step = |s: u64| {
         // A fresh upload every step, as a data loader would do.
         let x = Tensor::from_vec(data.clone(), [n, 1, 64, 64], &dev).unwrap();
@@ -52,5 +54,8 @@ fn training_steps_after_warm_up_create_no_buffers() {
         submits * 4 < dispatches,
         "{submits} submits for {dispatches} dispatches: not batched"
     );
-    assert_eq!(after.pipelines, before.pipelines, "pipelines compiled after warm-up");
+    assert_eq!(
+        after.pipelines, before.pipelines,
+        "pipelines compiled after warm-up"
+    );
 }

@@ -121,7 +121,10 @@ impl GpuDevice {
     }
     /// The largest tensor (in bytes) one storage binding may hold on this adapter.
     pub fn max_storage_bytes(&self) -> u64 {
-        (self.ctx.limits.max_storage_buffer_binding_size as u64).min(self.ctx.limits.max_buffer_size)
+        self.ctx
+            .limits
+            .max_storage_buffer_binding_size
+            .min(self.ctx.limits.max_buffer_size)
     }
     /// True on a software (CPU) adapter such as llvmpipe.
     pub fn is_software(&self) -> bool {

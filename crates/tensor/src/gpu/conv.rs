@@ -9,8 +9,22 @@ use crate::shape::Shape;
 
 fn params(g: &Conv2dGeometry) -> Vec<u32> {
     [
-        g.n, g.c_in, g.h, g.w, g.c_out, g.kh, g.kw, g.stride.0, g.stride.1, g.padding.0,
-        g.padding.1, g.oh, g.ow, 0, 0, 1,
+        g.n,
+        g.c_in,
+        g.h,
+        g.w,
+        g.c_out,
+        g.kh,
+        g.kw,
+        g.stride.0,
+        g.stride.1,
+        g.padding.0,
+        g.padding.1,
+        g.oh,
+        g.ow,
+        0,
+        0,
+        1,
     ]
     .iter()
     .map(|&v| v as u32)
@@ -37,7 +51,7 @@ pub fn forward(x: &GpuStorage, w: &GpuStorage, g: &Conv2dGeometry) -> Result<Gpu
     }
     let npix = g.oh * g.ow;
     let kk = g.c_in * g.kh * g.kw;
-    if dev.kernels == Kernels::Register && npix % 4 == 0 && kk % 4 == 0 {
+    if dev.kernels == Kernels::Register && npix.is_multiple_of(4) && kk.is_multiple_of(4) {
         drop(out);
         return super::conv_lowered::forward(x, w, g);
     }
@@ -46,7 +60,7 @@ pub fn forward(x: &GpuStorage, w: &GpuStorage, g: &Conv2dGeometry) -> Result<Gpu
     let mut p = params(g);
     p[13] = col_groups as u32;
     let invocations = g.c_out.div_ceil(8) * col_groups * 8;
-    let kw4 = g.kw % 4 == 0;
+    let kw4 = g.kw.is_multiple_of(4);
     let k = kernel!("conv.wgsl", "forward", &[("KW4", kw4 as u32 as f64)]);
     dispatch(
         dev,
@@ -117,7 +131,11 @@ pub fn backward_weight(x: &GpuStorage, dy: &GpuStorage, g: &Conv2dGeometry) -> R
     let target: usize = if dev.is_software() { 32 } else { 512 };
     let splits = target.div_ceil(tiles).clamp(1, rows).min(1024);
     // The register kernel splits whole (image, output row) pairs, the tiled one pixels.
-    let per = if dev.kernels == Kernels::Tiled { g.ow } else { 1 };
+    let per = if dev.kernels == Kernels::Tiled {
+        g.ow
+    } else {
+        1
+    };
     let rows_per = rows.div_ceil(splits);
     let splits = rows.div_ceil(rows_per);
     let mut p = params(g);

@@ -12,8 +12,22 @@ use crate::shape::Shape;
 
 fn params(g: &Conv2dGeometry) -> Vec<u32> {
     [
-        g.n, g.c_in, g.h, g.w, g.c_out, g.kh, g.kw, g.stride.0, g.stride.1, g.padding.0,
-        g.padding.1, g.oh, g.ow, 0, 0, 1,
+        g.n,
+        g.c_in,
+        g.h,
+        g.w,
+        g.c_out,
+        g.kh,
+        g.kw,
+        g.stride.0,
+        g.stride.1,
+        g.padding.0,
+        g.padding.1,
+        g.oh,
+        g.ow,
+        0,
+        0,
+        1,
     ]
     .iter()
     .map(|&v| v as u32)
@@ -21,7 +35,14 @@ fn params(g: &Conv2dGeometry) -> Vec<u32> {
 }
 
 /// Writes im2col of images `first..first + count` in groups of `gc` images into `cols`.
-fn im2col(x: &GpuStorage, cols: &GpuStorage, g: &Conv2dGeometry, first: usize, count: usize, gc: usize) {
+fn im2col(
+    x: &GpuStorage,
+    cols: &GpuStorage,
+    g: &Conv2dGeometry,
+    first: usize,
+    count: usize,
+    gc: usize,
+) {
     let dev = x.device();
     let mut p = params(g);
     p[13] = first as u32;
@@ -29,7 +50,14 @@ fn im2col(x: &GpuStorage, cols: &GpuStorage, g: &Conv2dGeometry, first: usize, c
     p[15] = gc as u32;
     let rows = count * g.c_in * g.kh * g.kw;
     let k = kernel!("conv.wgsl", "im2col", &[]);
-    dispatch(dev, &k, &p, &[x], &[cols], dev.ctx.grid(rows.div_ceil(64) as u64));
+    dispatch(
+        dev,
+        &k,
+        &p,
+        &[x],
+        &[cols],
+        dev.ctx.grid(rows.div_ceil(64) as u64),
+    );
 }
 
 /// Most floats of one im2col matrix (64 MiB): larger batches run in groups of images.
@@ -89,13 +117,17 @@ pub(crate) fn forward(x: &GpuStorage, w: &GpuStorage, g: &Conv2dGeometry) -> Res
 }
 
 /// dx = col2im(w^T dy) when the shapes suit the vec4 matmul; None otherwise.
-pub(crate) fn backward_data(dy: &GpuStorage, w: &GpuStorage, g: &Conv2dGeometry) -> Result<Option<GpuStorage>> {
+pub(crate) fn backward_data(
+    dy: &GpuStorage,
+    w: &GpuStorage,
+    g: &Conv2dGeometry,
+) -> Result<Option<GpuStorage>> {
     let dev = dy.device();
     let npix = g.oh * g.ow;
     let kk = g.c_in * g.kh * g.kw;
     if dev.kernels != Kernels::Register
-        || npix % 4 != 0
-        || g.c_out % 4 != 0
+        || !npix.is_multiple_of(4)
+        || !g.c_out.is_multiple_of(4)
         || g.n * kk * npix > COLS_MAX
     {
         return Ok(None);
@@ -127,19 +159,30 @@ pub(crate) fn backward_data(dy: &GpuStorage, w: &GpuStorage, g: &Conv2dGeometry)
     let rows = g.n * g.c_in * g.h;
     let mut p = params(g);
     p[15] = if all { g.n as u32 } else { 1 };
-    dispatch(dev, &k, &p, &[&dcols], &[&dx], dev.ctx.grid(rows.div_ceil(64) as u64));
+    dispatch(
+        dev,
+        &k,
+        &p,
+        &[&dcols],
+        &[&dx],
+        dev.ctx.grid(rows.div_ceil(64) as u64),
+    );
     Ok(Some(dx))
 }
 
 /// dw = sum over image groups of dy_group cols_group^T (split-K as a batched vec4 matmul)
 /// when the shapes suit it; None otherwise.
-pub(crate) fn backward_weight(x: &GpuStorage, dy: &GpuStorage, g: &Conv2dGeometry) -> Result<Option<GpuStorage>> {
+pub(crate) fn backward_weight(
+    x: &GpuStorage,
+    dy: &GpuStorage,
+    g: &Conv2dGeometry,
+) -> Result<Option<GpuStorage>> {
     let dev = x.device();
     let npix = g.oh * g.ow;
     let kk = g.c_in * g.kh * g.kw;
     if dev.kernels != Kernels::Register
-        || npix % 4 != 0
-        || g.c_out % 4 != 0
+        || !npix.is_multiple_of(4)
+        || !g.c_out.is_multiple_of(4)
         || g.n * kk * npix > COLS_MAX
     {
         return Ok(None);
@@ -147,7 +190,7 @@ pub(crate) fn backward_weight(x: &GpuStorage, dy: &GpuStorage, g: &Conv2dGeometr
     // Image groups: about 16 products to keep both llvmpipe threads busy; gc divides n so
     // that every product has the same size.
     let mut gc = g.n.div_ceil(16);
-    while g.n % gc != 0 {
+    while !g.n.is_multiple_of(gc) {
         gc -= 1;
     }
     let groups = g.n / gc;

@@ -91,7 +91,9 @@ fn size_class(bytes: u64, limit: u64) -> u64 {
 
 impl GpuContext {
     fn binding_limit(&self) -> u64 {
-        (self.limits.max_storage_buffer_binding_size as u64).min(self.limits.max_buffer_size)
+        self.limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size)
     }
 
     /// A buffer of at least `bytes` from the pool (created on a miss). Refuses sizes beyond
@@ -205,7 +207,11 @@ impl GpuContext {
         outputs: &[&wgpu::Buffer],
         groups: (u32, u32, u32),
     ) {
-        assert!(params.len() * 4 <= PARAM_BYTES, "{}: too many parameters", k.name);
+        assert!(
+            params.len() * 4 <= PARAM_BYTES,
+            "{}: too many parameters",
+            k.name
+        );
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let st = &mut *st;
         if st.pending == BATCH {

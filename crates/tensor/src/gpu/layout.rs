@@ -46,7 +46,7 @@ pub fn broadcast_to(x: &GpuStorage, shape: &Shape, out: &Shape) -> Result<GpuSto
     strided(x, out.dims(), &shape.broadcast_strides(out))
 }
 
-/// Output axis i is input axis perm[i].
+/// Output axis `i` is input axis `perm[i]`.
 pub fn permute(x: &GpuStorage, shape: &Shape, perm: &[usize]) -> Result<GpuStorage> {
     let st = shape.strides();
     let dims: Vec<usize> = perm.iter().map(|&p| shape.dim(p)).collect();
@@ -63,7 +63,14 @@ fn split(shape: &Shape, axis: usize) -> (usize, usize, usize) {
     )
 }
 
-fn window(x: &GpuStorage, outer: usize, inner: usize, len_in: usize, len_out: usize, shift: i64) -> Result<GpuStorage> {
+fn window(
+    x: &GpuStorage,
+    outer: usize,
+    inner: usize,
+    len_in: usize,
+    len_out: usize,
+    shift: i64,
+) -> Result<GpuStorage> {
     let dev = x.device();
     let n = outer * len_out * inner;
     let out = GpuStorage::empty(dev, n)?;
@@ -80,13 +87,25 @@ fn window(x: &GpuStorage, outer: usize, inner: usize, len_in: usize, len_out: us
 }
 
 /// `len` entries from `start` along `axis`.
-pub fn slice(x: &GpuStorage, shape: &Shape, axis: usize, start: usize, len: usize) -> Result<GpuStorage> {
+pub fn slice(
+    x: &GpuStorage,
+    shape: &Shape,
+    axis: usize,
+    start: usize,
+    len: usize,
+) -> Result<GpuStorage> {
     let (outer, full, inner) = split(shape, axis);
     window(x, outer, inner, full, len, start as i64)
 }
 
 /// `x` placed at `start` along `axis` inside zeros of length `full`.
-pub fn pad_axis(x: &GpuStorage, shape: &Shape, axis: usize, start: usize, full: usize) -> Result<GpuStorage> {
+pub fn pad_axis(
+    x: &GpuStorage,
+    shape: &Shape,
+    axis: usize,
+    start: usize,
+    full: usize,
+) -> Result<GpuStorage> {
     let (outer, len, inner) = split(shape, axis);
     window(x, outer, inner, len, full, -(start as i64))
 }
@@ -126,7 +145,13 @@ pub fn index_select(x: &GpuStorage, shape: &Shape, axis: usize, idx: &[u32]) -> 
 }
 
 /// Adjoint of [`index_select`]: entry j is added into entry `idx[j]` of zeros of size `full`.
-pub fn index_add(x: &GpuStorage, shape: &Shape, axis: usize, idx: &[u32], full: usize) -> Result<GpuStorage> {
+pub fn index_add(
+    x: &GpuStorage,
+    shape: &Shape,
+    axis: usize,
+    idx: &[u32],
+    full: usize,
+) -> Result<GpuStorage> {
     let dev = x.device();
     let (outer, k, inner) = split(shape, axis);
     let n = outer * full * inner;

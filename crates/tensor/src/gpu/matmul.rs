@@ -39,7 +39,9 @@ pub fn matmul(a: &GpuStorage, b: &GpuStorage, s: MatmulSpec) -> Result<GpuStorag
         ("TB", s.trans_b as u32 as f64),
     ];
     match dev.kernels {
-        Kernels::Register if !s.trans_a && !s.trans_b && s.k % 4 == 0 && s.n % 4 == 0 => {
+        Kernels::Register
+            if !s.trans_a && !s.trans_b && s.k.is_multiple_of(4) && s.n.is_multiple_of(4) =>
+        {
             let k = kernel!("matmul_vec4.wgsl", "main", &[]);
             dispatch(dev, &k, &params, &[a, b], &[&out], groups);
         }

@@ -86,7 +86,9 @@ impl GpuStorage {
         &self.dev
     }
     pub(crate) fn buf(&self) -> &wgpu::Buffer {
-        self.buf.as_ref().expect("GpuStorage buffer present until drop")
+        self.buf
+            .as_ref()
+            .expect("GpuStorage buffer present until drop")
     }
 }
 

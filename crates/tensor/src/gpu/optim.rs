@@ -5,7 +5,13 @@ use crate::backend::AdamSpec;
 use crate::error::Result;
 
 /// One Adam step on `p` with moments `m`, `v`.
-pub fn adam_step(p: &GpuStorage, g: &GpuStorage, m: &GpuStorage, v: &GpuStorage, s: &AdamSpec) -> Result<()> {
+pub fn adam_step(
+    p: &GpuStorage,
+    g: &GpuStorage,
+    m: &GpuStorage,
+    v: &GpuStorage,
+    s: &AdamSpec,
+) -> Result<()> {
     // Bias corrections as the CPU backend computes them, so both backends agree to rounding.
     let bc1 = 1.0 - (s.beta1 as f64).powi(s.step as i32);
     let bc2 = 1.0 - (s.beta2 as f64).powi(s.step as i32);
@@ -26,8 +32,20 @@ pub fn adam_step(p: &GpuStorage, g: &GpuStorage, m: &GpuStorage, v: &GpuStorage,
 }
 
 /// One SGD step (optional momentum buffer).
-pub fn sgd_step(p: &GpuStorage, g: &GpuStorage, buf: Option<&GpuStorage>, lr: f32, momentum: f32, wd: f32) -> Result<()> {
-    let params = [p.len() as u32, lr.to_bits(), momentum.to_bits(), wd.to_bits()];
+pub fn sgd_step(
+    p: &GpuStorage,
+    g: &GpuStorage,
+    buf: Option<&GpuStorage>,
+    lr: f32,
+    momentum: f32,
+    wd: f32,
+) -> Result<()> {
+    let params = [
+        p.len() as u32,
+        lr.to_bits(),
+        momentum.to_bits(),
+        wd.to_bits(),
+    ];
     match buf {
         Some(b) => {
             let k = kernel!("optim.wgsl", "sgd_momentum", &[]);

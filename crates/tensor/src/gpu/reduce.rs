@@ -10,8 +10,11 @@ const SERIAL_MAX: usize = 512;
 /// Shortest chunk one tree workgroup reduces.
 const MIN_CHUNK: usize = 2048;
 
+/// (dim, stride) pairs.
+type Dims = Vec<(usize, usize)>;
+
 /// Kept and reduced (dim, stride) lists of `shape` (size-1 dims dropped, runs merged).
-fn group(shape: &Shape, axes: &[usize]) -> (Vec<(usize, usize)>, Vec<(usize, usize)>) {
+fn group(shape: &Shape, axes: &[usize]) -> (Dims, Dims) {
     let st = shape.strides();
     let mut runs: Vec<(usize, usize, bool)> = Vec::new();
     for (i, &d) in shape.dims().iter().enumerate() {
@@ -101,9 +104,11 @@ fn reduce_with(
     // Whole vec4s when the reduced run is contiguous and every run starts 16-byte aligned.
     let vec = red.len() == 1
         && red[0].1 == 1
-        && n_red % 4 == 0
+        && n_red.is_multiple_of(4)
         && kept.iter().all(|&(_, s)| s % 4 == 0);
-    let chunk = n_red.div_ceil(n_chunks).next_multiple_of(if vec { 4 } else { 1 });
+    let chunk = n_red
+        .div_ceil(n_chunks)
+        .next_multiple_of(if vec { 4 } else { 1 });
     let n_chunks = n_red.div_ceil(chunk);
     params[4] = chunk as u32;
     params[5] = n_chunks as u32;
@@ -127,5 +132,11 @@ fn reduce_with(
         return Ok(result);
     }
     let partial = result;
-    reduce_with(&partial, &Shape::from(vec![n_out, n_chunks]), &[1], op, true)
+    reduce_with(
+        &partial,
+        &Shape::from(vec![n_out, n_chunks]),
+        &[1],
+        op,
+        true,
+    )
 }

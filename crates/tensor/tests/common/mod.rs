@@ -89,7 +89,7 @@ pub fn assert_close(got: &[f32], want: &[f64], rtol: f64, atol: f64, what: &str)
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
         let err = (g as f64 - w).abs();
         let tol = atol + rtol * w.abs().max((g as f64).abs());
-        if !(err <= tol) {
+        if err.is_nan() || err > tol {
             panic!("{what}: element {i}: got {g}, want {w} (err {err:.3e} > tol {tol:.3e})");
         }
         if err > worst.0 {
