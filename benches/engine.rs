@@ -2,7 +2,8 @@
 //!
 //! Prints a table (GFLOP/s; images/s for the training step) for each device and writes it to
 //! `target/bench/engine-<device>.json`, which `benches/torch_reference.py` reads to print the
-//! PyTorch figures and the vaecam/PyTorch ratio side by side.
+//! PyTorch figures and the vaecam/PyTorch ratio side by side. GPU timings include the wait
+//! for the device (`Device::synchronize`). `VAECAM_BENCH_DEVICE=cpu|gpu` runs one backend.
 
 use std::time::Instant;
 use vaecam_tensor::optim::{Adam, AdamConfig};
@@ -44,10 +45,17 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1.0);
-    let mut devices = vec![Device::cpu()];
-    match Device::gpu() {
-        Ok(g) => devices.push(g),
-        Err(e) => eprintln!("(no GPU device benchmarked: {e})"),
+    // VAECAM_BENCH_DEVICE=cpu|gpu benchmarks one backend only (default: both).
+    let only = std::env::var("VAECAM_BENCH_DEVICE").ok();
+    let mut devices = Vec::new();
+    if only.as_deref() != Some("gpu") {
+        devices.push(Device::cpu());
+    }
+    if only.as_deref() != Some("cpu") {
+        match Device::gpu() {
+            Ok(g) => devices.push(g),
+            Err(e) => eprintln!("(no GPU device benchmarked: {e})"),
+        }
     }
     for dev in devices {
         println!("\n## vaecam engine on {}\n", dev.name());

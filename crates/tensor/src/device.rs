@@ -40,7 +40,9 @@ impl Device {
         }
     }
 
-    /// `VAECAM_DEVICE` if set (`cpu` or `gpu`), else the GPU when one exists, else the CPU.
+    /// `VAECAM_DEVICE` if set (`cpu` or `gpu`), else a hardware GPU when one exists, else the
+    /// CPU. A software adapter (llvmpipe) is only used when asked for (`VAECAM_DEVICE=gpu` or
+    /// [`Device::gpu`]): the native CPU backend is faster than a CPU emulating a GPU.
     pub fn best() -> Result<Device> {
         match std::env::var("VAECAM_DEVICE").ok().as_deref() {
             Some("cpu") => Ok(Device::Cpu),
@@ -48,7 +50,10 @@ impl Device {
             Some(other) => Err(Error::InvalidArgument(format!(
                 "VAECAM_DEVICE={other:?}: expected \"cpu\" or \"gpu\""
             ))),
-            None => Ok(Device::gpu().unwrap_or(Device::Cpu)),
+            None => Ok(match Device::gpu() {
+                Ok(Device::Gpu(g)) if !g.is_software() => Device::Gpu(g),
+                _ => Device::Cpu,
+            }),
         }
     }
 
