@@ -5,17 +5,31 @@
 @group(0) @binding(2) var<storage, read> in1: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> out0: array<vec4<f32>>;
 
-// params: m, n, k, a batch stride, b batch stride (in floats)
+// The tile owned by one workgroup is (8 * WY) rows x (8 * WX) columns; three shapes let small
+// m (few output channels) or small n use whole workgroups. params: m, n, k, a batch stride,
+// b batch stride (in floats)
 @compute @workgroup_size(8, 8, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li: vec3<u32>) {
+    tile(wg, li, 8u, 8u);
+}
+@compute @workgroup_size(16, 4, 1)
+fn wide(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li: vec3<u32>) {
+    tile(wg, li, 16u, 4u);
+}
+@compute @workgroup_size(64, 1, 1)
+fn row(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li: vec3<u32>) {
+    tile(wg, li, 64u, 1u);
+}
+
+fn tile(wg: vec3<u32>, li: vec3<u32>, wx: u32, wy: u32) {
     let m = pu(0u);
     let n4 = pu(1u) / 4u;
     let k4 = pu(2u) / 4u;
     let abase = wg.z * pu(3u) / 4u;
     let bbase = wg.z * pu(4u) / 4u;
     let cbase = wg.z * m * n4;
-    let i0 = (wg.y * 8u + li.y) * 8u;
-    let j4 = (wg.x * 8u + li.x) * 2u;
+    let i0 = (wg.y * wy + li.y) * 8u;
+    let j4 = (wg.x * wx + li.x) * 2u;
     if (i0 >= m || j4 >= n4) { return; }
     let has1 = j4 + 1u < n4;
     let j4b = select(j4, j4 + 1u, has1);

@@ -42,7 +42,19 @@ pub fn matmul(a: &GpuStorage, b: &GpuStorage, s: MatmulSpec) -> Result<GpuStorag
         Kernels::Register
             if !s.trans_a && !s.trans_b && s.k.is_multiple_of(4) && s.n.is_multiple_of(4) =>
         {
-            let k = kernel!("matmul_vec4.wgsl", "main", &[]);
+            // Workgroup shape by m: few rows (conv layers with few channels) take wide tiles.
+            let (k, wx, wy) = if s.m <= 8 {
+                (kernel!("matmul_vec4.wgsl", "row", &[]), 64, 1)
+            } else if s.m <= 32 {
+                (kernel!("matmul_vec4.wgsl", "wide", &[]), 16, 4)
+            } else {
+                (kernel!("matmul_vec4.wgsl", "main", &[]), 8, 8)
+            };
+            let groups = (
+                s.n.div_ceil(8 * wx) as u32,
+                s.m.div_ceil(8 * wy) as u32,
+                s.batch as u32,
+            );
             dispatch(dev, &k, &params, &[a, b], &[&out], groups);
         }
         Kernels::Register => {
