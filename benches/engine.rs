@@ -62,7 +62,7 @@ fn main() {
         let mut rows: Vec<Row> = Vec::new();
         // A GPU op returns once it is recorded: each timed call waits for the device to finish.
         let sync_dev = dev.clone();
-        let mut gflops = |rows: &mut Vec<Row>, name: String, flops: f64, f: &mut dyn FnMut()| {
+        let gflops = |rows: &mut Vec<Row>, name: String, flops: f64, f: &mut dyn FnMut()| {
             let s = time(budget, || {
                 f();
                 sync_dev.synchronize().unwrap();
@@ -81,7 +81,7 @@ fn main() {
             "matmul 1024x1024x1024".into(),
             2.0 * 1024f64.powi(3),
             &mut || {
-                a.matmul(&b).unwrap().storage();
+                a.matmul(&b).unwrap();
             },
         );
         // Sum of 16M floats (memory bound: GB/s of input read).

@@ -7,7 +7,8 @@ use crate::cpu::conv::Conv2dGeometry;
 use crate::error::Result;
 use crate::shape::Shape;
 
-fn params(g: &Conv2dGeometry) -> Vec<u32> {
+/// The parameter words every conv kernel reads (13..15 are per-kernel extras).
+pub(super) fn params(g: &Conv2dGeometry) -> Vec<u32> {
     [
         g.n,
         g.c_in,

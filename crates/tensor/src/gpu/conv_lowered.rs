@@ -4,35 +4,12 @@
 //! value once (im2col) and then running the vec4 matmul beats the implicit-GEMM kernels of
 //! `conv.wgsl` several times over; those remain for shapes the vec4 matmul cannot take.
 
+use super::conv::params;
 use super::{dispatch, kernel, GpuStorage, Kernels};
 use crate::backend::{MatmulSpec, ReduceOp};
 use crate::cpu::conv::Conv2dGeometry;
 use crate::error::Result;
 use crate::shape::Shape;
-
-fn params(g: &Conv2dGeometry) -> Vec<u32> {
-    [
-        g.n,
-        g.c_in,
-        g.h,
-        g.w,
-        g.c_out,
-        g.kh,
-        g.kw,
-        g.stride.0,
-        g.stride.1,
-        g.padding.0,
-        g.padding.1,
-        g.oh,
-        g.ow,
-        0,
-        0,
-        1,
-    ]
-    .iter()
-    .map(|&v| v as u32)
-    .collect()
-}
 
 /// Writes im2col of images `first..first + count` in groups of `gc` images into `cols`.
 fn im2col(

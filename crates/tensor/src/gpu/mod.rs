@@ -5,6 +5,18 @@
 //! One context per process ([`GpuDevice::shared`]) owns the wgpu device, a pool of buffers in
 //! power-of-two size classes, a pipeline cache, and one command encoder into which dispatches
 //! are recorded and submitted in batches (at a readback, an upload, or every 256 dispatches).
+//! [`stats`] counts buffers created, dispatches, submits and pipelines.
+//!
+//! Environment:
+//! - `VAECAM_ADAPTER=<substring>` picks the adapter by name (default: discrete > integrated >
+//!   virtual > software, Vulkan first);
+//! - `VAECAM_KERNELS=tiled|register` overrides the kernel family chosen by adapter type
+//!   ([`Kernels`]); [`crate::Device::gpu_with_kernels`] picks one per device;
+//! - `VAECAM_DEVICE=cpu|gpu` forces the backend of [`crate::Device::best`];
+//! - `VAECAM_SKIP_GPU=1` lets the test suites skip (instead of fail) without an adapter.
+//!
+//! On llvmpipe the GPU tests of one binary share both cores; `--test-threads=2` keeps them from
+//! oversubscribing the machine without making the suite slower.
 
 mod context;
 pub(crate) mod exec;

@@ -84,8 +84,8 @@ fn reduce_with(
         params[18] = 1;
         params[24] = 0;
         let k = kernel!("reduce.wgsl", "serial", &consts);
-        // n_red = 0 makes the loop empty; in0 is never read, so bind the output twice is not
-        // allowed: bind a one-float scratch instead.
+        // n_red = 0 makes the loop empty and in0 is never read; an empty input has no buffer
+        // worth binding, so a one-float scratch stands in.
         let scratch = GpuStorage::empty(dev, 1)?;
         dispatch_1d(dev, &k, &params, &[&scratch], &[&out], n_out);
         return Ok(out);
