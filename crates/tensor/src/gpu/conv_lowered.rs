@@ -26,7 +26,11 @@ fn im2col(
     p[14] = count as u32;
     p[15] = gc as u32;
     let rows = count * g.c_in * g.kh * g.kw;
-    let k = kernel!("conv.wgsl", "im2col", &[]);
+    let k = if g.ow.is_multiple_of(4) {
+        kernel!("im2col.wgsl", "main", &[])
+    } else {
+        kernel!("conv.wgsl", "im2col", &[])
+    };
     dispatch(
         dev,
         &k,
