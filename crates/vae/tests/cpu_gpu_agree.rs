@@ -63,6 +63,12 @@ fn twenty_training_steps_agree_on_cpu_and_gpu() {
     let Some(dev) = gpu() else { return };
     let cpu = losses(&Device::cpu(), 20);
     let gpu = losses(&dev, 20);
+    let worst = cpu
+        .iter()
+        .zip(&gpu)
+        .map(|(c, g)| ((c - g) / c.abs().max(1e-6)).abs())
+        .fold(0f32, f32::max);
+    eprintln!("losses cpu {cpu:?}\n       gpu {gpu:?}\nworst relative difference {worst:.2e}");
     for (i, (c, g)) in cpu.iter().zip(&gpu).enumerate() {
         let rel = ((c - g) / c.abs().max(1e-6)).abs();
         assert!(

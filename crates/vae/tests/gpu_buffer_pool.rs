@@ -49,6 +49,7 @@ fn training_steps_after_warm_up_create_no_buffers() {
     );
     let dispatches = after.dispatches - before.dispatches;
     let submits = after.submits - before.submits;
+    eprintln!("5 steps: {dispatches} dispatches, {submits} submits, 0 buffers created");
     assert!(dispatches > 100, "{dispatches} dispatches in 5 steps");
     assert!(
         submits * 4 < dispatches,
