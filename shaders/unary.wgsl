@@ -1,7 +1,9 @@
 // Elementwise unary ops; OP selects the op at pipeline creation, p0/p1 are its constants.
+// Four elements per invocation through vec4 views: pooled buffers are whole multiples of
+// 16 bytes, so the last vec4 never leaves the buffer (its tail lanes are scratch).
 override OP: u32 = 0u;
-@group(0) @binding(1) var<storage, read> in0: array<f32>;
-@group(0) @binding(8) var<storage, read_write> out0: array<f32>;
+@group(0) @binding(1) var<storage, read> in0: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read_write> out0: array<vec4<f32>>;
 
 fn stable_tanh(x: f32) -> f32 {
     // exp(-2|x|) never overflows, unlike the textbook (e^2x - 1) / (e^2x + 1).
@@ -46,11 +48,14 @@ fn op(x: f32, p0: f32, p1: f32) -> f32 {
     }
 }
 
-// params: n, p0, p1
+// params: n (in vec4s), p0, p1
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
     let i = flat_id(wg, nwg) * 256u + li;
     if (i >= pu(0u)) { return; }
-    out0[i] = op(in0[i], pf(1u), pf(2u));
+    let v = in0[i];
+    let p0 = pf(1u);
+    let p1 = pf(2u);
+    out0[i] = vec4(op(v.x, p0, p1), op(v.y, p0, p1), op(v.z, p0, p1), op(v.w, p0, p1));
 }

@@ -40,8 +40,9 @@ pub fn unary(a: &GpuStorage, op: UnaryOp) -> Result<GpuStorage> {
     let (code, p0, p1) = unary_code(op);
     let consts = [("OP", code as f64)];
     let k = kernel!("unary.wgsl", "main", &consts);
-    let params = [a.len() as u32, p0.to_bits(), p1.to_bits()];
-    dispatch_1d(dev, &k, &params, &[a], &[&out], a.len());
+    let n4 = a.len().div_ceil(4);
+    let params = [n4 as u32, p0.to_bits(), p1.to_bits()];
+    dispatch_1d(dev, &k, &params, &[a], &[&out], n4);
     Ok(out)
 }
 
@@ -71,6 +72,19 @@ pub fn binary(
         return Err(Error::NotImplemented(format!(
             "GPU broadcast of {a_shape} and {b_shape} to {out_shape}: more than {MAX_RANK} dims after merging"
         )));
+    }
+    // Contiguous operands (same layout, or one a single value): the vec4 kernel.
+    let (na, nb) = (a_shape.numel(), b_shape.numel());
+    if (na == n || na == 1) && (nb == n || nb == 1) {
+        let n4 = n.div_ceil(4);
+        let consts = [
+            ("OP", op as u32 as f64),
+            ("SA", (na == 1 && n > 1) as u32 as f64),
+            ("SB", (nb == 1 && n > 1) as u32 as f64),
+        ];
+        let k = kernel!("binary4.wgsl", "main", &consts);
+        dispatch_1d(dev, &k, &[n4 as u32], &[a, b], &[&out], n4);
+        return Ok(out);
     }
     let mut params = vec![0u32; 26];
     params[0] = n as u32;
