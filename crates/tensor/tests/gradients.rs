@@ -134,14 +134,14 @@ device_tests! {
         let w = rand_t(&[5, 3], 2, dev).requires_grad_();
         let h = x.linear(&w, None).unwrap();
         let y = h.relu().unwrap().square().unwrap().sum_all().unwrap();
-        let g = vaecam_tensor::grad(&[y], &[h.clone()], None, false).unwrap();
+        let g = vaecam_tensor::grad(&[y], std::slice::from_ref(&h), None, false).unwrap();
         let hv = h.to_vec().unwrap();
         let want: Vec<f64> = hv.iter().map(|&v| if v > 0.0 { 2.0 * v as f64 } else { 0.0 }).collect();
         assert_close(&g[0].to_vec().unwrap(), &want, 1e-6, 1e-6, "d y / d h");
         // An input the output does not depend on gets zeros; a seed of the wrong shape is an error.
         let unrelated = rand_t(&[2], 3, dev).requires_grad_();
         let y2 = h.sum_all().unwrap();
-        let g = vaecam_tensor::grad(&[y2.clone()], &[unrelated], None, false).unwrap();
+        let g = vaecam_tensor::grad(std::slice::from_ref(&y2), &[unrelated], None, false).unwrap();
         assert_eq!(g[0].to_vec().unwrap(), vec![0.0, 0.0]);
         let bad = vaecam_tensor::grad(&[y2], &[h], Some(&[Tensor::ones([3], dev).unwrap()]), false);
         assert!(bad.unwrap_err().to_string().contains("seed"));

@@ -48,7 +48,7 @@ pub fn broadcast_to(x: &[f32], shape: &Shape, out: &Shape) -> Vec<f32> {
     gather_strided(x, out.dims(), &shape.broadcast_strides(out))
 }
 
-/// Output axis i is input axis `perm[i]`.
+/// Output axis `i` is input axis `perm[i]`.
 pub fn permute(x: &[f32], shape: &Shape, perm: &[usize]) -> Vec<f32> {
     let st = shape.strides();
     let dims: Vec<usize> = perm.iter().map(|&p| shape.dim(p)).collect();
@@ -119,7 +119,7 @@ pub fn index_select(x: &[f32], shape: &Shape, axis: usize, idx: &[u32]) -> Vec<f
     out
 }
 
-/// The adjoint of `index_select`: entry j of `x` along `axis` is added to entry `idx[j]` of zeros.
+/// The adjoint of `index_select`: entry `j` of `x` along `axis` is added to entry `idx[j]` of zeros.
 pub fn index_add(x: &[f32], shape: &Shape, axis: usize, idx: &[u32], full: usize) -> Vec<f32> {
     let (outer, k, inner) = split(shape, axis);
     let mut out = vec![0f32; outer * full * inner];
