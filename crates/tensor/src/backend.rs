@@ -175,6 +175,15 @@ fn mixed(op: &'static str, a: &Storage, b: &Storage) -> Error {
     }
 }
 
+impl Drop for Storage {
+    fn drop(&mut self) {
+        // Large host buffers go back to the pool for the next op of the same size.
+        if let Storage::Cpu(v) = self {
+            cpu::buffers::recycle(std::mem::take(v));
+        }
+    }
+}
+
 impl Storage {
     /// Copies host data to `device`.
     pub fn from_slice(data: &[f32], device: &Device) -> Result<Storage> {
@@ -186,14 +195,14 @@ impl Storage {
     /// `n` zeros on `device`.
     pub fn zeros(n: usize, device: &Device) -> Result<Storage> {
         match device {
-            Device::Cpu => Ok(Storage::Cpu(vec![0.0; n])),
+            Device::Cpu => Ok(Storage::Cpu(cpu::buffers::zeroed(n))),
             Device::Gpu(g) => Ok(Storage::Gpu(gpu::layout::full(g, n, 0.0)?)),
         }
     }
     /// `n` copies of `v` on `device`.
     pub fn full(n: usize, v: f32, device: &Device) -> Result<Storage> {
         match device {
-            Device::Cpu => Ok(Storage::Cpu(vec![v; n])),
+            Device::Cpu => Ok(Storage::Cpu(cpu::buffers::filled(n, v))),
             Device::Gpu(g) => Ok(Storage::Gpu(gpu::layout::full(g, n, v)?)),
         }
     }
@@ -284,7 +293,7 @@ impl Storage {
     pub fn conv2d(&self, w: &Storage, g: &Conv2dGeometry) -> Result<Storage> {
         match (self, w) {
             (Storage::Cpu(x), Storage::Cpu(w)) => {
-                let mut y = vec![0.0; g.n * g.c_out * g.oh * g.ow];
+                let mut y = cpu::buffers::zeroed(g.n * g.c_out * g.oh * g.ow);
                 cpu::conv::conv2d_forward(g, x, w, &mut y);
                 Ok(Storage::Cpu(y))
             }
@@ -296,7 +305,7 @@ impl Storage {
     pub fn conv2d_backward_data(&self, w: &Storage, g: &Conv2dGeometry) -> Result<Storage> {
         match (self, w) {
             (Storage::Cpu(dy), Storage::Cpu(w)) => {
-                let mut dx = vec![0.0; g.n * g.c_in * g.h * g.w];
+                let mut dx = cpu::buffers::zeroed(g.n * g.c_in * g.h * g.w);
                 cpu::conv::conv2d_backward_data(g, dy, w, &mut dx);
                 Ok(Storage::Cpu(dx))
             }
@@ -310,7 +319,7 @@ impl Storage {
     pub fn conv2d_backward_weight(&self, dy: &Storage, g: &Conv2dGeometry) -> Result<Storage> {
         match (self, dy) {
             (Storage::Cpu(x), Storage::Cpu(dy)) => {
-                let mut dw = vec![0.0; g.c_out * g.c_in * g.kh * g.kw];
+                let mut dw = cpu::buffers::zeroed(g.c_out * g.c_in * g.kh * g.kw);
                 cpu::conv::conv2d_backward_weight(g, x, dy, &mut dw);
                 Ok(Storage::Cpu(dw))
             }

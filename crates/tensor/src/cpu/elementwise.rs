@@ -60,7 +60,7 @@ fn unary_scalar(x: f32, op: UnaryOp) -> f32 {
 /// Applies `f` to every element, in parallel chunks for large inputs. Generic over `f` so
 /// that each op gets its own loop the compiler can vectorise (no per-element op dispatch).
 fn map_unary(a: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
-    let mut out = vec![0.0f32; a.len()];
+    let mut out = super::buffers::zeroed(a.len());
     let run = |(o, x): (&mut [f32], &[f32])| {
         for (o, &x) in o.iter_mut().zip(x) {
             *o = f(x);
@@ -172,7 +172,7 @@ pub fn binary(
     op: BinaryOp,
 ) -> Vec<f32> {
     let n = out_shape.numel();
-    let mut out = vec![0.0f32; n];
+    let mut out = super::buffers::zeroed(n);
     if n == 0 {
         return out;
     }
