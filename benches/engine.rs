@@ -2,12 +2,16 @@
 //!
 //! Prints a table (GFLOP/s; images/s for the training step) for each device and writes it to
 //! `target/bench/engine-<device>.json`, which `benches/torch_reference.py` reads to print the
-//! PyTorch figures and the vaecam/PyTorch ratio side by side.
+//! PyTorch figures and the vaecam/PyTorch ratio side by side. GPU timings include the wait
+//! for the device (`Device::synchronize`). `VAECAM_BENCH_DEVICE=cpu|gpu` runs one backend.
 
 use std::time::Instant;
 use vaecam_tensor::optim::{Adam, AdamConfig};
 use vaecam_tensor::{Device, Tensor};
-use vaecam_vae::{kl_divergence, reconstruction_loss, Vae, VaeConfig};
+use vaecam_vae::{
+    kl_divergence, reconstruction_loss, FactorOptions, RunConfig, RunMode, TrainOptions, Trainer,
+    Vae, VaeConfig,
+};
 
 /// Median seconds per call over enough repetitions to fill ~`budget` seconds.
 fn time(budget: f64, mut f: impl FnMut()) -> f64 {
@@ -44,16 +48,28 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1.0);
-    let mut devices = vec![Device::cpu()];
-    match Device::gpu() {
-        Ok(g) => devices.push(g),
-        Err(e) => eprintln!("(no GPU device benchmarked: {e})"),
+    // VAECAM_BENCH_DEVICE=cpu|gpu benchmarks one backend only (default: both).
+    let only = std::env::var("VAECAM_BENCH_DEVICE").ok();
+    let mut devices = Vec::new();
+    if only.as_deref() != Some("gpu") {
+        devices.push(Device::cpu());
+    }
+    if only.as_deref() != Some("cpu") {
+        match Device::gpu() {
+            Ok(g) => devices.push(g),
+            Err(e) => eprintln!("(no GPU device benchmarked: {e})"),
+        }
     }
     for dev in devices {
         println!("\n## vaecam engine on {}\n", dev.name());
         let mut rows: Vec<Row> = Vec::new();
+        // A GPU op returns once it is recorded: each timed call waits for the device to finish.
+        let sync_dev = dev.clone();
         let gflops = |rows: &mut Vec<Row>, name: String, flops: f64, f: &mut dyn FnMut()| {
-            let s = time(budget, f);
+            let s = time(budget, || {
+                f();
+                sync_dev.synchronize().unwrap();
+            });
             rows.push(Row {
                 name,
                 ms: s * 1e3,
@@ -71,6 +87,19 @@ fn main() {
                 a.matmul(&b).unwrap();
             },
         );
+        // Sum of 16M floats (memory bound: GB/s of input read).
+        let big = Tensor::randn([1 << 24], 9, &dev).unwrap();
+        let s = time(budget, || {
+            big.sum_all().unwrap();
+            dev.synchronize().unwrap();
+        });
+        rows.push(Row {
+            name: "sum of 16M floats".into(),
+            ms: s * 1e3,
+            value: (4usize << 24) as f64 / s / 1e9,
+            unit: "GB/s",
+        });
+        drop(big);
         let n = 64;
         for &(cin, cout, hw) in &[
             (1usize, 32usize, 64usize),
@@ -98,6 +127,18 @@ fn main() {
                     x.conv2d_backward_weight(&dy, (4, 4), 2, 1).unwrap();
                 },
             );
+            if (cin, cout) == (32, 64) {
+                gflops(
+                    &mut rows,
+                    format!("conv2d fwd+bwd {tag}"),
+                    3.0 * fl,
+                    &mut || {
+                        x.conv2d(&w, None, 2, 1).unwrap();
+                        dy.conv2d_backward_data(&w, (hw, hw), 2, 1).unwrap();
+                        x.conv2d_backward_weight(&dy, (4, 4), 2, 1).unwrap();
+                    },
+                );
+            }
         }
         for &(cin, cout, hw) in &[
             (64usize, 64usize, 4usize),
@@ -145,6 +186,7 @@ fn main() {
                 .unwrap();
             let g = loss.backward().unwrap();
             opt.step(&g).unwrap();
+            dev.synchronize().unwrap();
         });
         rows.push(Row {
             name: "dSprites VAE train step, batch 64".into(),
@@ -152,6 +194,33 @@ fn main() {
             value: n as f64 / s,
             unit: "images/s",
         });
+
+        // A FactorVAE step: the VAE half (64 images) plus the discriminator's half.
+        let dir = std::env::temp_dir().join(format!("vaecam-bench-factor-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let cfg = RunConfig {
+            model: VaeConfig::dsprites(10),
+            train: TrainOptions {
+                steps: u64::MAX,
+                batch_size: n,
+                factor: Some(FactorOptions::with_gamma(40.0)),
+                ..Default::default()
+            },
+            data: "bench".into(),
+            extra: serde_json::Value::Null,
+        };
+        let mut tr = Trainer::create(&dir, cfg, RunMode::New, &dev).unwrap();
+        let x2 = Tensor::concat(&[x.clone(), x.clone()], 0).unwrap();
+        let s = time(budget.max(2.0), || {
+            tr.train_step(&x2).unwrap();
+        });
+        rows.push(Row {
+            name: "dSprites FactorVAE train step, batch 64".into(),
+            ms: s * 1e3,
+            value: n as f64 / s,
+            unit: "images/s",
+        });
+        let _ = std::fs::remove_dir_all(&dir);
 
         println!("| op | ms | throughput |");
         println!("|---|---:|---:|");

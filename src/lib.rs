@@ -4,6 +4,8 @@
 //! own. This root crate holds the command-line tool and the pipelines that combine the
 //! engine (`vaecam-tensor`), the models (`vaecam-vae`) and the data (`vaecam-data`).
 
+#![warn(missing_docs)]
+
 pub mod ad;
 pub mod commands;
 pub mod disentangle;

@@ -1,26 +1,7 @@
 //! The `vaecam` command line, end to end.
 
-use std::path::PathBuf;
-use std::process::Command;
-
-fn vaecam(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_vaecam"))
-        .args(args)
-        .env("VAECAM_DEVICE", "cpu")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("vaecam-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
+mod common;
+use common::{tmp, vaecam};
 
 #[test]
 fn every_command_has_help() {

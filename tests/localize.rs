@@ -1,26 +1,7 @@
 //! `vaecam localize` and `vaecam explain` end to end on a generated synthetic category.
 
-use std::path::PathBuf;
-use std::process::Command;
-
-fn vaecam(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_vaecam"))
-        .args(args)
-        .env("VAECAM_DEVICE", "cpu")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("vaecam-loc-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
+mod common;
+use common::{tmp, vaecam};
 
 #[test]
 fn attention_localizes_defects_better_than_chance_and_explain_writes_pictures() {

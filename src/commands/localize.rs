@@ -10,7 +10,6 @@ use clap::Args;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use vaecam_data::mvtec::MvtecCategory;
 use vaecam_data::Dataset;
 use vaecam_metrics::Report;
 use vaecam_tensor::Device;
@@ -38,7 +37,7 @@ pub struct LocalizeArgs {
     #[arg(long)]
     pub run: Option<PathBuf>,
     /// Training steps per category (with --train).
-    #[arg(long, default_value_t = 1500)]
+    #[arg(long, default_value_t = 800)]
     pub steps: u64,
     /// Images per training step.
     #[arg(long, default_value_t = 32)]
@@ -117,14 +116,17 @@ fn categories(a: &LocalizeArgs) -> Result<Vec<DataSpec>> {
     }
 }
 
-fn train_category(
+/// Trains (or resumes, when the folder holds a run) a VAE on `data` into `dir`, then writes
+/// its sample pictures; returns the model in evaluation mode.
+fn train_on(
     a: &LocalizeArgs,
-    cat: &MvtecCategory,
+    model: vaecam_vae::VaeConfig,
+    data: Arc<dyn Dataset>,
     spec: &DataSpec,
+    flips: bool,
     dir: &Path,
     dev: &Device,
 ) -> Result<Vae> {
-    let model = super::train::model_config("conv", spec, Some(a.z), None, a.size, a.in_channels)?;
     let train = TrainOptions {
         steps: a.steps,
         batch_size: a.batch,
@@ -145,22 +147,24 @@ fn train_category(
         RunMode::New
     };
     let mut tr = Trainer::create(dir, config, mode, dev)?;
-    let data = Arc::new(cat.train_dataset());
-    let mut src = LoaderSource::new(data.clone(), a.batch, a.seed, true, &spec.to_string())?;
+    eprintln!(
+        "vaecam localize: training on {spec} ({} images, {} steps)",
+        data.len(),
+        a.steps
+    );
+    let mut src = LoaderSource::new(data.clone(), a.batch, a.seed, flips, &spec.to_string())?;
     let bar = super::train::progress(a.quiet, a.steps, tr.step());
-    bar.set_prefix(cat.name.clone());
     tr.train(&mut src, &mut |r| {
         bar.set_position(r.step);
         bar.set_message(format!(
-            "{}: loss {:.1} | {:.0} img/s",
-            cat.name, r.parts[0].1, r.images_per_sec
+            "loss {:.1} | {:.0} img/s",
+            r.parts[0].1, r.images_per_sec
         ));
     })?;
     bar.finish_and_clear();
     super::train::write_samples(&tr.vae, data.as_ref(), &dir.join("samples"))?;
-    let Trainer { vae, .. } = tr;
-    vae.set_training(false);
-    Ok(vae)
+    tr.vae.set_training(false);
+    Ok(tr.vae)
 }
 
 fn report_json(r: &Report) -> serde_json::Value {
@@ -251,13 +255,23 @@ pub fn run(a: LocalizeArgs) -> Result<()> {
         let vae = match vae {
             Some(v) => v,
             None => {
-                eprintln!(
-                    "vaecam localize: training on {} ({} images, {} steps)",
+                let model = super::train::model_config(
+                    "conv",
                     spec,
-                    cat.train.len(),
-                    a.steps
-                );
-                train_category(&a, &cat, spec, &dir.join("run"), &dev)?
+                    Some(a.z),
+                    None,
+                    a.size,
+                    a.in_channels,
+                )?;
+                train_on(
+                    &a,
+                    model,
+                    Arc::new(cat.train_dataset()),
+                    spec,
+                    true,
+                    &dir.join("run"),
+                    &dev,
+                )?
             }
         };
         let variant = localize::variant(&vae, variant_name, &cat.train, &dev)?;
@@ -319,46 +333,16 @@ fn mnist(
     let vae = match &a.run {
         Some(run) => vaecam_vae::load_model(run, dev)?.0,
         None => {
-            let run_dir = a.out.join("run");
             let model = super::train::model_config("mnist", &spec, Some(a.z), None, 28, 1)?;
-            let train = TrainOptions {
-                steps: a.steps,
-                batch_size: a.batch,
-                lr: a.lr,
-                seed: a.seed,
-                checkpoint_every: 250,
-                ..Default::default()
-            };
-            let config = RunConfig {
+            train_on(
+                a,
                 model,
-                train,
-                data: spec.to_string(),
-                extra: serde_json::Value::Null,
-            };
-            let mode = if run_dir.join(vaecam_vae::trainer::CONFIG).exists() {
-                RunMode::Resume
-            } else {
-                RunMode::New
-            };
-            let mut tr = Trainer::create(&run_dir, config, mode, dev)?;
-            let ds = Arc::new(data.train.clone());
-            eprintln!(
-                "vaecam localize: training the MNIST VAE on digit {digit} ({} images, {} steps)",
-                ds.len(),
-                a.steps
-            );
-            let mut src = LoaderSource::new(ds.clone(), a.batch, a.seed, false, &spec.to_string())?;
-            let bar = super::train::progress(a.quiet, a.steps, tr.step());
-            tr.train(&mut src, &mut |r| {
-                bar.set_position(r.step);
-                bar.set_message(format!(
-                    "loss {:.1} | {:.0} img/s",
-                    r.parts[0].1, r.images_per_sec
-                ));
-            })?;
-            bar.finish_and_clear();
-            super::train::write_samples(&tr.vae, ds.as_ref(), &run_dir.join("samples"))?;
-            tr.vae
+                Arc::new(data.train.clone()),
+                &spec,
+                false,
+                &a.out.join("run"),
+                dev,
+            )?
         }
     };
     let layer = match a.layer.as_deref() {

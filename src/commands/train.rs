@@ -16,7 +16,7 @@ pub struct TrainArgs {
     /// Training data: dsprites | mvtec:ROOT/CATEGORY | synthetic:CATEGORY | mnist:DIR:DIGIT | ucsd:ROOT
     #[arg(long)]
     pub data: String,
-    /// Architecture: dsprites | mnist | conv (BatchNorm + LeakyReLU conv VAE for 64-256 px images).
+    /// Architecture: dsprites | mnist | conv (BatchNorm + LeakyReLU conv VAE for 64-256 px images) | resnet18 (ResNet-18-style encoder).
     #[arg(long, default_value = "conv")]
     pub model: String,
     /// Latent dimensions (default: 10 for dsprites, 32 otherwise).
@@ -97,6 +97,17 @@ pub fn model_config(
     let mut cfg = match model {
         "dsprites" => VaeConfig::dsprites(z.unwrap_or(10)),
         "mnist" => VaeConfig::mnist(z.unwrap_or(32)),
+        "resnet18" => {
+            if matches!(spec, DataSpec::Mnist { .. } | DataSpec::Dsprites) {
+                return Err(Error::Usage("the resnet18 model is for 32-256 px texture/object images (mvtec, synthetic, ucsd)".into()));
+            }
+            // --channels 32 narrows the stages to 32-64-128-256 (ResNet-18 proper: 64).
+            let width = channels
+                .as_ref()
+                .and_then(|c| c.first().copied())
+                .unwrap_or(64);
+            VaeConfig::resnet18(in_channels, size, width, z.unwrap_or(32))
+        }
         "conv" => {
             let (size, c) = match spec {
                 DataSpec::Dsprites => (64, 1),
@@ -115,7 +126,7 @@ pub fn model_config(
         }
         other => {
             return Err(Error::Usage(format!(
-                "unknown model {other:?}: expected dsprites, mnist or conv"
+                "unknown model {other:?}: expected dsprites, mnist, conv or resnet18"
             )))
         }
     };
@@ -247,9 +258,13 @@ fn kind(t: &TrainOptions) -> String {
 }
 
 fn describe(vae: &Vae) -> String {
-    format!("{:?} VAE, z={}", vae.config.arch, vae.config.z_dim)
-        .replace("Conv { channels: ", "conv ")
-        .replace(" }", "")
+    let arch = match &vae.config.arch {
+        Arch::Dsprites => "dSprites".to_string(),
+        Arch::Mnist => "MNIST".to_string(),
+        Arch::Conv { channels } => format!("conv {channels:?}"),
+        Arch::Resnet18 { width } => format!("ResNet-18 (width {width})"),
+    };
+    format!("{arch} VAE, z={}", vae.config.z_dim)
 }
 
 /// A progress bar (hidden when quiet or when stderr is not a terminal).

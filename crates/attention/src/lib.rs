@@ -27,6 +27,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod ad_loss;
 pub mod maps;
 pub mod tap;

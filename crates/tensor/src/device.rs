@@ -1,12 +1,15 @@
 //! Where tensors live and ops run.
 
 use crate::error::{Error, Result};
+use crate::gpu::{GpuDevice, Kernels};
 
 /// A compute device. `Device::best()` honours `VAECAM_DEVICE=cpu|gpu`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Device {
     /// The native multi-threaded CPU backend.
     Cpu,
+    /// The WGSL backend on a wgpu adapter (one shared context per process).
+    Gpu(GpuDevice),
 }
 
 impl Device {
@@ -15,15 +18,31 @@ impl Device {
         Device::Cpu
     }
 
-    /// The WGSL backend on the best wgpu adapter.
+    /// The WGSL backend on the best wgpu adapter: discrete > integrated > software, or the
+    /// first whose name contains `VAECAM_ADAPTER`. The context is created once per process.
+    /// Without an adapter the error says what to install.
     pub fn gpu() -> Result<Device> {
-        Err(Error::NotImplemented(
-            "the WGSL (wgpu) backend is not built yet; use Device::cpu() or VAECAM_DEVICE=cpu"
-                .into(),
-        ))
+        Ok(Device::Gpu(GpuDevice::shared()?))
     }
 
-    /// `VAECAM_DEVICE` if set (`cpu` or `gpu`), else the GPU when one exists, else the CPU.
+    /// The WGSL backend with an explicit kernel family (tests and benchmarks run both on one
+    /// adapter; normally the adapter type or `VAECAM_KERNELS=tiled|register` decides).
+    pub fn gpu_with_kernels(kernels: Kernels) -> Result<Device> {
+        Ok(Device::Gpu(GpuDevice::shared()?.with_kernels(kernels)))
+    }
+
+    /// Waits until all work submitted to this device is complete (a no-op on the CPU, where
+    /// ops finish before they return). Benchmarks call it so that timings include the GPU work.
+    pub fn synchronize(&self) -> Result<()> {
+        match self {
+            Device::Cpu => Ok(()),
+            Device::Gpu(g) => g.synchronize(),
+        }
+    }
+
+    /// `VAECAM_DEVICE` if set (`cpu` or `gpu`), else a hardware GPU when one exists, else the
+    /// CPU. A software adapter (llvmpipe) is only used when asked for (`VAECAM_DEVICE=gpu` or
+    /// [`Device::gpu`]): the native CPU backend is faster than a CPU emulating a GPU.
     pub fn best() -> Result<Device> {
         match std::env::var("VAECAM_DEVICE").ok().as_deref() {
             Some("cpu") => Ok(Device::Cpu),
@@ -31,7 +50,10 @@ impl Device {
             Some(other) => Err(Error::InvalidArgument(format!(
                 "VAECAM_DEVICE={other:?}: expected \"cpu\" or \"gpu\""
             ))),
-            None => Ok(Device::gpu().unwrap_or(Device::Cpu)),
+            None => Ok(match Device::gpu() {
+                Ok(Device::Gpu(g)) if !g.is_software() => Device::Gpu(g),
+                _ => Device::Cpu,
+            }),
         }
     }
 
@@ -56,6 +78,7 @@ impl Device {
     pub fn name(&self) -> String {
         match self {
             Device::Cpu => format!("cpu ({} threads)", rayon::current_num_threads()),
+            Device::Gpu(g) => format!("gpu: {}", g.name()),
         }
     }
 }

@@ -16,11 +16,14 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod autograd;
 pub mod backend;
 pub mod cpu;
 pub mod device;
 pub mod error;
+pub mod gpu;
 pub mod io;
 pub mod nn;
 pub mod ops;

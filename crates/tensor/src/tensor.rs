@@ -134,6 +134,7 @@ impl Tensor {
         }
         let storage = match device {
             Device::Cpu => Storage::Cpu(data),
+            Device::Gpu(_) => Storage::from_slice(&data, device)?,
         };
         Ok(Tensor::make(storage, shape, None, false))
     }

@@ -1,5 +1,7 @@
 //! Every op's forward pass against a direct reference (f64) on awkward shapes.
 
+#![allow(clippy::type_complexity)] // table-driven cases
+
 mod common;
 use common::*;
 use vaecam_tensor::{Reduction, Tensor};

@@ -134,14 +134,14 @@ device_tests! {
         let w = rand_t(&[5, 3], 2, dev).requires_grad_();
         let h = x.linear(&w, None).unwrap();
         let y = h.relu().unwrap().square().unwrap().sum_all().unwrap();
-        let g = vaecam_tensor::grad(&[y], &[h.clone()], None, false).unwrap();
+        let g = vaecam_tensor::grad(&[y], std::slice::from_ref(&h), None, false).unwrap();
         let hv = h.to_vec().unwrap();
         let want: Vec<f64> = hv.iter().map(|&v| if v > 0.0 { 2.0 * v as f64 } else { 0.0 }).collect();
         assert_close(&g[0].to_vec().unwrap(), &want, 1e-6, 1e-6, "d y / d h");
         // An input the output does not depend on gets zeros; a seed of the wrong shape is an error.
         let unrelated = rand_t(&[2], 3, dev).requires_grad_();
         let y2 = h.sum_all().unwrap();
-        let g = vaecam_tensor::grad(&[y2.clone()], &[unrelated], None, false).unwrap();
+        let g = vaecam_tensor::grad(std::slice::from_ref(&y2), &[unrelated], None, false).unwrap();
         assert_eq!(g[0].to_vec().unwrap(), vec![0.0, 0.0]);
         let bad = vaecam_tensor::grad(&[y2], &[h], Some(&[Tensor::ones([3], dev).unwrap()]), false);
         assert!(bad.unwrap_err().to_string().contains("seed"));
@@ -155,5 +155,32 @@ device_tests! {
         let g = z.backward().unwrap();
         assert_eq!(g.get(&w).unwrap().to_vec().unwrap(), vec![1.0, 1.0, 1.0]);
         assert!(Tensor::ones([2], dev).unwrap().backward().is_err());
+    }
+}
+
+mod residual {
+    use super::common::*;
+    use vaecam_tensor::nn::{Module, ResidualBlock};
+    use vaecam_tensor::Device;
+
+    #[test]
+    fn residual_block_gradient_matches_finite_differences() {
+        // Downsampling block (1x1 shortcut); the input gradient exercises both paths.
+        let dev = Device::cpu();
+        let x = (values(2 * 3 * 6 * 6, 4, -1.0, 1.0), vec![2, 3, 6, 6]);
+        check_grad(
+            &dev,
+            &[x],
+            |t| ResidualBlock::new(3, 4, 2, 0.1, 9, t[0].device())?.forward(&t[0]),
+            1e-3,
+            2e-2,
+            3e-3,
+            "residual block",
+        );
+        let b = ResidualBlock::new(3, 3, 1, 0.0, 1, &dev).unwrap();
+        assert_eq!(
+            b.forward(&rand_t(&[1, 3, 5, 5], 1, &dev)).unwrap().dims(),
+            &[1, 3, 5, 5]
+        );
     }
 }

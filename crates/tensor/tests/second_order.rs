@@ -76,7 +76,7 @@ device_tests! {
             let maps: Vec<Tensor> = (0..2)
                 .map(|i| {
                     let zi = z.slice(1, i, 1).unwrap().sum_all().unwrap();
-                    let da = grad(&[zi], &[a.clone()], None, create).unwrap().remove(0);
+                    let da = grad(&[zi], std::slice::from_ref(&a), None, create).unwrap().remove(0);
                     let alpha = da.global_avg_pool().unwrap(); // [N, K, 1, 1]
                     a.mul(&alpha).unwrap().sum(&[1], true).unwrap().relu().unwrap()
                 })

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use vaecam_tensor::nn::{
     self, BatchNorm2d, Conv2d, ConvTranspose2d, Flatten, LeakyReLU, Linear, Module, ReLU, Reshape,
-    Sequential,
+    ResidualBlock, Sequential,
 };
 use vaecam_tensor::{Device, Error, Result, Tensor};
 
@@ -19,6 +19,13 @@ pub enum Arch {
     Conv {
         /// Channels of each downsampling conv (e.g. 32, 64, 128, 256).
         channels: Vec<usize>,
+    },
+    /// A ResNet-18-style encoder (a strided 3x3 stem, then four stages of two basic blocks,
+    /// 64-128-256-512 channels scaled by `width / 64`, each later stage halving the size)
+    /// with the conv model's mirrored transposed-conv decoder.
+    Resnet18 {
+        /// Channels of the first stage (64 in ResNet-18).
+        width: usize,
     },
 }
 
@@ -68,6 +75,16 @@ impl VaeConfig {
             likelihood: Likelihood::Bernoulli,
         }
     }
+    /// A ResNet-18-style VAE.
+    pub fn resnet18(in_channels: usize, image_size: usize, width: usize, z_dim: usize) -> Self {
+        VaeConfig {
+            arch: Arch::Resnet18 { width },
+            in_channels,
+            image_size,
+            z_dim,
+            likelihood: Likelihood::Gaussian,
+        }
+    }
     /// A texture/object conv VAE.
     pub fn conv(in_channels: usize, image_size: usize, channels: Vec<usize>, z_dim: usize) -> Self {
         VaeConfig {
@@ -113,9 +130,58 @@ impl VaeConfig {
                 }
                 Ok(())
             }
+            Arch::Resnet18 { width } => {
+                if *width == 0 || !self.image_size.is_multiple_of(16) || self.image_size < 32 {
+                    return bad(format!("the ResNet-18 encoder needs a width >= 1 and an image side divisible by 16 (>= 32), got width {width}, side {}", self.image_size));
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
+}
+
+/// The conv models' decoder: Linear(z -> C*side*side), then transposed convs (k4 s2 p1) back
+/// through `channels` in reverse, with LeakyReLU and BatchNorm between, to `out_c` channels.
+fn mirrored_decoder(
+    channels: &[usize],
+    out_c: usize,
+    side: usize,
+    z: usize,
+    seed: u64,
+    dev: &Device,
+) -> Result<Sequential> {
+    let last_c = *channels.last().expect("validated non-empty");
+    let flat = last_c * side * side;
+    let mut dec = Sequential::new();
+    dec.add("fc", Box::new(Linear::new(z, flat, true, seed, dev)?))?;
+    dec.add("reshape", Box::new(Reshape(vec![last_c, side, side])))?;
+    let rev: Vec<usize> = channels.iter().rev().copied().collect();
+    for (i, &ch) in rev.iter().enumerate() {
+        let k = i + 1;
+        let last = i + 1 == rev.len();
+        let out = if last { out_c } else { rev[i + 1] };
+        dec.add(&format!("act{k}"), Box::new(LeakyReLU(0.2)))?;
+        dec.add(
+            &format!("deconv{k}"),
+            Box::new(ConvTranspose2d::with_init(
+                ch,
+                out,
+                4,
+                2,
+                1,
+                0,
+                last,
+                nn::Init::KaimingNormal(0.2),
+                seed + k as u64,
+                dev,
+            )?),
+        )?;
+        if !last {
+            dec.add(&format!("bn{k}"), Box::new(BatchNorm2d::new(out, dev)?))?;
+        }
+    }
+    Ok(dec)
 }
 
 /// One forward pass: the posterior, the sample and the decoder's logits.
@@ -216,6 +282,52 @@ impl Vae {
                     );
                 (enc, dec)
             }
+            Arch::Resnet18 { width } => {
+                let w = *width;
+                let stages = [w, 2 * w, 4 * w, 8 * w];
+                let mut enc = Sequential::new();
+                enc.add(
+                    "stem",
+                    Box::new(Conv2d::with_init(
+                        c,
+                        w,
+                        3,
+                        2,
+                        1,
+                        false,
+                        nn::Init::KaimingNormal(0.0),
+                        s(1),
+                        dev,
+                    )?),
+                )?;
+                enc.add("stem_bn", Box::new(BatchNorm2d::new(w, dev)?))?;
+                enc.add("stem_act", Box::new(ReLU))?;
+                let mut prev = w;
+                for (i, &ch) in stages.iter().enumerate() {
+                    for b in 0..2 {
+                        let stride = if i > 0 && b == 0 { 2 } else { 1 };
+                        let name = format!("layer{}.{b}", i + 1);
+                        enc.add(
+                            &name,
+                            Box::new(ResidualBlock::new(
+                                prev,
+                                ch,
+                                stride,
+                                0.0,
+                                s(10 + 2 * i as u64 + b as u64),
+                                dev,
+                            )?),
+                        )?;
+                        prev = ch;
+                    }
+                }
+                let side = config.image_size / 16;
+                let flat = prev * side * side;
+                enc.add("flatten", Box::new(Flatten))?;
+                enc.add("fc", Box::new(Linear::new(flat, 2 * z, true, s(50), dev)?))?;
+                let dec = mirrored_decoder(&[w, 2 * w, 4 * w, 8 * w], c, side, z, s(60), dev)?;
+                (enc, dec)
+            }
             Arch::Conv { channels } => {
                 let mut enc = Sequential::new();
                 let mut prev = c;
@@ -243,34 +355,7 @@ impl Vae {
                 let flat = prev * side * side;
                 enc.add("flatten", Box::new(Flatten))?;
                 enc.add("fc", Box::new(Linear::new(flat, 2 * z, true, s(50), dev)?))?;
-                let mut dec = Sequential::new();
-                dec.add("fc", Box::new(Linear::new(z, flat, true, s(60), dev)?))?;
-                dec.add("reshape", Box::new(Reshape(vec![prev, side, side])))?;
-                let rev: Vec<usize> = channels.iter().rev().copied().collect();
-                for (i, &ch) in rev.iter().enumerate() {
-                    let k = i + 1;
-                    let last = i + 1 == rev.len();
-                    let out = if last { c } else { rev[i + 1] };
-                    dec.add(&format!("act{k}"), Box::new(LeakyReLU(0.2)))?;
-                    dec.add(
-                        &format!("deconv{k}"),
-                        Box::new(ConvTranspose2d::with_init(
-                            ch,
-                            out,
-                            4,
-                            2,
-                            1,
-                            0,
-                            last,
-                            nn::Init::KaimingNormal(0.2),
-                            s(60 + k as u64),
-                            dev,
-                        )?),
-                    )?;
-                    if !last {
-                        dec.add(&format!("bn{k}"), Box::new(BatchNorm2d::new(out, dev)?))?;
-                    }
-                }
+                let dec = mirrored_decoder(channels, c, side, z, s(60), dev)?;
                 (enc, dec)
             }
         };

@@ -19,16 +19,27 @@ use rayon::prelude::*;
 /// `[c_out, c_in, kh, kw]`, output `[n, c_out, oh, ow]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Conv2dGeometry {
+    /// Batch size.
     pub n: usize,
+    /// Input channels.
     pub c_in: usize,
+    /// Input height.
     pub h: usize,
+    /// Input width.
     pub w: usize,
+    /// Output channels.
     pub c_out: usize,
+    /// Kernel height.
     pub kh: usize,
+    /// Kernel width.
     pub kw: usize,
+    /// Stride (rows, columns).
     pub stride: (usize, usize),
+    /// Zero padding (rows, columns).
     pub padding: (usize, usize),
+    /// Output height.
     pub oh: usize,
+    /// Output width.
     pub ow: usize,
 }
 
@@ -663,166 +674,5 @@ pub fn conv2d_backward_weight_reference(g: &Conv2dGeometry, x: &[f32], dy: &[f32
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fill(len: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
-        (0..len)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-            })
-            .collect()
-    }
-
-    fn close(what: &str, g: &Conv2dGeometry, got: &[f32], want: &[f32]) {
-        let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
-        for (i, (a, b)) in got.iter().zip(want).enumerate() {
-            assert!(
-                (a - b).abs() <= 1e-4 * scale,
-                "{what} {g:?} index {i}: got {a}, want {b}"
-            );
-        }
-    }
-
-    fn check(g: &Conv2dGeometry) {
-        let x = fill(g.x_len(), 1);
-        let w = fill(g.w_len(), 2);
-        let dy = fill(g.y_len(), 3);
-        let (mut y, mut y_ref) = (vec![f32::NAN; g.y_len()], vec![0.0; g.y_len()]);
-        conv2d_forward(g, &x, &w, &mut y);
-        conv2d_forward_reference(g, &x, &w, &mut y_ref);
-        close("forward", g, &y, &y_ref);
-        let (mut dx, mut dx_ref) = (vec![f32::NAN; g.x_len()], vec![0.0; g.x_len()]);
-        conv2d_backward_data(g, &dy, &w, &mut dx);
-        conv2d_backward_data_reference(g, &dy, &w, &mut dx_ref);
-        close("backward_data", g, &dx, &dx_ref);
-        let (mut dw, mut dw_ref) = (vec![f32::NAN; g.w_len()], vec![0.0; g.w_len()]);
-        conv2d_backward_weight(g, &x, &dy, &mut dw);
-        conv2d_backward_weight_reference(g, &x, &dy, &mut dw_ref);
-        close("backward_weight", g, &dw, &dw_ref);
-        // Adjointness: <conv(x, w), dy> = <x, dconv_x(dy)> = <w, dconv_w(dy)>.
-        let dot = |a: &[f32], b: &[f32]| {
-            a.iter()
-                .zip(b)
-                .map(|(p, q)| *p as f64 * *q as f64)
-                .sum::<f64>()
-        };
-        let (d1, d2, d3) = (dot(&y, &dy), dot(&x, &dx), dot(&w, &dw));
-        let tol = 1e-4 * (1.0 + d1.abs() + (g.y_len() as f64).sqrt());
-        assert!(
-            (d1 - d2).abs() <= tol && (d1 - d3).abs() <= tol,
-            "{g:?}: {d1} {d2} {d3}"
-        );
-    }
-
-    #[test]
-    fn kernels_match_reference_on_awkward_shapes() {
-        let mut count = 0;
-        for n in [1, 3] {
-            for (h, w) in [(5, 7), (8, 8)] {
-                for (c_in, c_out) in [(1, 4), (3, 1), (2, 5)] {
-                    for (kh, kw) in [(1, 1), (3, 3), (4, 4), (2, 3)] {
-                        for s in [(1, 1), (2, 2), (1, 2)] {
-                            for p in [(0, 0), (1, 1), (2, 2), (0, 1)] {
-                                if let Some(g) =
-                                    Conv2dGeometry::new(n, c_in, h, w, c_out, kh, kw, s, p)
-                                {
-                                    check(&g);
-                                    count += 1;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        assert!(count > 500);
-    }
-
-    #[test]
-    fn larger_layers_exercise_chunking_and_threading() {
-        // k4 s2 p1 like the VAE; batches that give one, several and ragged chunks.
-        for (n, c_in, c_out, h) in [
-            (1, 8, 16, 32),
-            (5, 16, 8, 8),
-            (64, 4, 6, 8),
-            (2, 33, 40, 12),
-            (4, 3, 5, 32),
-            (3, 5, 7, 16),
-            // One image but enough work for the threaded-GEMM path.
-            (1, 24, 64, 64),
-        ] {
-            check(&Conv2dGeometry::new(n, c_in, h, h, c_out, 4, 4, (2, 2), (1, 1)).unwrap());
-        }
-        // Stride 1 with rows of 24 and 12 outputs (im2col into packed panels).
-        for (n, h) in [(3, 24), (4, 12)] {
-            check(&Conv2dGeometry::new(n, 2, h, h, 3, 3, 3, (1, 1), (1, 1)).unwrap());
-        }
-    }
-
-    #[test]
-    fn portable_fallbacks_match_reference() {
-        use std::sync::atomic::Ordering::Relaxed;
-        crate::cpu::FORCE_PORTABLE.store(true, Relaxed);
-        for (n, c_in, c_out, h, k, s, p) in [
-            (3, 2, 5, 7, 3, 1, 1),
-            (2, 1, 3, 8, 4, 2, 1),
-            (2, 33, 40, 12, 4, 2, 1),
-        ] {
-            check(&Conv2dGeometry::new(n, c_in, h, h, c_out, k, k, (s, s), (p, p)).unwrap());
-        }
-        crate::cpu::FORCE_PORTABLE.store(false, Relaxed);
-    }
-
-    #[test]
-    fn geometry_validation() {
-        assert!(Conv2dGeometry::new(1, 1, 2, 2, 1, 3, 3, (1, 1), (0, 0)).is_none());
-        assert!(Conv2dGeometry::new(1, 1, 2, 2, 1, 3, 3, (0, 1), (1, 1)).is_none());
-        let g = Conv2dGeometry::new(2, 3, 64, 64, 32, 4, 4, (2, 2), (1, 1)).unwrap();
-        assert_eq!((g.oh, g.ow), (32, 32));
-        // conv_transpose 4x4 -> 8x8 (k4 s2 p1) and output_padding=1 variants.
-        assert!(
-            Conv2dGeometry::with_input_size(1, 2, 8, 8, 3, 4, 4, (2, 2), (1, 1), 4, 4).is_some()
-        );
-        assert!(
-            Conv2dGeometry::with_input_size(1, 2, 9, 9, 3, 4, 4, (2, 2), (1, 1), 4, 4).is_some()
-        );
-        assert!(
-            Conv2dGeometry::with_input_size(1, 2, 10, 10, 3, 4, 4, (2, 2), (1, 1), 4, 4).is_none()
-        );
-    }
-
-    #[test]
-    fn transpose_cases_with_output_padding() {
-        // (h + 2p - kh) % s != 0: the conv ignores the last input rows/cols,
-        // which conv_transpose must leave at zero.
-        for &(h, w, kh, s, p, oh, ow) in &[
-            (9, 9, 4, 2, 1, 4, 4),
-            (8, 7, 3, 2, 1, 4, 4),
-            (10, 11, 3, 3, 0, 3, 3),
-            (6, 8, 1, 2, 0, 3, 4),
-        ] {
-            for (n, c_in, c_out) in [(1, 1, 3), (3, 2, 1)] {
-                let g = Conv2dGeometry::with_input_size(
-                    n,
-                    c_in,
-                    h,
-                    w,
-                    c_out,
-                    kh,
-                    kh,
-                    (s, s),
-                    (p, p),
-                    oh,
-                    ow,
-                )
-                .unwrap_or_else(|| panic!("{h}x{w} k{kh} s{s} p{p} -> {oh}x{ow}"));
-                check(&g);
-            }
-        }
-    }
-}
+#[path = "conv_tests.rs"]
+mod tests;

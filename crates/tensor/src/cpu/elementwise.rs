@@ -57,22 +57,46 @@ fn unary_scalar(x: f32, op: UnaryOp) -> f32 {
     }
 }
 
-/// Applies `op` to every element.
-pub fn unary(a: &[f32], op: UnaryOp) -> Vec<f32> {
-    let mut out = vec![0.0f32; a.len()];
-    let f = |(o, x): (&mut [f32], &[f32])| {
+/// Applies `f` to every element, in parallel chunks for large inputs. Generic over `f` so
+/// that each op gets its own loop the compiler can vectorise (no per-element op dispatch).
+fn map_unary(a: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
+    let mut out = super::buffers::zeroed(a.len());
+    let run = |(o, x): (&mut [f32], &[f32])| {
         for (o, &x) in o.iter_mut().zip(x) {
-            *o = unary_scalar(x, op);
+            *o = f(x);
         }
     };
     if a.len() >= PAR_MIN {
         out.par_chunks_mut(PAR_MIN / 4)
             .zip(a.par_chunks(PAR_MIN / 4))
-            .for_each(f);
+            .for_each(run);
     } else {
-        f((&mut out, a));
+        run((&mut out, a));
     }
     out
+}
+
+/// Applies `op` to every element.
+pub fn unary(a: &[f32], op: UnaryOp) -> Vec<f32> {
+    match op {
+        UnaryOp::Neg => map_unary(a, |x| -x),
+        UnaryOp::Relu => map_unary(a, |x| x.max(0.0)),
+        UnaryOp::Step => map_unary(a, |x| if x > 0.0 { 1.0 } else { 0.0 }),
+        UnaryOp::LeakyRelu(s) => map_unary(a, move |x| if x > 0.0 { x } else { s * x }),
+        UnaryOp::LeakyReluGrad(s) => map_unary(a, move |x| if x > 0.0 { 1.0 } else { s }),
+        UnaryOp::Abs => map_unary(a, f32::abs),
+        UnaryOp::Affine(m, c) => map_unary(a, move |x| m * x + c),
+        UnaryOp::Powf(2.0) => map_unary(a, |x| x * x),
+        UnaryOp::Powf(1.0) => map_unary(a, |x| x),
+        UnaryOp::Powf(0.5) => map_unary(a, f32::sqrt),
+        UnaryOp::Recip => map_unary(a, |x| 1.0 / x),
+        UnaryOp::Sqrt => map_unary(a, f32::sqrt),
+        UnaryOp::Clamp(lo, hi) => map_unary(a, move |x| x.max(lo).min(hi)),
+        UnaryOp::ClampMask(lo, hi) => {
+            map_unary(a, move |x| if x >= lo && x <= hi { 1.0 } else { 0.0 })
+        }
+        other => map_unary(a, move |x| unary_scalar(x, other)),
+    }
 }
 
 #[inline(always)]
@@ -148,7 +172,7 @@ pub fn binary(
     op: BinaryOp,
 ) -> Vec<f32> {
     let n = out_shape.numel();
-    let mut out = vec![0.0f32; n];
+    let mut out = super::buffers::zeroed(n);
     if n == 0 {
         return out;
     }
@@ -163,47 +187,81 @@ pub fn binary(
     let inner = *dims.last().unwrap();
     let (ia, ib) = (*sa.last().unwrap(), *sb.last().unwrap());
     let rows_per_chunk = (PAR_MIN / inner).max(1);
-    let work = |(chunk_idx, chunk): (usize, &mut [f32])| {
-        let mut offs = [0usize; 2];
-        for (r, orow) in chunk.chunks_mut(inner).enumerate() {
-            let row = chunk_idx * rows_per_chunk + r;
-            row_offsets(row, &dims, &[sa, sb], &mut offs);
-            let (oa, ob) = (offs[0], offs[1]);
-            match (ia, ib) {
-                (1, 1) => {
-                    for ((o, &x), &y) in orow
-                        .iter_mut()
-                        .zip(&a[oa..oa + inner])
-                        .zip(&b[ob..ob + inner])
-                    {
-                        *o = binary_scalar(x, y, op);
+    let geo = Rows {
+        dims: &dims,
+        sa,
+        sb,
+        inner,
+        ia,
+        ib,
+        rows_per_chunk,
+    };
+    match op {
+        BinaryOp::Add => geo.run(&mut out, a, b, |x, y| x + y),
+        BinaryOp::Sub => geo.run(&mut out, a, b, |x, y| x - y),
+        BinaryOp::Mul => geo.run(&mut out, a, b, |x, y| x * y),
+        BinaryOp::Div => geo.run(&mut out, a, b, |x, y| x / y),
+        other => geo.run(&mut out, a, b, move |x, y| binary_scalar(x, y, other)),
+    }
+    out
+}
+
+/// The row geometry of a broadcast binary op after dimension collapsing.
+struct Rows<'a> {
+    dims: &'a [usize],
+    sa: &'a [usize],
+    sb: &'a [usize],
+    inner: usize,
+    ia: usize,
+    ib: usize,
+    rows_per_chunk: usize,
+}
+
+impl Rows<'_> {
+    /// Fills `out` row by row; generic over `f` so each op's inner loop is specialised.
+    fn run(&self, out: &mut [f32], a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) {
+        let (inner, ia, ib) = (self.inner, self.ia, self.ib);
+        let work = |(chunk_idx, chunk): (usize, &mut [f32])| {
+            let mut offs = [0usize; 2];
+            for (r, orow) in chunk.chunks_mut(inner).enumerate() {
+                let row = chunk_idx * self.rows_per_chunk + r;
+                row_offsets(row, self.dims, &[self.sa, self.sb], &mut offs);
+                let (oa, ob) = (offs[0], offs[1]);
+                match (ia, ib) {
+                    (1, 1) => {
+                        for ((o, &x), &y) in orow
+                            .iter_mut()
+                            .zip(&a[oa..oa + inner])
+                            .zip(&b[ob..ob + inner])
+                        {
+                            *o = f(x, y);
+                        }
                     }
-                }
-                (1, 0) => {
-                    let y = b[ob];
-                    for (o, &x) in orow.iter_mut().zip(&a[oa..oa + inner]) {
-                        *o = binary_scalar(x, y, op);
+                    (1, 0) => {
+                        let y = b[ob];
+                        for (o, &x) in orow.iter_mut().zip(&a[oa..oa + inner]) {
+                            *o = f(x, y);
+                        }
                     }
-                }
-                (0, 1) => {
-                    let x = a[oa];
-                    for (o, &y) in orow.iter_mut().zip(&b[ob..ob + inner]) {
-                        *o = binary_scalar(x, y, op);
+                    (0, 1) => {
+                        let x = a[oa];
+                        for (o, &y) in orow.iter_mut().zip(&b[ob..ob + inner]) {
+                            *o = f(x, y);
+                        }
                     }
-                }
-                _ => {
-                    for (j, o) in orow.iter_mut().enumerate() {
-                        *o = binary_scalar(a[oa + j * ia], b[ob + j * ib], op);
+                    _ => {
+                        for (j, o) in orow.iter_mut().enumerate() {
+                            *o = f(a[oa + j * ia], b[ob + j * ib]);
+                        }
                     }
                 }
             }
+        };
+        let chunk_len = self.rows_per_chunk * inner;
+        if out.len() >= PAR_MIN {
+            out.par_chunks_mut(chunk_len).enumerate().for_each(work);
+        } else {
+            out.chunks_mut(chunk_len).enumerate().for_each(work);
         }
-    };
-    let chunk_len = rows_per_chunk * inner;
-    if n >= PAR_MIN {
-        out.par_chunks_mut(chunk_len).enumerate().for_each(work);
-    } else {
-        out.chunks_mut(chunk_len).enumerate().for_each(work);
     }
-    out
 }

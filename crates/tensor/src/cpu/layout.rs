@@ -8,7 +8,7 @@ use rayon::prelude::*;
 /// Copies a strided view (dims, strides into `x`) into a contiguous buffer.
 fn gather_strided(x: &[f32], dims: &[usize], strides: &[usize]) -> Vec<f32> {
     let n: usize = dims.iter().product();
-    let mut out = vec![0f32; n];
+    let mut out = super::buffers::zeroed(n);
     if n == 0 {
         return out;
     }
@@ -48,7 +48,7 @@ pub fn broadcast_to(x: &[f32], shape: &Shape, out: &Shape) -> Vec<f32> {
     gather_strided(x, out.dims(), &shape.broadcast_strides(out))
 }
 
-/// Output axis i is input axis `perm[i]`.
+/// Output axis `i` is input axis `perm[i]`.
 pub fn permute(x: &[f32], shape: &Shape, perm: &[usize]) -> Vec<f32> {
     let st = shape.strides();
     let dims: Vec<usize> = perm.iter().map(|&p| shape.dim(p)).collect();
@@ -69,7 +69,7 @@ fn split(shape: &Shape, axis: usize) -> (usize, usize, usize) {
 /// `len` entries from `start` along `axis`.
 pub fn slice(x: &[f32], shape: &Shape, axis: usize, start: usize, len: usize) -> Vec<f32> {
     let (outer, full, inner) = split(shape, axis);
-    let mut out = vec![0f32; outer * len * inner];
+    let mut out = super::buffers::zeroed(outer * len * inner);
     for o in 0..outer {
         let src = &x[(o * full + start) * inner..(o * full + start + len) * inner];
         out[o * len * inner..(o + 1) * len * inner].copy_from_slice(src);
@@ -80,7 +80,7 @@ pub fn slice(x: &[f32], shape: &Shape, axis: usize, start: usize, len: usize) ->
 /// The adjoint of `slice`: `x` placed at `start` along `axis` inside zeros of length `full`.
 pub fn pad_axis(x: &[f32], shape: &Shape, axis: usize, start: usize, full: usize) -> Vec<f32> {
     let (outer, len, inner) = split(shape, axis);
-    let mut out = vec![0f32; outer * full * inner];
+    let mut out = super::buffers::zeroed(outer * full * inner);
     for o in 0..outer {
         out[(o * full + start) * inner..(o * full + start + len) * inner]
             .copy_from_slice(&x[o * len * inner..(o + 1) * len * inner]);
@@ -92,7 +92,7 @@ pub fn pad_axis(x: &[f32], shape: &Shape, axis: usize, start: usize, full: usize
 pub fn concat(parts: &[(&[f32], &Shape)], axis: usize) -> Vec<f32> {
     let (outer, _, inner) = split(parts[0].1, axis);
     let total: usize = parts.iter().map(|p| p.1.dim(axis)).sum();
-    let mut out = vec![0f32; outer * total * inner];
+    let mut out = super::buffers::zeroed(outer * total * inner);
     let mut at = 0;
     for (x, sh) in parts {
         let len = sh.dim(axis);
@@ -109,7 +109,7 @@ pub fn concat(parts: &[(&[f32], &Shape)], axis: usize) -> Vec<f32> {
 pub fn index_select(x: &[f32], shape: &Shape, axis: usize, idx: &[u32]) -> Vec<f32> {
     let (outer, full, inner) = split(shape, axis);
     let k = idx.len();
-    let mut out = vec![0f32; outer * k * inner];
+    let mut out = super::buffers::zeroed(outer * k * inner);
     for o in 0..outer {
         for (j, &i) in idx.iter().enumerate() {
             let s = (o * full + i as usize) * inner;
@@ -119,10 +119,10 @@ pub fn index_select(x: &[f32], shape: &Shape, axis: usize, idx: &[u32]) -> Vec<f
     out
 }
 
-/// The adjoint of `index_select`: entry j of `x` along `axis` is added to entry `idx[j]` of zeros.
+/// The adjoint of `index_select`: entry `j` of `x` along `axis` is added to entry `idx[j]` of zeros.
 pub fn index_add(x: &[f32], shape: &Shape, axis: usize, idx: &[u32], full: usize) -> Vec<f32> {
     let (outer, k, inner) = split(shape, axis);
-    let mut out = vec![0f32; outer * full * inner];
+    let mut out = super::buffers::zeroed(outer * full * inner);
     for o in 0..outer {
         for (j, &i) in idx.iter().enumerate().take(k) {
             let d = (o * full + i as usize) * inner;

@@ -7,6 +7,7 @@
 //! `matrixmultiply` (AVX2/FMA or portable) and scalar im2col/col2im, with
 //! identical results up to rounding.
 
+pub mod buffers;
 pub mod conv;
 mod conv_simd;
 pub mod elementwise;
@@ -25,7 +26,7 @@ pub(crate) const PAR_MIN: usize = 1 << 15;
 
 /// Batched matrix product on host slices.
 pub fn matmul(a: &[f32], b: &[f32], s: MatmulSpec) -> Vec<f32> {
-    let mut c = vec![0.0; s.batch * s.m * s.n];
+    let mut c = buffers::zeroed(s.batch * s.m * s.n);
     gemm::sgemm_batched(
         s.batch,
         s.m,

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 /// Mean over each k x k window (stride `s`, no padding).
 pub fn avg_pool2d(x: &[f32], p: &Pool2dSpec) -> Vec<f32> {
-    let mut out = vec![0f32; p.nc * p.oh * p.ow];
+    let mut out = super::buffers::zeroed(p.nc * p.oh * p.ow);
     let inv = 1.0 / (p.k * p.k) as f32;
     out.par_chunks_mut(p.oh * p.ow)
         .enumerate()
@@ -27,7 +27,7 @@ pub fn avg_pool2d(x: &[f32], p: &Pool2dSpec) -> Vec<f32> {
 
 /// Adjoint of [`avg_pool2d`]: spreads each output gradient evenly over its window.
 pub fn avg_pool2d_backward(dy: &[f32], p: &Pool2dSpec) -> Vec<f32> {
-    let mut dx = vec![0f32; p.nc * p.h * p.w];
+    let mut dx = super::buffers::zeroed(p.nc * p.h * p.w);
     let inv = 1.0 / (p.k * p.k) as f32;
     dx.par_chunks_mut(p.h * p.w)
         .enumerate()
@@ -59,7 +59,7 @@ pub(crate) fn bilinear_source(dst: usize, in_len: usize, out_len: usize) -> (usi
 
 /// Bilinear resize of each plane from h x w to oh x ow.
 pub fn upsample_bilinear(x: &[f32], u: &UpsampleSpec) -> Vec<f32> {
-    let mut out = vec![0f32; u.nc * u.oh * u.ow];
+    let mut out = super::buffers::zeroed(u.nc * u.oh * u.ow);
     let cols: Vec<_> = (0..u.ow).map(|j| bilinear_source(j, u.w, u.ow)).collect();
     out.par_chunks_mut(u.oh * u.ow)
         .enumerate()
@@ -79,7 +79,7 @@ pub fn upsample_bilinear(x: &[f32], u: &UpsampleSpec) -> Vec<f32> {
 
 /// Adjoint of [`upsample_bilinear`]: scatters each output gradient to its four sources.
 pub fn upsample_bilinear_backward(dy: &[f32], u: &UpsampleSpec) -> Vec<f32> {
-    let mut dx = vec![0f32; u.nc * u.h * u.w];
+    let mut dx = super::buffers::zeroed(u.nc * u.h * u.w);
     let cols: Vec<_> = (0..u.ow).map(|j| bilinear_source(j, u.w, u.ow)).collect();
     dx.par_chunks_mut(u.h * u.w)
         .enumerate()

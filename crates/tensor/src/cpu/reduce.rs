@@ -54,7 +54,7 @@ pub fn reduce(x: &[f32], shape: &Shape, axes: &[usize], op: ReduceOp) -> Vec<f32
         .filter(|(_, &r)| !r)
         .map(|(d, _)| d)
         .product();
-    let mut out = vec![0f32; n_out];
+    let mut out = super::buffers::zeroed(n_out);
     if x.is_empty() {
         if op == ReduceOp::Max {
             out.iter_mut().for_each(|o| *o = f32::NEG_INFINITY);

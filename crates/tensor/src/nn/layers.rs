@@ -275,48 +275,32 @@ impl Module for LeakyReLU {
     }
 }
 
-/// ReLU.
-pub struct ReLU;
-impl Module for ReLU {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.relu()
-    }
-    fn describe(&self) -> String {
-        "ReLU".into()
-    }
+/// A layer without parameters that applies one tensor method.
+macro_rules! stateless_layer {
+    ($(#[$doc:meta] $name:ident => $apply:expr;)*) => {$(
+        #[$doc]
+        pub struct $name;
+        impl Module for $name {
+            fn forward(&self, x: &Tensor) -> Result<Tensor> {
+                let f: fn(&Tensor) -> Result<Tensor> = $apply;
+                f(x)
+            }
+            fn describe(&self) -> String {
+                stringify!($name).into()
+            }
+        }
+    )*};
 }
 
-/// Logistic sigmoid.
-pub struct Sigmoid;
-impl Module for Sigmoid {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.sigmoid()
-    }
-    fn describe(&self) -> String {
-        "Sigmoid".into()
-    }
-}
-
-/// Hyperbolic tangent.
-pub struct Tanh;
-impl Module for Tanh {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.tanh()
-    }
-    fn describe(&self) -> String {
-        "Tanh".into()
-    }
-}
-
-/// Flattens everything after the batch axis: `[N, ...]` to `[N, prod(...)]`.
-pub struct Flatten;
-impl Module for Flatten {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.flatten(1)
-    }
-    fn describe(&self) -> String {
-        "Flatten".into()
-    }
+stateless_layer! {
+    /// ReLU.
+    ReLU => |x| x.relu();
+    /// Logistic sigmoid.
+    Sigmoid => |x| x.sigmoid();
+    /// Hyperbolic tangent.
+    Tanh => |x| x.tanh();
+    /// Flattens everything after the batch axis: `[N, ...]` to `[N, prod(...)]`.
+    Flatten => |x| x.flatten(1);
 }
 
 /// Reshapes `[N, ...]` to `[N, dims...]`.

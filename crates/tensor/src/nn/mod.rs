@@ -3,6 +3,7 @@
 mod init;
 mod layers;
 mod norm;
+mod residual;
 mod sequential;
 
 pub use init::Init;
@@ -10,6 +11,7 @@ pub use layers::{
     Conv2d, ConvTranspose2d, Flatten, LeakyReLU, Linear, ReLU, Reshape, Sigmoid, Tanh,
 };
 pub use norm::BatchNorm2d;
+pub use residual::ResidualBlock;
 pub use sequential::Sequential;
 
 use crate::error::Result;

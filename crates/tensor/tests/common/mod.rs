@@ -4,7 +4,8 @@
 use vaecam_tensor::{grad, no_grad, Device, Result, Tensor};
 
 /// Runs each test body once per device: `fn name(dev: &Device) { ... }` becomes
-/// `cpu::name` (and, once the WGSL backend exists, `gpu::name`).
+/// `cpu::name` and `gpu::name` (the WGSL backend on the default adapter and kernel family).
+/// Without an adapter the GPU tests fail with the install hint, unless `VAECAM_SKIP_GPU=1`.
 #[macro_export]
 macro_rules! device_tests {
     ($(fn $name:ident($dev:ident : &Device) $body:block)*) => {
@@ -12,7 +13,25 @@ macro_rules! device_tests {
         mod cpu {
             $(#[test] fn $name() { super::$name(&vaecam_tensor::Device::cpu()) })*
         }
+        mod gpu {
+            $(#[test] fn $name() {
+                if let Some(d) = $crate::common::gpu_device() { super::$name(&d) }
+            })*
+        }
     };
+}
+
+/// The GPU device for tests: panics with the install hint when there is none, unless
+/// `VAECAM_SKIP_GPU=1`, in which case it says so and returns None.
+pub fn gpu_device() -> Option<Device> {
+    match Device::gpu() {
+        Ok(d) => Some(d),
+        Err(e) if std::env::var("VAECAM_SKIP_GPU").as_deref() == Ok("1") => {
+            eprintln!("skipped (VAECAM_SKIP_GPU=1): {e}");
+            None
+        }
+        Err(e) => panic!("{e}\n(set VAECAM_SKIP_GPU=1 to skip the GPU tests)"),
+    }
 }
 
 /// Deterministic pseudo-random values in [lo, hi) (test inputs, not the engine's RNG).
@@ -70,7 +89,7 @@ pub fn assert_close(got: &[f32], want: &[f64], rtol: f64, atol: f64, what: &str)
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
         let err = (g as f64 - w).abs();
         let tol = atol + rtol * w.abs().max((g as f64).abs());
-        if !(err <= tol) {
+        if err.is_nan() || err > tol {
             panic!("{what}: element {i}: got {g}, want {w} (err {err:.3e} > tol {tol:.3e})");
         }
         if err > worst.0 {

@@ -1,0 +1,142 @@
+//! Dispatch of the reductions (`shaders/reduce.wgsl`): sum and max over any axes.
+
+use super::{dispatch, dispatch_1d, kernel, GpuStorage};
+use crate::backend::ReduceOp;
+use crate::error::{Error, Result};
+use crate::shape::Shape;
+
+/// Reductions at most this long run one output per invocation; longer ones use the tree.
+const SERIAL_MAX: usize = 512;
+/// Shortest chunk one tree workgroup reduces.
+const MIN_CHUNK: usize = 2048;
+
+/// (dim, stride) pairs.
+type Dims = Vec<(usize, usize)>;
+
+/// Kept and reduced (dim, stride) lists of `shape` (size-1 dims dropped, runs merged).
+fn group(shape: &Shape, axes: &[usize]) -> (Dims, Dims) {
+    let st = shape.strides();
+    let mut runs: Vec<(usize, usize, bool)> = Vec::new();
+    for (i, &d) in shape.dims().iter().enumerate() {
+        if d == 1 {
+            continue;
+        }
+        let r = axes.contains(&i);
+        match runs.last_mut() {
+            Some(last) if last.2 == r => {
+                last.0 *= d;
+                last.1 = st[i];
+            }
+            _ => runs.push((d, st[i], r)),
+        }
+    }
+    let kept = runs.iter().filter(|r| !r.2).map(|r| (r.0, r.1)).collect();
+    let red = runs.iter().filter(|r| r.2).map(|r| (r.0, r.1)).collect();
+    (kept, red)
+}
+
+/// Reduces the sorted, distinct `axes` of `shape`; the output has the keepdim layout.
+pub fn reduce(x: &GpuStorage, shape: &Shape, axes: &[usize], op: ReduceOp) -> Result<GpuStorage> {
+    reduce_with(x, shape, axes, op, false)
+}
+
+/// `pairwise` forces the tree kernel (used to combine chunk partials: a serial f32 sum of
+/// large partials would lose the accuracy the tree kept).
+fn reduce_with(
+    x: &GpuStorage,
+    shape: &Shape,
+    axes: &[usize],
+    op: ReduceOp,
+    pairwise: bool,
+) -> Result<GpuStorage> {
+    let dev = x.device();
+    let (kept, red) = group(shape, axes);
+    let n_out: usize = kept.iter().map(|d| d.0).product();
+    let n_red: usize = red.iter().map(|d| d.0).product();
+    let out = GpuStorage::empty(dev, n_out)?;
+    if n_out == 0 {
+        return Ok(out);
+    }
+    if kept.len() > 6 || red.len() > 6 {
+        return Err(Error::NotImplemented(format!(
+            "GPU reduction of {shape} over {axes:?}: too many alternating axes"
+        )));
+    }
+    let empty_input = shape.numel() == 0;
+    let mut params = vec![0u32; 32];
+    params[31] = 1f32.to_bits();
+    params[0] = n_out as u32;
+    params[1] = kept.len() as u32;
+    params[2] = if empty_input { 0 } else { red.len() as u32 };
+    params[3] = if empty_input { 0 } else { n_red as u32 };
+    for (i, &(d, s)) in kept.iter().enumerate() {
+        params[6 + i] = d as u32;
+        params[12 + i] = s as u32;
+    }
+    for (i, &(d, s)) in red.iter().enumerate() {
+        params[18 + i] = d as u32;
+        params[24 + i] = s as u32;
+    }
+    let consts = [("OP", if op == ReduceOp::Sum { 0.0 } else { 1.0 })];
+    if empty_input {
+        // Nothing to read: the serial kernel with an empty reduction writes the identity.
+        params[2] = 1;
+        params[18] = 1;
+        params[24] = 0;
+        let k = kernel!("reduce.wgsl", "serial", &consts);
+        // n_red = 0 makes the loop empty and in0 is never read; an empty input has no buffer
+        // worth binding, so a one-float scratch stands in.
+        let scratch = GpuStorage::empty(dev, 1)?;
+        dispatch_1d(dev, &k, &params, &[&scratch], &[&out], n_out);
+        return Ok(out);
+    }
+    if !pairwise && (n_red <= SERIAL_MAX || n_out >= 8192) {
+        let k = kernel!("reduce.wgsl", "serial", &consts);
+        dispatch_1d(dev, &k, &params, &[x], &[&out], n_out);
+        return Ok(out);
+    }
+    // Enough workgroups to fill the device, each reducing at least MIN_CHUNK elements.
+    let target: usize = if dev.is_software() { 64 } else { 1024 };
+    let n_chunks = target
+        .div_ceil(n_out)
+        .clamp(1, n_red.div_ceil(MIN_CHUNK).max(1))
+        .min(4096);
+    // Whole vec4s when the reduced run is contiguous and every run starts 16-byte aligned.
+    let vec = red.len() == 1
+        && red[0].1 == 1
+        && n_red.is_multiple_of(4)
+        && kept.iter().all(|&(_, s)| s % 4 == 0);
+    let chunk = n_red
+        .div_ceil(n_chunks)
+        .next_multiple_of(if vec { 4 } else { 1 });
+    let n_chunks = n_red.div_ceil(chunk);
+    params[4] = chunk as u32;
+    params[5] = n_chunks as u32;
+    let consts = [consts[0], ("VEC", vec as u32 as f64)];
+    let k = kernel!("reduce.wgsl", "tree", &consts);
+    let result = if n_chunks == 1 {
+        out
+    } else {
+        drop(out);
+        GpuStorage::empty(dev, n_out * n_chunks)?
+    };
+    dispatch(
+        dev,
+        &k,
+        &params,
+        &[x, x],
+        &[&result],
+        dev.ctx.grid((n_out * n_chunks) as u64),
+    );
+    if n_chunks == 1 {
+        return Ok(result);
+    }
+    let partial = result;
+    reduce_with(
+        &partial,
+        &Shape::from(vec![n_out, n_chunks]),
+        &[1],
+        op,
+        true,
+    )
+}
