@@ -26,7 +26,7 @@ fn main() -> Result<()> {
     let mut maps = Vec::new();
     for i in 0..2 {
         let zi = z.slice(1, i, 1)?.sum_all()?;
-        let da = grad(&[zi], &[a.clone()], None, true)?.remove(0);
+        let da = grad(&[zi], std::slice::from_ref(&a), None, true)?.remove(0);
         let alpha = da.global_avg_pool()?;
         let map = a.mul(&alpha)?.sum(&[1], true)?.relu()?;
         let vals: Vec<String> = map.to_vec()?.iter().map(|v| format!("{v:.4}")).collect();
@@ -38,7 +38,13 @@ fn main() -> Result<()> {
         .minimum(&maps[1])?
         .sum_all()?
         .div(&maps[0].maximum(&maps[1])?.sum_all()?.add_scalar(1e-6)?)?;
-    let g = grad(&[iou.clone()], &[conv1.weight.clone()], None, false)?.remove(0);
+    let g = grad(
+        std::slice::from_ref(&iou),
+        std::slice::from_ref(&conv1.weight),
+        None,
+        false,
+    )?
+    .remove(0);
     println!(
         "soft IoU {:.4}; |d IoU / d conv1.weight| = {:.5}",
         iou.item()?,

@@ -48,7 +48,7 @@ fn config(steps: u64, factor: bool) -> RunConfig {
             steps,
             batch_size: 8,
             lr: 2e-3,
-            factor: factor.then(|| FactorOptions {
+            factor: factor.then_some(FactorOptions {
                 gamma: 5.0,
                 lr: 1e-3,
                 betas: (0.5, 0.9),
