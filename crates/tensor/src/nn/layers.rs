@@ -10,6 +10,19 @@ fn push(out: &mut Vec<(String, Tensor)>, prefix: &str, name: &str, t: &Tensor) {
     out.push((join(prefix, name), t.clone()));
 }
 
+/// `prefix.weight` and, when present, `prefix.bias`: the parameters of every affine layer.
+fn push_weight_bias(
+    out: &mut Vec<(String, Tensor)>,
+    prefix: &str,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+) {
+    push(out, prefix, "weight", weight);
+    if let Some(b) = bias {
+        push(out, prefix, "bias", b);
+    }
+}
+
 /// 2-D convolution with weight `[c_out, c_in, k, k]` and an optional bias.
 pub struct Conv2d {
     /// Weight `[c_out, c_in, k, k]`.
@@ -92,10 +105,7 @@ impl Module for Conv2d {
         x.conv2d(&self.weight, self.bias.as_ref(), self.stride, self.padding)
     }
     fn named_parameters(&self, prefix: &str, out: &mut Vec<(String, Tensor)>) {
-        push(out, prefix, "weight", &self.weight);
-        if let Some(b) = &self.bias {
-            push(out, prefix, "bias", b);
-        }
+        push_weight_bias(out, prefix, &self.weight, self.bias.as_ref());
     }
     fn describe(&self) -> String {
         let d = self.weight.dims();
@@ -196,10 +206,7 @@ impl Module for ConvTranspose2d {
         )
     }
     fn named_parameters(&self, prefix: &str, out: &mut Vec<(String, Tensor)>) {
-        push(out, prefix, "weight", &self.weight);
-        if let Some(b) = &self.bias {
-            push(out, prefix, "bias", b);
-        }
+        push_weight_bias(out, prefix, &self.weight, self.bias.as_ref());
     }
     fn describe(&self) -> String {
         let d = self.weight.dims();
@@ -253,10 +260,7 @@ impl Module for Linear {
         x.linear(&self.weight, self.bias.as_ref())
     }
     fn named_parameters(&self, prefix: &str, out: &mut Vec<(String, Tensor)>) {
-        push(out, prefix, "weight", &self.weight);
-        if let Some(b) = &self.bias {
-            push(out, prefix, "bias", b);
-        }
+        push_weight_bias(out, prefix, &self.weight, self.bias.as_ref());
     }
     fn describe(&self) -> String {
         let d = self.weight.dims();
