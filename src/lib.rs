@@ -1,19 +1,17 @@
 //! # vaecam
 //!
 //! Visually explaining variational autoencoders (Liu et al., CVPR 2020) on an engine of its
-//! own. This root crate holds the command-line tool and the pipelines that combine the
-//! engine (`vaecam-tensor`), the models (`vaecam-vae`) and the data (`vaecam-data`).
+//! own. This root crate holds the command-line tool (`commands`: flag parsing and one call
+//! each), the pipelines that combine the engine (`vaecam-tensor`), the models (`vaecam-vae`)
+//! and the data (`vaecam-data`), and the reports that write results for people to read.
 
 #![warn(missing_docs)]
 
-pub mod ad;
 pub mod commands;
-pub mod disentangle;
 pub mod error;
-pub mod localize;
-pub mod oneclass;
-pub mod pictures;
-pub mod plot;
+pub mod pipelines;
+pub mod report;
+pub mod settings;
 pub mod source;
 pub mod spec;
 

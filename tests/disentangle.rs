@@ -2,8 +2,8 @@
 //! ground truth of the metrics, and a short AD-FactorVAE run through the CLI.
 
 use std::process::Command;
-use vaecam::ad::AdLoss;
-use vaecam::disentangle::{reconstruction_error, DspritesGroundTruth};
+use vaecam::pipelines::ad::AdLoss;
+use vaecam::pipelines::disentangle::{reconstruction_error, DspritesGroundTruth};
 use vaecam_attention::{AdOptions, Overlap, PairChoice};
 use vaecam_metrics::{factor_vae_score, mig, FactorVaeOptions, GroundTruth, MigOptions};
 use vaecam_tensor::nn::{Conv2d, Flatten, Linear, Reshape, Sequential, Tanh};

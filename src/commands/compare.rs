@@ -1,7 +1,7 @@
 //! `vaecam compare`: one table and one scatter plot over finished `vaecam disentangle` folders.
 
-use crate::disentangle::{self, Summary};
 use crate::error::Result;
+use crate::pipelines::disentangle::{self, Summary};
 use clap::Args;
 use std::path::PathBuf;
 

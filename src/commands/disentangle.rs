@@ -1,11 +1,11 @@
 //! `vaecam disentangle`: trains (AD-)beta-VAE or (AD-)FactorVAE on dSprites for several seeds
 //! and evaluates each run (FactorVAE score, MIG, reconstruction error, attention pictures).
 
-use crate::ad::{AdLoss, AdSettings, DEFAULT_LAYER};
-use crate::commands::train::{progress, write_samples};
-use crate::disentangle::{self, EvalOptions, SeedMetrics, Summary};
 use crate::error::{Error, Result};
-use crate::pictures;
+use crate::pipelines::ad::{AdLoss, AdSettings, DEFAULT_LAYER};
+use crate::pipelines::disentangle::{self, EvalOptions, SeedMetrics, Summary};
+use crate::pipelines::training::{progress, write_samples};
+use crate::report::pictures;
 use crate::source::LoaderSource;
 use clap::Args;
 use std::path::{Path, PathBuf};

@@ -2,8 +2,8 @@
 //! aggregated, over the image, beside the reconstruction error — and a JSON of scores.
 
 use crate::error::{Error, Result};
-use crate::localize::{self, VariantName};
-use crate::pictures::{self, Chw};
+use crate::pipelines::maps::{self, VariantName};
+use crate::report::pictures::{self, Chw};
 use clap::Args;
 use serde_json::json;
 use std::path::PathBuf;
@@ -78,11 +78,8 @@ pub fn run(a: ExplainArgs) -> Result<()> {
     let dev = super::device(&a.device)?;
     let (vae, cfg) = vaecam_vae::load_model(&a.run, &dev)?;
     let (c, s) = (vae.config.in_channels, vae.config.image_size);
-    let layer = a
-        .layer
-        .clone()
-        .unwrap_or_else(|| localize::default_layer(&vae));
-    localize::check_layer(&vae, &layer, &dev)?;
+    let layer = a.layer.clone().unwrap_or_else(|| maps::default_layer(&vae));
+    maps::check_layer(&vae, &layer, &dev)?;
     let files = super::reconstruct::collect_images(&a.images)?;
     let images = load_for_model(&files, c, s, a.resize)?;
     let variant_name: VariantName = a.variant.parse()?;
@@ -112,14 +109,14 @@ pub fn run(a: ExplainArgs) -> Result<()> {
     } else {
         Vec::new()
     };
-    let variant = localize::variant(&vae, variant_name, &normal, &dev)?;
+    let variant = maps::variant(&vae, variant_name, &normal, &dev)?;
     std::fs::create_dir_all(&a.out).map_err(|e| Error::Io {
         path: a.out.clone(),
         msg: e.to_string(),
     })?;
     let mut scores = Vec::new();
     for (f, img) in files.iter().zip(&images) {
-        let m = localize::map_batch(
+        let m = maps::map_batch(
             &vae,
             &[img.as_slice()],
             &layer,

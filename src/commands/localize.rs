@@ -2,8 +2,8 @@
 //! attention map against the reconstruction-error baseline, in the paper's table format.
 
 use crate::error::{Error, Result};
-use crate::localize::{self, CategoryResult, VariantName};
-use crate::plot::{self, Axes, Series, PALETTE};
+use crate::pipelines::maps::{self, CategoryResult, VariantName};
+use crate::report::plot::{self, Axes, Series, PALETTE};
 use crate::source::LoaderSource;
 use crate::spec::{self, DataSpec, ImageOptions};
 use clap::Args;
@@ -153,7 +153,7 @@ fn train_on(
         a.steps
     );
     let mut src = LoaderSource::new(data.clone(), a.batch, a.seed, flips, &spec.to_string())?;
-    let bar = super::train::progress(a.quiet, a.steps, tr.step());
+    let bar = crate::pipelines::training::progress(a.quiet, a.steps, tr.step());
     tr.train(&mut src, &mut |r| {
         bar.set_position(r.step);
         bar.set_message(format!(
@@ -162,7 +162,7 @@ fn train_on(
         ));
     })?;
     bar.finish_and_clear();
-    super::train::write_samples(&tr.vae, data.as_ref(), &dir.join("samples"))?;
+    crate::pipelines::training::write_samples(&tr.vae, data.as_ref(), &dir.join("samples"))?;
     tr.vae.set_training(false);
     Ok(tr.vae)
 }
@@ -205,7 +205,7 @@ fn roc_png(res: &CategoryResult, path: &Path) -> Result<()> {
         ],
         true,
     );
-    crate::pictures::save(&img, path)
+    crate::report::pictures::save(&img, path)
 }
 
 fn fmt_opt(v: Option<f64>) -> String {
@@ -255,7 +255,7 @@ pub fn run(a: LocalizeArgs) -> Result<()> {
         let vae = match vae {
             Some(v) => v,
             None => {
-                let model = super::train::model_config(
+                let model = crate::pipelines::training::model_config(
                     "conv",
                     spec,
                     Some(a.z),
@@ -274,19 +274,19 @@ pub fn run(a: LocalizeArgs) -> Result<()> {
                 )?
             }
         };
-        let variant = localize::variant(&vae, variant_name, &cat.train, &dev)?;
+        let variant = maps::variant(&vae, variant_name, &cat.train, &dev)?;
         let layers = match a.layer.as_deref() {
-            Some("all") => localize::feature_layers(&vae, &dev)?,
+            Some("all") => maps::feature_layers(&vae, &dev)?,
             Some(l) => {
-                localize::check_layer(&vae, l, &dev)?;
+                maps::check_layer(&vae, l, &dev)?;
                 vec![l.to_string()]
             }
-            None => vec![localize::default_layer(&vae)],
+            None => vec![maps::default_layer(&vae)],
         };
         let mut best: Option<CategoryResult> = None;
         for layer in &layers {
             let pictures = if layers.len() == 1 { a.pictures } else { 0 };
-            let r = localize::evaluate(&vae, &cat, layer, &variant, &dev, Some(&dir), pictures)?;
+            let r = maps::evaluate(&vae, &cat, layer, &variant, &dev, Some(&dir), pictures)?;
             eprintln!("  {} layer {layer}: attention pixel AUROC {:.3}, reconstruction error {:.3} ({} images, {:.1} s)", cat.name, r.attention.pixel_auroc, r.recon.pixel_auroc, r.images, r.seconds);
             if layers.len() > 1 {
                 sweeps.push(json!({"category": cat.name, "layer": layer, "attention": report_json(&r.attention)}));
@@ -301,7 +301,7 @@ pub fn run(a: LocalizeArgs) -> Result<()> {
         let best = best.expect("at least one layer");
         if layers.len() > 1 {
             // Pictures for the best layer.
-            localize::evaluate(
+            maps::evaluate(
                 &vae,
                 &cat,
                 &best.layer,
@@ -333,7 +333,8 @@ fn mnist(
     let vae = match &a.run {
         Some(run) => vaecam_vae::load_model(run, dev)?.0,
         None => {
-            let model = super::train::model_config("mnist", &spec, Some(a.z), None, 28, 1)?;
+            let model =
+                crate::pipelines::training::model_config("mnist", &spec, Some(a.z), None, 28, 1)?;
             train_on(
                 a,
                 model,
@@ -347,7 +348,7 @@ fn mnist(
     };
     let layer = match a.layer.as_deref() {
         Some(l) => {
-            localize::check_layer(&vae, l, dev)?;
+            maps::check_layer(&vae, l, dev)?;
             l.to_string()
         }
         None => "conv2".to_string(),
@@ -355,9 +356,17 @@ fn mnist(
     let train_imgs: Vec<Vec<f32>> = (0..data.train.len())
         .map(|i| data.train.get(i).map(|it| it.data))
         .collect::<std::result::Result<_, _>>()?;
-    let variant = localize::variant(&vae, variant_name, &train_imgs, dev)?;
+    let variant = maps::variant(&vae, variant_name, &train_imgs, dev)?;
     let picture_digit = if digit == 8 { 3 } else { 8 };
-    crate::oneclass::evaluate(&vae, &data, &layer, &variant, picture_digit, dev, &a.out)?;
+    crate::pipelines::oneclass::evaluate(
+        &vae,
+        &data,
+        &layer,
+        &variant,
+        picture_digit,
+        dev,
+        &a.out,
+    )?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! `vaecam reconstruct`: input / reconstruction PNG grids from a trained run.
 
 use crate::error::{Error, Result};
-use crate::pictures::{self, Chw};
+use crate::report::pictures::{self, Chw};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use vaecam_data::imageio::{list_files, open_image, to_chw};

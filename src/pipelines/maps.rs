@@ -3,7 +3,7 @@
 //! against the ground-truth masks (pixel AUROC, AUPRO@0.3, image AUROC, F1-max).
 
 use crate::error::{Error, Result};
-use crate::pictures::{self, Chw};
+use crate::report::pictures::{self, Chw};
 use std::path::Path;
 use vaecam_attention::{
     latent_attention_maps, MapOptions, SequentialEncoder, Strategy, TappedEncoder, Variant,
@@ -14,7 +14,10 @@ use vaecam_tensor::{no_grad, Device, Tensor};
 use vaecam_vae::Vae;
 
 /// Which attention variant (`paper`, `code`, `normal-difference`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum VariantName {
     /// Eq. 1-3.
     Paper,

@@ -5,8 +5,8 @@
 //! `vaecam compare` write.
 
 use crate::error::{Error, Result};
-use crate::pictures::{self, Chw};
-use crate::plot::{self, Axes, Series};
+use crate::report::pictures::{self, Chw};
+use crate::report::plot::{self, Axes, Series};
 use image::{Rgb, RgbImage};
 use serde::{Deserialize, Serialize};
 use std::path::Path;

@@ -4,8 +4,8 @@
 //! attention maps on a chosen outlier digit (their figure: 8s).
 
 use crate::error::{Error, Result};
-use crate::localize::map_batch;
-use crate::pictures::{self, Chw};
+use crate::pipelines::maps::map_batch;
+use crate::report::pictures::{self, Chw};
 use serde_json::json;
 use std::path::Path;
 use vaecam_data::mnist::OneClass;

@@ -1,0 +1,8 @@
+//! The pipelines behind the commands: what `explain`, `localize` and `disentangle` compute,
+//! independent of flag parsing and of how results are written.
+
+pub mod ad;
+pub mod disentangle;
+pub mod maps;
+pub mod oneclass;
+pub mod training;

@@ -1,0 +1,4 @@
+//! Everything that turns results into files a person reads: pictures, plots, tables.
+
+pub mod pictures;
+pub mod plot;
