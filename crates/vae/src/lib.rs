@@ -20,11 +20,13 @@
 #![warn(missing_docs)]
 
 pub mod arch;
+pub mod archfile;
 pub mod error;
 pub mod factor;
 pub mod loss;
 pub mod trainer;
 
+pub use archfile::ArchFile;
 pub use arch::{Arch, Likelihood, Vae, VaeConfig, VaeOutput};
 pub use error::{Result, VaeError};
 pub use loss::{kl_divergence, reconstruction_loss};
