@@ -1,7 +1,7 @@
 //! Encoder/decoder architectures with named layers (any encoder layer can be tapped by name).
 
-use serde::{Deserialize, Serialize};
 use crate::archfile::{self, ArchFile, DecoderOutput};
+use serde::{Deserialize, Serialize};
 use vaecam_tensor::io::StateDictReport;
 use vaecam_tensor::nn::{Module, Sequential};
 use vaecam_tensor::{Device, Error, Result, Tensor};
@@ -197,9 +197,7 @@ impl Vae {
             z_dim: file.z_dim,
             likelihood: match file.decoder.output {
                 DecoderOutput::BernoulliLogits => Likelihood::Bernoulli,
-                DecoderOutput::GaussianLogits | DecoderOutput::GaussianMean => {
-                    Likelihood::Gaussian
-                }
+                DecoderOutput::GaussianLogits | DecoderOutput::GaussianMean => Likelihood::Gaussian,
             },
         };
         Ok(Self::build(file.clone(), config, seed, dev)?)

@@ -26,8 +26,8 @@ pub mod factor;
 pub mod loss;
 pub mod trainer;
 
-pub use archfile::ArchFile;
 pub use arch::{Arch, Likelihood, Vae, VaeConfig, VaeOutput};
+pub use archfile::ArchFile;
 pub use error::{Result, VaeError};
 pub use loss::{kl_divergence, reconstruction_loss};
 pub use trainer::{

@@ -3,8 +3,8 @@
 
 use super::schema::*;
 use vaecam_tensor::nn::{
-    BatchNorm2d, Conv2d, ConvTranspose2d, Flatten, Init, LeakyReLU, Linear, Module, ReLU,
-    Reshape, Sequential, Sigmoid, Tanh,
+    BatchNorm2d, Conv2d, ConvTranspose2d, Flatten, Init, LeakyReLU, Linear, Module, ReLU, Reshape,
+    Sequential, Sigmoid, Tanh,
 };
 use vaecam_tensor::rng::derive_seed;
 use vaecam_tensor::{Device, Result, Tensor};
@@ -64,7 +64,10 @@ impl Module for TwoLinearHead {
         self.logvar.named_parameters(&self.logvar_params, out);
     }
     fn describe(&self) -> String {
-        format!("TwoLinear(mu [{}], logvar [{}])", self.mu_params, self.logvar_params)
+        format!(
+            "TwoLinear(mu [{}], logvar [{}])",
+            self.mu_params, self.logvar_params
+        )
     }
 }
 
@@ -127,7 +130,10 @@ impl Module for Residual {
     }
     fn describe(&self) -> String {
         let d = self.conv1.weight.dims();
-        format!("Residual({}->{}, s{}) [{}]", d[1], d[0], self.conv1.stride, self.params)
+        format!(
+            "Residual({}->{}, s{}) [{}]",
+            d[1], d[0], self.conv1.stride, self.params
+        )
     }
 }
 
@@ -219,7 +225,14 @@ pub fn layer(layer: &LayerSpec, seed: u64, dev: &Device) -> Result<Box<dyn Modul
             &s.params,
         ),
         LayerSpec::Linear(s) => prefixed(
-            Linear::with_init(s.in_features, s.out_features, s.bias, init(s.init), seed, dev)?,
+            Linear::with_init(
+                s.in_features,
+                s.out_features,
+                s.bias,
+                init(s.init),
+                seed,
+                dev,
+            )?,
             &s.params,
         ),
         LayerSpec::BatchNorm2d(s) => prefixed(batch_norm(s, dev)?, &s.params),

@@ -36,10 +36,7 @@ fn positive(what: &str, v: usize) -> Result<(), String> {
     }
 }
 
-fn channels_in(
-    input: &Activation,
-    want: usize,
-) -> Result<(usize, usize), String> {
+fn channels_in(input: &Activation, want: usize) -> Result<(usize, usize), String> {
     match input {
         Activation::Map(c, h, w) if *c == want => Ok((*h, *w)),
         Activation::Map(c, _, _) => Err(format!(
@@ -169,7 +166,10 @@ pub fn infer(layer: &LayerSpec, input: &Activation) -> Result<Activation, String
             let Map(c, h, w) = input else {
                 return Err(format!("needs a feature map, but its input is {input}"));
             };
-            match (conv_out(*h, *kernel, stride, 0), conv_out(*w, *kernel, stride, 0)) {
+            match (
+                conv_out(*h, *kernel, stride, 0),
+                conv_out(*w, *kernel, stride, 0),
+            ) {
                 (Some(oh), Some(ow)) => Ok(Map(*c, oh, ow)),
                 _ => Err(format!("window {kernel} is larger than its {h}x{w} input")),
             }
@@ -245,7 +245,8 @@ pub fn validate(file: &ArchFile) -> Result<(), String> {
             if let Some(p) = params_of(l) {
                 check_prefix(section, name, p)?;
             }
-            a = infer(l, &a).map_err(|e| format!("{section} layer '{name}' ({}): {e}", l.kind()))?;
+            a = infer(l, &a)
+                .map_err(|e| format!("{section} layer '{name}' ({}): {e}", l.kind()))?;
         }
         Ok(a)
     };
