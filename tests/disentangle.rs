@@ -21,13 +21,13 @@ fn tiny_vae(dev: &Device) -> Vae {
         "z_dim": Z,
         "encoder": {
             "layers": [
-                {"type": "conv2d", "name": "conv1", "params": "encoder.conv1", "in_channels": 1, "out_channels": 4, "kernel": 4, "stride": 2, "padding": 1},
+                {"type": "conv2d", "name": "conv1", "params": "conv1", "in_channels": 1, "out_channels": 4, "kernel": 4, "stride": 2, "padding": 1},
                 {"type": "tanh", "name": "act1"},
-                {"type": "conv2d", "name": "conv2", "params": "encoder.conv2", "in_channels": 4, "out_channels": 5, "kernel": 4, "stride": 2, "padding": 1},
+                {"type": "conv2d", "name": "conv2", "params": "conv2", "in_channels": 4, "out_channels": 5, "kernel": 4, "stride": 2, "padding": 1},
                 {"type": "tanh", "name": "act2"},
                 {"type": "flatten", "name": "flatten"}
             ],
-            "head": {"type": "split_linear", "name": "fc", "params": "encoder.fc", "in_features": 80}
+            "head": {"type": "split_linear", "name": "fc", "params": "fc", "in_features": 80}
         },
         "decoder": {
             "output": "bernoulli_logits",

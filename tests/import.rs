@@ -296,3 +296,64 @@ fn the_example_architecture_file_matches_the_pytorch_module() {
         assert_eq!(o.mu.dims(), &[2, f.z_dim]);
     }
 }
+
+#[test]
+fn an_exported_run_explains_exactly_like_the_run() {
+    let run = tmp("import-export-run");
+    let (ok, _, err) = vaecam(&[
+        "train",
+        "--data",
+        "dsprites",
+        "--model",
+        "dsprites",
+        "--z",
+        "3",
+        "--steps",
+        "2",
+        "--batch",
+        "4",
+        "--quiet",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = vaecam(&["export-arch", "--run", run.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    // A second export refuses to replace the files without --force.
+    let (ok, _, err) = vaecam(&["export-arch", "--run", run.to_str().unwrap()]);
+    assert!(!ok && err.contains("--force"), "{err}");
+    let images = fixture().join("images/000.png");
+    let via_run = tmp("import-export-a");
+    let via_files = tmp("import-export-b");
+    let (ok, _, err) = vaecam(&[
+        "explain",
+        "--run",
+        run.to_str().unwrap(),
+        "--images",
+        images.to_str().unwrap(),
+        "--out",
+        via_run.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = vaecam(&[
+        "explain",
+        "--arch",
+        run.join("arch.json").to_str().unwrap(),
+        "--weights",
+        run.join("weights.safetensors").to_str().unwrap(),
+        "--images",
+        images.to_str().unwrap(),
+        "--out",
+        via_files.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    for f in [
+        "images_000.maps.npy",
+        "images_000.alpha.npy",
+        "images_000.aggregate.npy",
+    ] {
+        let a = npy::read_f32(&via_run.join(f)).unwrap();
+        let b = npy::read_f32(&via_files.join(f)).unwrap();
+        assert_eq!(a, b, "{f}");
+    }
+}
