@@ -357,3 +357,36 @@ fn an_exported_run_explains_exactly_like_the_run() {
         assert_eq!(a, b, "{f}");
     }
 }
+
+#[test]
+fn weights_holding_nan_are_refused_naming_the_tensor() {
+    let dev = vaecam_tensor::Device::cpu();
+    let ck = vaecam_tensor::io::load(fixture().join("weights.safetensors"), &dev).unwrap();
+    let tensors: Vec<(String, vaecam_tensor::Tensor)> = ck
+        .tensors
+        .iter()
+        .map(|(n, t)| {
+            if n == "enc.f1.bias" {
+                let mut v = t.to_vec().unwrap();
+                v[3] = f32::NAN;
+                (
+                    n.clone(),
+                    vaecam_tensor::Tensor::from_vec(v, t.dims().to_vec(), &dev).unwrap(),
+                )
+            } else {
+                (n.clone(), t.clone())
+            }
+        })
+        .collect();
+    let dir = tmp("import-nan");
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("nan.safetensors");
+    vaecam_tensor::io::save(&p, &tensors, None).unwrap();
+    let (ok, err) = explain_with(&fixture().join("arch.json"), &p);
+    assert!(!ok);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("enc.f1.bias") && err.contains("non-finite"),
+        "{err}"
+    );
+}
