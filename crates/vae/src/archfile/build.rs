@@ -3,8 +3,8 @@
 
 use super::schema::*;
 use vaecam_tensor::nn::{
-    BatchNorm2d, Conv2d, ConvTranspose2d, Flatten, Init, LeakyReLU, Linear, Module, ReLU, Reshape,
-    Sequential, Sigmoid, Tanh,
+    BatchNorm2d, BatchNorm2dConfig, Conv2d, Conv2dConfig, ConvTranspose2dConfig, Flatten, Init,
+    LeakyReLU, Linear, LinearConfig, Module, ReLU, Reshape, Sequential, Sigmoid, Tanh,
 };
 use vaecam_tensor::rng::derive_seed;
 use vaecam_tensor::{Device, Result, Tensor};
@@ -186,84 +186,63 @@ impl Module for Upsample {
 }
 
 fn batch_norm(s: &BatchNorm2dSpec, dev: &Device) -> Result<BatchNorm2d> {
-    let mut bn = BatchNorm2d::new(s.channels, dev)?;
-    bn.eps = s.eps;
-    bn.momentum = s.momentum;
-    Ok(bn)
+    BatchNorm2dConfig::new(s.channels)
+        .eps(s.eps)
+        .momentum(s.momentum)
+        .init(dev)
 }
 
 /// One module for `layer`; `seed` draws its initial weights.
 pub fn layer(layer: &LayerSpec, seed: u64, dev: &Device) -> Result<Box<dyn Module>> {
     Ok(match layer {
         LayerSpec::Conv2d(s) => prefixed(
-            Conv2d::with_init(
-                s.in_channels,
-                s.out_channels,
-                s.kernel,
-                s.stride,
-                s.padding,
-                s.bias,
-                init(s.init),
-                seed,
-                dev,
-            )?,
+            Conv2dConfig::new(s.in_channels, s.out_channels, s.kernel)
+                .stride(s.stride)
+                .padding(s.padding)
+                .bias(s.bias)
+                .weight_init(init(s.init))
+                .init(seed, dev)?,
             &s.params,
         ),
         LayerSpec::ConvTranspose2d(s) => prefixed(
-            ConvTranspose2d::with_init(
-                s.in_channels,
-                s.out_channels,
-                s.kernel,
-                s.stride,
-                s.padding,
-                s.output_padding,
-                s.bias,
-                init(s.init),
-                seed,
-                dev,
-            )?,
+            ConvTranspose2dConfig::new(s.in_channels, s.out_channels, s.kernel)
+                .stride(s.stride)
+                .padding(s.padding)
+                .output_padding(s.output_padding)
+                .bias(s.bias)
+                .weight_init(init(s.init))
+                .init(seed, dev)?,
             &s.params,
         ),
         LayerSpec::Linear(s) => prefixed(
-            Linear::with_init(
-                s.in_features,
-                s.out_features,
-                s.bias,
-                init(s.init),
-                seed,
-                dev,
-            )?,
+            LinearConfig::new(s.in_features, s.out_features)
+                .bias(s.bias)
+                .weight_init(init(s.init))
+                .init(seed, dev)?,
             &s.params,
         ),
         LayerSpec::BatchNorm2d(s) => prefixed(batch_norm(s, dev)?, &s.params),
         LayerSpec::Residual(s) => {
             let he = Init::KaimingNormal(s.slope);
-            let conv = |cin, k, stride, pad, stream| {
-                Conv2d::with_init(
-                    cin,
-                    s.out_channels,
-                    k,
-                    stride,
-                    pad,
-                    false,
-                    he,
-                    derive_seed(seed, stream),
-                    dev,
-                )
+            let conv = |cin, k, stride, pad, stream| -> Result<Conv2d> {
+                Conv2dConfig::new(cin, s.out_channels, k)
+                    .stride(stride)
+                    .padding(pad)
+                    .bias(false)
+                    .weight_init(he)
+                    .init(derive_seed(seed, stream), dev)
             };
+            let bn = || BatchNorm2dConfig::new(s.out_channels).init(dev);
             let projection = if s.projection {
-                Some((
-                    conv(s.in_channels, 1, s.stride, 0, 3)?,
-                    BatchNorm2d::new(s.out_channels, dev)?,
-                ))
+                Some((conv(s.in_channels, 1, s.stride, 0, 3)?, bn()?))
             } else {
                 None
             };
             Box::new(Residual {
                 conv1: conv(s.in_channels, 3, s.stride, 1, 1)?,
-                bn1: BatchNorm2d::new(s.out_channels, dev)?,
+                bn1: bn()?,
                 conv2: conv(s.out_channels, 3, 1, 1, 2)?,
-                bn2: BatchNorm2d::new(s.out_channels, dev)?,
+                bn2: bn()?,
                 projection,
                 slope: s.slope,
                 params: s.params.clone(),
@@ -296,7 +275,12 @@ pub fn head(spec: &HeadSpec, z: usize, seed: u64, dev: &Device) -> Result<Box<dy
             in_features,
             bias,
             ..
-        } => prefixed(Linear::new(*in_features, 2 * z, *bias, seed, dev)?, params),
+        } => prefixed(
+            LinearConfig::new(*in_features, 2 * z)
+                .bias(*bias)
+                .init(seed, dev)?,
+            params,
+        ),
         HeadSpec::TwoLinear {
             mu_params,
             logvar_params,
@@ -304,8 +288,12 @@ pub fn head(spec: &HeadSpec, z: usize, seed: u64, dev: &Device) -> Result<Box<dy
             bias,
             ..
         } => Box::new(TwoLinearHead {
-            mu: Linear::new(*in_features, z, *bias, derive_seed(seed, 1), dev)?,
-            logvar: Linear::new(*in_features, z, *bias, derive_seed(seed, 2), dev)?,
+            mu: LinearConfig::new(*in_features, z)
+                .bias(*bias)
+                .init(derive_seed(seed, 1), dev)?,
+            logvar: LinearConfig::new(*in_features, z)
+                .bias(*bias)
+                .init(derive_seed(seed, 2), dev)?,
             mu_params: mu_params.clone(),
             logvar_params: logvar_params.clone(),
         }),
