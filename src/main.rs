@@ -23,6 +23,8 @@ enum Command {
     Localize(commands::localize::LocalizeArgs),
     /// Write a synthetic MVTec-format anomaly benchmark.
     MakeBenchmark(commands::make_benchmark::MakeBenchmarkArgs),
+    /// Write a trained run as an architecture file and a state_dict (--arch/--weights).
+    ExportArch(commands::export_arch::ExportArchArgs),
     /// Show the compute devices.
     Devices,
     /// Train (AD-)beta-VAE / (AD-)FactorVAE on dSprites over seeds and score disentanglement.
@@ -39,6 +41,7 @@ fn main() {
         Command::Explain(a) => commands::explain::run(a),
         Command::Localize(a) => commands::localize::run(a),
         Command::MakeBenchmark(a) => commands::make_benchmark::run(a),
+        Command::ExportArch(a) => commands::export_arch::run(a),
         Command::Disentangle(a) => commands::disentangle::run(a),
         Command::Compare(a) => commands::compare::run(a),
         Command::Devices => {

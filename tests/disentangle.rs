@@ -6,53 +6,39 @@ use vaecam::pipelines::ad::AdLoss;
 use vaecam::pipelines::disentangle::{reconstruction_error, DspritesGroundTruth};
 use vaecam_attention::{AdOptions, Overlap, PairChoice};
 use vaecam_metrics::{factor_vae_score, mig, FactorVaeOptions, GroundTruth, MigOptions};
-use vaecam_tensor::nn::{Conv2dConfig, Flatten, LinearConfig, Reshape, Sequential, Tanh};
 use vaecam_tensor::{grad, Device, Tensor};
-use vaecam_vae::{Arch, ExtraLoss, Likelihood, LossContext, Vae, VaeConfig};
+use vaecam_vae::{ExtraLoss, LossContext, Vae, VaeConfig};
 
 const Z: usize = 3;
 
 /// A tiny VAE with a smooth encoder (Tanh): with piecewise-linear activations above the tap,
 /// alpha jumps where a pre-activation crosses zero and finite differences straddle the jumps.
 fn tiny_vae(dev: &Device) -> Vae {
-    let encoder = Sequential::new()
-        .push(
-            "conv1",
-            Conv2dConfig::new(1, 4, 4)
-                .stride(2)
-                .padding(1)
-                .init(31, dev)
-                .unwrap(),
-        )
-        .push("act1", Tanh)
-        .push(
-            "conv2",
-            Conv2dConfig::new(4, 5, 4)
-                .stride(2)
-                .padding(1)
-                .init(32, dev)
-                .unwrap(),
-        )
-        .push("act2", Tanh)
-        .push("flatten", Flatten)
-        .push(
-            "fc",
-            LinearConfig::new(5 * 4 * 4, 2 * Z).init(33, dev).unwrap(),
-        );
-    let decoder = Sequential::new()
-        .push("fc", LinearConfig::new(Z, 16 * 16).init(34, dev).unwrap())
-        .push("reshape", Reshape(vec![1, 16, 16]));
-    Vae {
-        config: VaeConfig {
-            arch: Arch::Dsprites,
-            in_channels: 1,
-            image_size: 16,
-            z_dim: Z,
-            likelihood: Likelihood::Bernoulli,
+    let file = serde_json::json!({
+        "format": "vaecam-arch/1",
+        "name": "tiny-tanh",
+        "input": {"channels": 1, "size": 16},
+        "z_dim": Z,
+        "encoder": {
+            "layers": [
+                {"type": "conv2d", "name": "conv1", "params": "conv1", "in_channels": 1, "out_channels": 4, "kernel": 4, "stride": 2, "padding": 1},
+                {"type": "tanh", "name": "act1"},
+                {"type": "conv2d", "name": "conv2", "params": "conv2", "in_channels": 4, "out_channels": 5, "kernel": 4, "stride": 2, "padding": 1},
+                {"type": "tanh", "name": "act2"},
+                {"type": "flatten", "name": "flatten"}
+            ],
+            "head": {"type": "split_linear", "name": "fc", "params": "fc", "in_features": 80}
         },
-        encoder,
-        decoder,
-    }
+        "decoder": {
+            "output": "bernoulli_logits",
+            "layers": [
+                {"type": "linear", "name": "fc", "params": "decoder.fc", "in_features": Z, "out_features": 256},
+                {"type": "reshape", "name": "reshape", "shape": [1, 16, 16]}
+            ]
+        }
+    });
+    let file = vaecam_vae::archfile::parse(&file.to_string(), None).unwrap();
+    Vae::from_arch_file(&file, 31, dev).unwrap()
 }
 
 /// The AD term as the trainer computes it: its forward pass with the tap, then the term.

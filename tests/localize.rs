@@ -78,7 +78,7 @@ fn attention_localizes_defects_better_than_chance_and_explain_writes_pictures() 
         ex.to_str().unwrap(),
     ]);
     assert!(ok, "{err}");
-    assert!(ex.join("000.png").is_file() && ex.join("000_dims.png").is_file());
+    assert!(ex.join("hole_000.png").is_file() && ex.join("hole_000_dims.png").is_file());
     let s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(ex.join("scores.json")).unwrap()).unwrap();
     assert_eq!(

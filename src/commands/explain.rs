@@ -3,7 +3,10 @@
 
 use crate::error::{Error, Result};
 use crate::pipelines::maps::{self, VariantName};
+use crate::pipelines::model_source::ModelArgs;
+use crate::report::npy;
 use crate::report::pictures::{self, Chw};
+use crate::settings::DeviceChoice;
 use clap::Args;
 use serde_json::json;
 use std::path::PathBuf;
@@ -12,30 +15,83 @@ use vaecam_data::imageio::open_image;
 /// Options of `vaecam explain`.
 #[derive(Args, Debug, Clone)]
 pub struct ExplainArgs {
-    /// The run folder written by `vaecam train`.
-    #[arg(long)]
-    pub run: PathBuf,
+    /// The model: --run RUN_DIR, or --arch FILE.json --weights FILE.safetensors.
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Image files or folders of images.
     #[arg(long, num_args = 1.., required = true)]
     pub images: Vec<PathBuf>,
     /// The tapped encoder layer (default: after the second downsampling).
     #[arg(long)]
     pub layer: Option<String>,
-    /// paper | code | normal-difference
-    #[arg(long, default_value = "paper")]
-    pub variant: String,
+    /// Which attention maps.
+    #[arg(long, value_enum, default_value_t = VariantName::Paper)]
+    pub variant: VariantName,
     /// Folder of normal images for the normal-difference statistics (default: the run's training data).
     #[arg(long)]
     pub normal_images: Option<PathBuf>,
     /// Resize images to the model's input instead of refusing other sizes.
     #[arg(long)]
     pub resize: bool,
-    /// cpu | gpu | best
-    #[arg(long, default_value = "best")]
-    pub device: String,
-    /// Output folder: IMAGE.png, IMAGE_dims.png, scores.json.
+    /// The backend.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Best)]
+    pub device: DeviceChoice,
+    /// Output folder: per image S (parent folder + file stem) S.png, S_dims.png, S.maps.npy,
+    /// S.aggregate.npy, S.alpha.npy; and scores.json.
     #[arg(long)]
     pub out: PathBuf,
+}
+
+/// Output names for `files` that cannot collide: `parent_stem` (every MVTec defect folder
+/// has a `000.png`), with `-2`, `-3`, ... added where two files still share a name.
+pub fn output_stems(files: &[PathBuf]) -> Vec<String> {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    let base: Vec<String> = files
+        .iter()
+        .map(|f| {
+            let stem = f
+                .file_stem()
+                .map(|x| x.to_string_lossy().to_string())
+                .unwrap_or_else(|| "image".into());
+            let parent = f
+                .parent()
+                .and_then(|p| p.file_name())
+                .map(|x| x.to_string_lossy().to_string());
+            clean(&match parent {
+                Some(p) => format!("{p}_{stem}"),
+                None => stem,
+            })
+        })
+        .collect();
+    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    let mut taken: std::collections::HashSet<String> = base.iter().cloned().collect();
+    base.into_iter()
+        .map(|b| {
+            let k = seen.entry(b.clone()).or_insert(0);
+            *k += 1;
+            if *k == 1 {
+                return b;
+            }
+            let mut i = *k;
+            loop {
+                let cand = format!("{b}-{i}");
+                if taken.insert(cand.clone()) {
+                    return cand;
+                }
+                i += 1;
+            }
+        })
+        .collect()
 }
 
 /// Loads images for a model, refusing (or, with `resize`, resizing) other sizes and channel counts.
@@ -73,25 +129,32 @@ pub fn load_for_model(
     Ok(out)
 }
 
+fn io_err(path: &std::path::Path, e: impl std::fmt::Display) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    }
+}
+
 /// Runs `vaecam explain`.
 pub fn run(a: ExplainArgs) -> Result<()> {
-    let dev = super::device(&a.device)?;
-    let (vae, cfg) = vaecam_vae::load_model(&a.run, &dev)?;
+    let dev = a.device.open()?;
+    let model = a.model.open(&dev)?;
+    let vae = &model.vae;
     let (c, s) = (vae.config.in_channels, vae.config.image_size);
-    let layer = a.layer.clone().unwrap_or_else(|| maps::default_layer(&vae));
-    maps::check_layer(&vae, &layer, &dev)?;
+    let layer = a.layer.clone().unwrap_or_else(|| maps::default_layer(vae));
+    maps::check_layer(vae, &layer, &dev)?;
     let files = super::reconstruct::collect_images(&a.images)?;
     let images = load_for_model(&files, c, s, a.resize)?;
-    let variant_name: VariantName = a.variant.parse()?;
-    let normal: Vec<Vec<f32>> = if variant_name == VariantName::NormalDifference {
-        match &a.normal_images {
-            Some(dir) => load_for_model(
+    let normal: Vec<Vec<f32>> = if a.variant == VariantName::NormalDifference {
+        match (&a.normal_images, &model.run) {
+            (Some(dir), _) => load_for_model(
                 &super::reconstruct::collect_images(std::slice::from_ref(dir))?,
                 c,
                 s,
                 true,
             )?,
-            None => {
+            (None, Some(cfg)) => {
                 let spec: crate::spec::DataSpec = cfg.data.parse()?;
                 let ds = crate::spec::train_dataset(
                     &spec,
@@ -105,29 +168,28 @@ pub fn run(a: ExplainArgs) -> Result<()> {
                     .map(|i| ds.get(i).map(|it| it.data))
                     .collect::<std::result::Result<_, _>>()?
             }
+            (None, None) => {
+                return Err(Error::Usage(
+                    "--variant normal-difference with --arch/--weights needs --normal-images DIR (an imported model has no training data to take statistics from)".into(),
+                ))
+            }
         }
     } else {
         Vec::new()
     };
-    let variant = maps::variant(&vae, variant_name, &normal, &dev)?;
-    std::fs::create_dir_all(&a.out).map_err(|e| Error::Io {
-        path: a.out.clone(),
-        msg: e.to_string(),
-    })?;
+    let variant = maps::variant(vae, a.variant, &normal, &dev)?;
+    std::fs::create_dir_all(&a.out).map_err(|e| io_err(&a.out, e))?;
+    let stems = output_stems(&files);
     let mut scores = Vec::new();
-    for (f, img) in files.iter().zip(&images) {
+    for ((f, img), stem) in files.iter().zip(&images).zip(&stems) {
         let m = maps::map_batch(
-            &vae,
+            vae,
             &[img.as_slice()],
             &layer,
             &variant,
-            variant_name == VariantName::Paper,
+            a.variant == VariantName::Paper,
             &dev,
         )?;
-        let stem = f
-            .file_stem()
-            .map(|x| x.to_string_lossy().to_string())
-            .unwrap_or_else(|| "image".into());
         let chw = Chw {
             data: img,
             c,
@@ -156,6 +218,17 @@ pub fn run(a: ExplainArgs) -> Result<()> {
                 &a.out.join(format!("{stem}_dims.png")),
             )?;
         }
+        // Raw values: one image per batch, so the leading N = 1 is dropped.
+        if let Some((dims, v)) = &m.raw.per_dim {
+            npy::write_f32(&a.out.join(format!("{stem}.maps.npy")), &dims[1..], v)?;
+        }
+        npy::write_f32(
+            &a.out.join(format!("{stem}.aggregate.npy")),
+            &[s, s],
+            &m.attention[0],
+        )?;
+        let (adims, alpha) = &m.raw.alpha;
+        npy::write_f32(&a.out.join(format!("{stem}.alpha.npy")), &adims[1..], alpha)?;
         let att = &m.attention[0];
         let dims: Vec<f32> = m
             .per_dim
@@ -168,6 +241,9 @@ pub fn run(a: ExplainArgs) -> Result<()> {
             .unwrap_or_default();
         scores.push(json!({
             "file": f.display().to_string(),
+            "name": stem,
+            "mu": m.raw.mu[0],
+            "logvar": m.raw.logvar[0],
             "attention_max": att.iter().cloned().fold(f32::NEG_INFINITY, f32::max),
             "attention_mean": att.iter().sum::<f32>() / att.len() as f32,
             "recon_error_mean": m.recon_error[0].iter().sum::<f32>() / m.recon_error[0].len() as f32,
@@ -175,13 +251,18 @@ pub fn run(a: ExplainArgs) -> Result<()> {
             "per_dim_attention_mean": dims,
         }));
     }
-    let doc = json!({"run": a.run.display().to_string(), "layer": layer, "variant": a.variant, "images": scores});
+    let doc = json!({
+        "model": model.label,
+        "layer": layer,
+        "variant": a.variant,
+        "images": scores,
+    });
     vaecam_tensor::io::write_atomic(
         &a.out.join("scores.json"),
         serde_json::to_string_pretty(&doc)
             .unwrap_or_default()
             .as_bytes(),
     )?;
-    eprintln!("vaecam explain: {} images -> {} (image | attention | reconstruction | error; <name>_dims.png per latent dim)", files.len(), a.out.display());
+    eprintln!("vaecam explain: {} images -> {} (S.png: image | attention | reconstruction | error; S_dims.png per latent dim; S.maps.npy, S.aggregate.npy, S.alpha.npy; scores.json)", files.len(), a.out.display());
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! `vaecam reconstruct`: input / reconstruction PNG grids from a trained run.
 
 use crate::error::{Error, Result};
+use crate::pipelines::model_source::ModelArgs;
 use crate::report::pictures::{self, Chw};
+use crate::settings::DeviceChoice;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use vaecam_data::imageio::{list_files, open_image, to_chw};
@@ -11,18 +13,18 @@ use vaecam_tensor::{no_grad, Tensor};
 /// Options of `vaecam reconstruct`.
 #[derive(Args, Debug, Clone)]
 pub struct ReconstructArgs {
-    /// The run folder written by `vaecam train`.
-    #[arg(long)]
-    pub run: PathBuf,
+    /// The model: --run RUN_DIR, or --arch FILE.json --weights FILE.safetensors.
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Image files or folders of PNG images.
     #[arg(long, num_args = 1.., required = true)]
     pub images: Vec<PathBuf>,
-    /// Output PNG (default: RUN/samples/reconstruct.png).
+    /// Output PNG (default with --run: RUN/samples/reconstruct.png; required with --arch).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// cpu | gpu | best.
-    #[arg(long, default_value = "best")]
-    pub device: String,
+    /// The backend.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Best)]
+    pub device: DeviceChoice,
 }
 
 /// Image files named directly or found (sorted) in the named folders.
@@ -66,8 +68,20 @@ pub fn load_images(files: &[PathBuf], c: usize, size: usize) -> Result<Vec<f32>>
 
 /// Runs `vaecam reconstruct`.
 pub fn run(a: ReconstructArgs) -> Result<()> {
-    let dev = super::device(&a.device)?;
-    let (vae, _cfg) = vaecam_vae::load_model(&a.run, &dev)?;
+    // The output is checked before anything is read or written: a wrong extension must not
+    // cost the user an existing file.
+    let out = match (&a.out, &a.model.run) {
+        (Some(p), _) => p.clone(),
+        (None, Some(run)) => run.join("samples/reconstruct.png"),
+        (None, None) => {
+            return Err(Error::Usage(
+                "--out FILE.png is required with --arch/--weights".into(),
+            ))
+        }
+    };
+    pictures::check_png_path(&out)?;
+    let dev = a.device.open()?;
+    let vae = a.model.open(&dev)?.vae;
     let files = collect_images(&a.images)?;
     let (c, s) = (vae.config.in_channels, vae.config.image_size);
     let data = load_images(&files, c, s)?;
@@ -86,9 +100,6 @@ pub fn run(a: ReconstructArgs) -> Result<()> {
             }));
         }
     }
-    let out = a
-        .out
-        .unwrap_or_else(|| a.run.join("samples/reconstruct.png"));
     pictures::save(&pictures::grid(&tiles, n), &out)?;
     eprintln!(
         "wrote {} (top: inputs, bottom: reconstructions)",

@@ -187,6 +187,7 @@ fn describe(vae: &Vae) -> String {
         Arch::Mnist => "MNIST".to_string(),
         Arch::Conv { channels } => format!("conv {channels:?}"),
         Arch::Resnet18 { width } => format!("ResNet-18 (width {width})"),
+        Arch::Imported { name } => format!("imported ({name})"),
     };
     format!("{arch} VAE, z={}", vae.config.z_dim)
 }

@@ -127,6 +127,21 @@ pub struct BatchMaps {
     pub per_dim: Option<Vec<Vec<Vec<f32>>>>,
     /// Latent score per image (for image-level ranking): mean over dims of (mu^2 + sigma^2 - log sigma^2 - 1)/2.
     pub latent_score: Vec<f32>,
+    /// The raw values behind the maps, for `.npy` outputs.
+    pub raw: RawMaps,
+}
+
+/// Raw values of a batch: per-dimension maps at the tapped layer's resolution, alpha, mu,
+/// logvar (each flattened C order with its shape).
+pub struct RawMaps {
+    /// Per-dimension maps `[N, D, h, w]` (paper variant with per-dimension maps).
+    pub per_dim: Option<(Vec<usize>, Vec<f32>)>,
+    /// Channel weights `[N, D, K]` (or `[N, 1, K]` for the single-map variants).
+    pub alpha: (Vec<usize>, Vec<f32>),
+    /// Posterior means `[N, z]`.
+    pub mu: Vec<Vec<f32>>,
+    /// Posterior log-variances `[N, z]`.
+    pub logvar: Vec<Vec<f32>>,
 }
 
 /// Attention and reconstruction-error maps of a batch of CHW images.
@@ -154,6 +169,19 @@ pub fn map_batch(
         ..Default::default()
     };
     let maps = latent_attention_maps(&enc, &x, layer, &opts)?;
+    let rows = |t: &Tensor| -> Result<Vec<Vec<f32>>> {
+        let d = t.dims()[1];
+        Ok(t.to_vec()?.chunks(d).map(|r| r.to_vec()).collect())
+    };
+    let raw = RawMaps {
+        per_dim: match &maps.per_dim_raw {
+            Some(p) => Some((p.dims().to_vec(), p.to_vec()?)),
+            None => None,
+        },
+        alpha: (maps.alpha.dims().to_vec(), maps.alpha.to_vec()?),
+        mu: rows(&maps.mu)?,
+        logvar: rows(&maps.logvar)?,
+    };
     let hw = s * s;
     let att = maps.aggregate.to_vec()?;
     let attention: Vec<Vec<f32>> = att.chunks(hw).map(|c| c.to_vec()).collect();
@@ -201,6 +229,7 @@ pub fn map_batch(
         recon: recon.chunks(per).map(|c| c.to_vec()).collect(),
         per_dim,
         latent_score: latent,
+        raw,
     })
 }
 

@@ -4,5 +4,6 @@
 pub mod ad;
 pub mod disentangle;
 pub mod maps;
+pub mod model_source;
 pub mod oneclass;
 pub mod training;

@@ -1,4 +1,5 @@
 //! Everything that turns results into files a person reads: pictures, plots, tables.
 
+pub mod npy;
 pub mod pictures;
 pub mod plot;

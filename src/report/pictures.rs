@@ -108,16 +108,37 @@ pub fn heat(map: &[f32], h: usize, w: usize) -> RgbImage {
 
 /// Saves a PNG, creating the folder.
 pub fn save(img: &RgbImage, path: &Path) -> Result<()> {
-    if let Some(dir) = path.parent() {
+    check_png_path(path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::Io {
             path: dir.to_path_buf(),
             msg: e.to_string(),
         })?;
     }
-    img.save(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        msg: e.to_string(),
-    })
+    // Encode in memory, then rename into place: a failure never leaves a truncated file
+    // where the user's file was.
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut bytes, image::ImageFormat::Png)
+        .map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            msg: e.to_string(),
+        })?;
+    vaecam_tensor::io::write_atomic(path, bytes.get_ref()).map_err(Error::from)
+}
+
+/// Refuses an output path whose extension is not `.png` (the only format written), before
+/// anything is opened for writing.
+pub fn check_png_path(path: &Path) -> Result<()> {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    if ext.as_deref() != Some("png") {
+        return Err(Error::Usage(format!(
+            "{}: pictures are written as PNG only; name the output *.png",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -102,6 +102,9 @@ pub struct Checkpoint {
     pub tensors: Vec<(String, Tensor)>,
     /// The string metadata (`__metadata__`), empty when absent.
     pub metadata: HashMap<String, String>,
+    /// Integer and boolean tensors of the file (PyTorch's BatchNorm `num_batches_tracked`),
+    /// which no model of vaecam uses: skipped, named here.
+    pub ignored: Vec<String>,
 }
 
 impl Checkpoint {
@@ -199,8 +202,25 @@ fn check_truncation(path: &Path, buf: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Loads every tensor of a `.safetensors` file onto `device` (f16/bf16/f64 converted to f32).
-/// A truncated or corrupt file is an error naming the file and, where it can tell, the tensor.
+fn is_integer(dtype: Dtype) -> bool {
+    matches!(
+        dtype,
+        Dtype::BOOL
+            | Dtype::U8
+            | Dtype::I8
+            | Dtype::I16
+            | Dtype::U16
+            | Dtype::I32
+            | Dtype::U32
+            | Dtype::I64
+            | Dtype::U64
+    )
+}
+
+/// Loads every floating-point tensor of a `.safetensors` file onto `device` (f16/bf16/f64
+/// converted to f32); integer and boolean tensors are skipped and listed in
+/// [`Checkpoint::ignored`]. A truncated or corrupt file, or a tensor holding NaN or an
+/// infinity, is an error naming the file and, where it can tell, the tensor.
 pub fn load(path: impl AsRef<Path>, device: &Device) -> Result<Checkpoint> {
     let path = path.as_ref();
     let buf = std::fs::read(path).map_err(|e| io_err(path, format!("cannot read: {e}")))?;
@@ -210,11 +230,27 @@ pub fn load(path: impl AsRef<Path>, device: &Device) -> Result<Checkpoint> {
     let mut names = st.names().into_iter().map(String::from).collect::<Vec<_>>();
     names.sort();
     let mut tensors = Vec::with_capacity(names.len());
+    let mut ignored = Vec::new();
     for name in names {
         let view = st
             .tensor(&name)
             .map_err(|e| ckpt_err(path, &name, e.to_string()))?;
+        if is_integer(view.dtype()) {
+            ignored.push(name);
+            continue;
+        }
         let data = to_f32(path, &name, view.dtype(), view.data())?;
+        if let Some((i, v)) = data.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            let bad = data.iter().filter(|v| !v.is_finite()).count();
+            return Err(ckpt_err(
+                path,
+                &name,
+                format!(
+                    "holds {bad} non-finite value(s) (element {i} is {v}): the weights diverged; \
+                     refusing to use them"
+                ),
+            ));
+        }
         let t = Tensor::from_vec(data, view.shape().to_vec(), device)
             .map_err(|e| ckpt_err(path, &name, e.to_string()))?;
         tensors.push((name, t));
@@ -222,7 +258,104 @@ pub fn load(path: impl AsRef<Path>, device: &Device) -> Result<Checkpoint> {
     let (_, meta) = SafeTensors::read_metadata(&buf)
         .map_err(|e| io_err(path, format!("corrupt safetensors header: {e}")))?;
     let metadata = meta.metadata().clone().unwrap_or_default();
-    Ok(Checkpoint { tensors, metadata })
+    Ok(Checkpoint {
+        tensors,
+        metadata,
+        ignored,
+    })
+}
+
+/// What [`load_state_dict`] did besides filling the model.
+#[derive(Debug, Default)]
+pub struct StateDictReport {
+    /// Floating-point tensors of the file that the model does not use, sorted.
+    pub unused: Vec<String>,
+    /// Integer tensors skipped (e.g. `num_batches_tracked`), sorted.
+    pub ignored: Vec<String>,
+    /// The file's string metadata.
+    pub metadata: HashMap<String, String>,
+}
+
+impl StateDictReport {
+    /// One warning line listing the unused tensors, or None when every tensor was used.
+    pub fn unused_warning(&self, path: &Path) -> Option<String> {
+        if self.unused.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "warning: {}: {} tensor(s) not used by the architecture: {}",
+            path.display(),
+            self.unused.len(),
+            self.unused.join(", ")
+        ))
+    }
+}
+
+/// Loads a PyTorch `state_dict` (saved with `safetensors.torch.save_file`) into existing
+/// tensors in place. Every target must be in the file with the same shape (the error names the
+/// tensor and both shapes); tensors the file has and the targets do not are listed in the
+/// report, not refused; integer tensors are skipped. Nothing is assigned unless every target
+/// checks out.
+pub fn load_state_dict(
+    path: impl AsRef<Path>,
+    targets: &[(String, Tensor)],
+) -> Result<StateDictReport> {
+    let path = path.as_ref();
+    let device = targets
+        .first()
+        .map(|(_, t)| t.device().clone())
+        .unwrap_or(Device::Cpu);
+    let ck = load(path, &device)?;
+    for (name, t) in targets {
+        match ck.get(name) {
+            None if ck.ignored.contains(name) => {
+                return Err(ckpt_err(
+                    path,
+                    name,
+                    format!(
+                        "is an integer tensor in the file, the model needs floats of shape {}",
+                        t.shape()
+                    ),
+                ))
+            }
+            None => {
+                return Err(ckpt_err(
+                    path,
+                    name,
+                    format!(
+                        "missing from the file (the model needs shape {})",
+                        t.shape()
+                    ),
+                ))
+            }
+            Some(src) if src.shape() != t.shape() => {
+                return Err(ckpt_err(
+                    path,
+                    name,
+                    format!(
+                        "shape {} in the file, {} in the model",
+                        src.shape(),
+                        t.shape()
+                    ),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    for (name, t) in targets {
+        t.assign(ck.get(name).expect("checked above"))?;
+    }
+    let unused = ck
+        .tensors
+        .iter()
+        .filter(|(n, _)| !targets.iter().any(|(t, _)| t == n))
+        .map(|(n, _)| n.clone())
+        .collect();
+    Ok(StateDictReport {
+        unused,
+        ignored: ck.ignored,
+        metadata: ck.metadata,
+    })
 }
 
 /// Loads a checkpoint into existing tensors (parameters, buffers) in place. Every target must

@@ -1,10 +1,9 @@
 //! Encoder/decoder architectures with named layers (any encoder layer can be tapped by name).
 
+use crate::archfile::{self, ArchFile, DecoderOutput};
 use serde::{Deserialize, Serialize};
-use vaecam_tensor::nn::{
-    self, BatchNorm2dConfig, Conv2dConfig, ConvTranspose2dConfig, Flatten, LeakyReLU, LinearConfig,
-    Module, ReLU, Reshape, ResidualBlockConfig, Sequential,
-};
+use vaecam_tensor::io::StateDictReport;
+use vaecam_tensor::nn::{Module, Sequential};
 use vaecam_tensor::{Device, Error, Result, Tensor};
 
 /// Which network family.
@@ -26,6 +25,12 @@ pub enum Arch {
     Resnet18 {
         /// Channels of the first stage (64 in ResNet-18).
         width: usize,
+    },
+    /// A model described by an architecture file (imported from PyTorch); not trainable
+    /// from a config alone.
+    Imported {
+        /// The file's `name`.
+        name: String,
     },
 }
 
@@ -141,58 +146,6 @@ impl VaeConfig {
     }
 }
 
-/// A 4x4 convolution with stride 2 and padding 1: halves the spatial size.
-fn down(c_in: usize, c_out: usize) -> Conv2dConfig {
-    Conv2dConfig::new(c_in, c_out, 4).stride(2).padding(1)
-}
-
-/// A 4x4 transposed convolution with stride 2 and padding 1: doubles the spatial size.
-fn up(c_in: usize, c_out: usize) -> ConvTranspose2dConfig {
-    ConvTranspose2dConfig::new(c_in, c_out, 4)
-        .stride(2)
-        .padding(1)
-}
-
-/// The conv models' decoder: Linear(z -> C*side*side), then transposed convs (k4 s2 p1) back
-/// through `channels` in reverse, with LeakyReLU and BatchNorm between, to `out_c` channels.
-fn mirrored_decoder(
-    channels: &[usize],
-    out_c: usize,
-    side: usize,
-    z: usize,
-    seed: u64,
-    dev: &Device,
-) -> Result<Sequential> {
-    let last_c = *channels.last().expect("validated non-empty");
-    let flat = last_c * side * side;
-    let mut dec = Sequential::new();
-    dec.add("fc", Box::new(LinearConfig::new(z, flat).init(seed, dev)?))?;
-    dec.add("reshape", Box::new(Reshape(vec![last_c, side, side])))?;
-    let rev: Vec<usize> = channels.iter().rev().copied().collect();
-    for (i, &ch) in rev.iter().enumerate() {
-        let k = i + 1;
-        let last = i + 1 == rev.len();
-        let out = if last { out_c } else { rev[i + 1] };
-        dec.add(&format!("act{k}"), Box::new(LeakyReLU(0.2)))?;
-        dec.add(
-            &format!("deconv{k}"),
-            Box::new(
-                up(ch, out)
-                    .bias(last)
-                    .weight_init(nn::Init::KaimingNormal(0.2))
-                    .init(seed + k as u64, dev)?,
-            ),
-        )?;
-        if !last {
-            dec.add(
-                &format!("bn{k}"),
-                Box::new(BatchNorm2dConfig::new(out).init(dev)?),
-            )?;
-        }
-    }
-    Ok(dec)
-}
-
 /// One forward pass: the posterior, the sample and the decoder's logits.
 pub struct VaeOutput {
     /// Posterior mean `[N, z]`.
@@ -207,8 +160,10 @@ pub struct VaeOutput {
 
 /// A VAE: an encoder to (mu, logvar) and a decoder from z to image logits.
 pub struct Vae {
-    /// The configuration it was built from.
+    /// The configuration it was built from (image shape, z, likelihood).
     pub config: VaeConfig,
+    /// The architecture file it was built from (generated for the built-in architectures).
+    pub arch_file: ArchFile,
     /// Named encoder layers; its output is `[N, 2z]` (mu then logvar).
     pub encoder: Sequential,
     /// Named decoder layers; its output is logits `[N, C, H, W]`.
@@ -216,143 +171,80 @@ pub struct Vae {
 }
 
 impl Vae {
-    /// Builds the model with seeded initialisation.
+    /// Builds a built-in model with seeded initialisation: its architecture file
+    /// ([`crate::archfile::builtin`]) through the same loader as an imported one.
     pub fn new(config: &VaeConfig, seed: u64, dev: &Device) -> Result<Self> {
         config.validate()?;
-        let z = config.z_dim;
-        let c = config.in_channels;
-        let s = |i: u64| seed.wrapping_mul(1000).wrapping_add(i);
-        let (encoder, decoder) = match &config.arch {
-            Arch::Dsprites => {
-                let enc = Sequential::new()
-                    .push("conv1", down(c, 32).init(s(1), dev)?)
-                    .push("relu1", ReLU)
-                    .push("conv2", down(32, 32).init(s(2), dev)?)
-                    .push("relu2", ReLU)
-                    .push("conv3", down(32, 64).init(s(3), dev)?)
-                    .push("relu3", ReLU)
-                    .push("conv4", down(64, 64).init(s(4), dev)?)
-                    .push("relu4", ReLU)
-                    .push("flatten", Flatten)
-                    .push("fc1", LinearConfig::new(1024, 128).init(s(5), dev)?)
-                    .push("relu5", ReLU)
-                    .push("fc2", LinearConfig::new(128, 2 * z).init(s(6), dev)?);
-                let dec = Sequential::new()
-                    .push("fc1", LinearConfig::new(z, 128).init(s(11), dev)?)
-                    .push("relu1", ReLU)
-                    .push("fc2", LinearConfig::new(128, 1024).init(s(12), dev)?)
-                    .push("relu2", ReLU)
-                    .push("reshape", Reshape(vec![64, 4, 4]))
-                    .push("deconv1", up(64, 64).init(s(13), dev)?)
-                    .push("relu3", ReLU)
-                    .push("deconv2", up(64, 32).init(s(14), dev)?)
-                    .push("relu4", ReLU)
-                    .push("deconv3", up(32, 32).init(s(15), dev)?)
-                    .push("relu5", ReLU)
-                    .push("deconv4", up(32, c).init(s(16), dev)?);
-                (enc, dec)
-            }
-            Arch::Mnist => {
-                let enc = Sequential::new()
-                    .push("conv1", down(c, 64).init(s(1), dev)?)
-                    .push("relu1", ReLU)
-                    .push("conv2", down(64, 128).init(s(2), dev)?)
-                    .push("relu2", ReLU)
-                    .push("flatten", Flatten)
-                    .push("fc1", LinearConfig::new(6272, 1024).init(s(3), dev)?)
-                    .push("relu3", ReLU)
-                    .push("fc2", LinearConfig::new(1024, 2 * z).init(s(4), dev)?);
-                let dec = Sequential::new()
-                    .push("fc1", LinearConfig::new(z, 1024).init(s(11), dev)?)
-                    .push("relu1", ReLU)
-                    .push("fc2", LinearConfig::new(1024, 6272).init(s(12), dev)?)
-                    .push("relu2", ReLU)
-                    .push("reshape", Reshape(vec![128, 7, 7]))
-                    .push("deconv1", up(128, 64).init(s(13), dev)?)
-                    .push("relu3", ReLU)
-                    .push("deconv2", up(64, c).init(s(14), dev)?);
-                (enc, dec)
-            }
-            Arch::Resnet18 { width } => {
-                let w = *width;
-                let stages = [w, 2 * w, 4 * w, 8 * w];
-                let mut enc = Sequential::new();
-                enc.add(
-                    "stem",
-                    Box::new(
-                        Conv2dConfig::new(c, w, 3)
-                            .stride(2)
-                            .padding(1)
-                            .bias(false)
-                            .weight_init(nn::Init::KaimingNormal(0.0))
-                            .init(s(1), dev)?,
-                    ),
-                )?;
-                enc.add("stem_bn", Box::new(BatchNorm2dConfig::new(w).init(dev)?))?;
-                enc.add("stem_act", Box::new(ReLU))?;
-                let mut prev = w;
-                for (i, &ch) in stages.iter().enumerate() {
-                    for b in 0..2 {
-                        let stride = if i > 0 && b == 0 { 2 } else { 1 };
-                        let name = format!("layer{}.{b}", i + 1);
-                        enc.add(
-                            &name,
-                            Box::new(
-                                ResidualBlockConfig::new(prev, ch)
-                                    .stride(stride)
-                                    .init(s(10 + 2 * i as u64 + b as u64), dev)?,
-                            ),
-                        )?;
-                        prev = ch;
-                    }
-                }
-                let side = config.image_size / 16;
-                let flat = prev * side * side;
-                enc.add("flatten", Box::new(Flatten))?;
-                enc.add(
-                    "fc",
-                    Box::new(LinearConfig::new(flat, 2 * z).init(s(50), dev)?),
-                )?;
-                let dec = mirrored_decoder(&[w, 2 * w, 4 * w, 8 * w], c, side, z, s(60), dev)?;
-                (enc, dec)
-            }
-            Arch::Conv { channels } => {
-                let mut enc = Sequential::new();
-                let mut prev = c;
-                for (i, &ch) in channels.iter().enumerate() {
-                    let k = i + 1;
-                    enc.add(
-                        &format!("conv{k}"),
-                        Box::new(
-                            down(prev, ch)
-                                .bias(false)
-                                .weight_init(nn::Init::KaimingNormal(0.2))
-                                .init(s(k as u64), dev)?,
-                        ),
-                    )?;
-                    enc.add(
-                        &format!("bn{k}"),
-                        Box::new(BatchNorm2dConfig::new(ch).init(dev)?),
-                    )?;
-                    enc.add(&format!("act{k}"), Box::new(LeakyReLU(0.2)))?;
-                    prev = ch;
-                }
-                let side = config.image_size >> channels.len();
-                let flat = prev * side * side;
-                enc.add("flatten", Box::new(Flatten))?;
-                enc.add(
-                    "fc",
-                    Box::new(LinearConfig::new(flat, 2 * z).init(s(50), dev)?),
-                )?;
-                let dec = mirrored_decoder(channels, c, side, z, s(60), dev)?;
-                (enc, dec)
-            }
+        let file = archfile::builtin::arch_file(config).ok_or_else(|| {
+            Error::InvalidArgument(
+                "an imported architecture is built from its architecture file (Vae::from_arch_file)"
+                    .into(),
+            )
+        })?;
+        Self::build(file, config.clone(), seed, dev)
+    }
+
+    /// Builds a model from an architecture file (weights drawn from `seed`; load a
+    /// `state_dict` with [`Vae::load_weights`]). The file is validated first.
+    pub fn from_arch_file(file: &ArchFile, seed: u64, dev: &Device) -> crate::Result<Self> {
+        archfile::validate(file).map_err(crate::VaeError::Config)?;
+        let config = VaeConfig {
+            arch: Arch::Imported {
+                name: file.name.clone(),
+            },
+            in_channels: file.input.channels,
+            image_size: file.input.size,
+            z_dim: file.z_dim,
+            likelihood: match file.decoder.output {
+                DecoderOutput::BernoulliLogits => Likelihood::Bernoulli,
+                DecoderOutput::GaussianLogits | DecoderOutput::GaussianMean => Likelihood::Gaussian,
+            },
         };
+        Ok(Self::build(file.clone(), config, seed, dev)?)
+    }
+
+    fn build(file: ArchFile, config: VaeConfig, seed: u64, dev: &Device) -> Result<Self> {
+        let (encoder, decoder) = archfile::build::stacks(&file, seed, dev)?;
         Ok(Vae {
-            config: config.clone(),
+            config,
+            arch_file: file,
             encoder,
             decoder,
         })
+    }
+
+    /// Loads a PyTorch `state_dict` (`.safetensors`) into the model: every tensor the
+    /// architecture names must be there with its shape (the error names the tensor, both
+    /// shapes and the layer); integer tensors are skipped; the report lists unused tensors.
+    pub fn load_weights(&self, path: &std::path::Path) -> crate::Result<StateDictReport> {
+        vaecam_tensor::io::load_state_dict(path, &self.state()).map_err(|e| match e {
+            Error::Checkpoint { path, tensor, msg } => {
+                let layer = self.layer_of(&tensor);
+                Error::Checkpoint {
+                    path,
+                    msg: format!("{msg} (layer {layer})"),
+                    tensor,
+                }
+                .into()
+            }
+            other => other.into(),
+        })
+    }
+
+    /// "encoder 'conv1'" for a tensor name the model uses.
+    fn layer_of(&self, tensor: &str) -> String {
+        for (section, stack) in [("encoder", &self.encoder), ("decoder", &self.decoder)] {
+            for name in stack.layer_names() {
+                let layer = stack.layer(&name).expect("listed");
+                let mut v = Vec::new();
+                layer.named_parameters("", &mut v);
+                layer.named_buffers("", &mut v);
+                if v.iter().any(|(n, _)| n == tensor) {
+                    return format!("{section} '{name}'");
+                }
+            }
+        }
+        "?".into()
     }
 
     /// Checks an input batch against the model's image shape.

@@ -20,12 +20,14 @@
 #![warn(missing_docs)]
 
 pub mod arch;
+pub mod archfile;
 pub mod error;
 pub mod factor;
 pub mod loss;
 pub mod trainer;
 
 pub use arch::{Arch, Likelihood, Vae, VaeConfig, VaeOutput};
+pub use archfile::ArchFile;
 pub use error::{Result, VaeError};
 pub use loss::{kl_divergence, reconstruction_loss};
 pub use trainer::{
