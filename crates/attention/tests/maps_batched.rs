@@ -6,7 +6,9 @@ use vaecam_attention::{
     attention_disentanglement_loss, latent_attention_maps, MapOptions, Overlap, PairChoice,
     SequentialEncoder, Strategy, TappedEncoder, Variant,
 };
-use vaecam_tensor::nn::{parameters, BatchNorm2d, Conv2d, Flatten, Linear, Module, Sequential, Tanh};
+use vaecam_tensor::nn::{
+    parameters, BatchNorm2d, Conv2d, Flatten, Linear, Module, Sequential, Tanh,
+};
 use vaecam_tensor::{grad, Device, Tensor};
 
 const Z: usize = 3;
@@ -99,7 +101,10 @@ fn batched_refuses_training_mode_batchnorm_after_the_tap() {
         .err()
         .expect("training-mode BatchNorm after the tap must be refused");
     let msg = err.to_string();
-    assert!(msg.contains("bn2") && msg.contains("evaluation mode"), "{msg}");
+    assert!(
+        msg.contains("bn2") && msg.contains("evaluation mode"),
+        "{msg}"
+    );
     // Above the last BatchNorm nothing mixes the batch: allowed in training mode.
     assert!(latent_attention_maps(&enc, &x, "act2", &opts(Strategy::Batched)).is_ok());
     n.set_training(false);
@@ -140,7 +145,10 @@ fn code_variant_equals_a_direct_computation() {
         let rms = (gi.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / per_img as f64).sqrt();
         let alpha: Vec<f64> = (0..k)
             .map(|c| {
-                gi[c * h * w..][..h * w].iter().map(|v| *v as f64).sum::<f64>()
+                gi[c * h * w..][..h * w]
+                    .iter()
+                    .map(|v| *v as f64)
+                    .sum::<f64>()
                     / (h * w) as f64
                     / (rms + 1e-5)
             })
@@ -158,7 +166,10 @@ fn code_variant_equals_a_direct_computation() {
                 .map(|c| alpha[c] * a[img * per_img + c * h * w + p] as f64)
                 .sum();
             let got = got_raw[img * h * w + p] as f64;
-            assert!((got - want).abs() <= 1e-5 * (1.0 + want.abs()), "map {got} vs {want}");
+            assert!(
+                (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                "map {got} vs {want}"
+            );
         }
     }
     // The upsampled aggregate is the absolute value of the upsampled raw map.
@@ -171,7 +182,10 @@ fn code_variant_equals_a_direct_computation() {
         .to_vec()
         .unwrap();
     assert!(max_abs_diff(&up, &code.aggregate.to_vec().unwrap()) < 1e-6);
-    assert!(up.iter().any(|v| *v > 1e-6), "the code map must not be all zero");
+    assert!(
+        up.iter().any(|v| *v > 1e-6),
+        "the code map must not be all zero"
+    );
 }
 
 #[test]

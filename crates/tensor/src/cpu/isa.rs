@@ -87,9 +87,8 @@ pub fn available() -> Vec<Isa> {
 /// Reads a `VAECAM_CPU_ISA` value: the path it names, capped at what the CPU
 /// has. Errors name the bad value or the missing feature.
 pub fn from_setting(value: &str) -> Result<Isa, String> {
-    let want = Isa::parse(value).ok_or_else(|| {
-        format!("VAECAM_CPU_ISA={value:?} is not one of avx512, avx2, portable")
-    })?;
+    let want = Isa::parse(value)
+        .ok_or_else(|| format!("VAECAM_CPU_ISA={value:?} is not one of avx512, avx2, portable"))?;
     if want > detected() {
         return Err(format!(
             "VAECAM_CPU_ISA={value}: this CPU has no {want} (the widest it supports is {})",
@@ -153,7 +152,10 @@ mod tests {
     #[test]
     fn settings_parse_and_cap() {
         assert_eq!(from_setting("portable"), Ok(Isa::Portable));
-        assert_eq!(from_setting(" AVX2 ").ok(), (detected() >= Isa::Avx2).then_some(Isa::Avx2));
+        assert_eq!(
+            from_setting(" AVX2 ").ok(),
+            (detected() >= Isa::Avx2).then_some(Isa::Avx2)
+        );
         let err = from_setting("sse9").unwrap_err();
         assert!(err.contains("\"sse9\""), "{err}");
         if detected() < Isa::Avx512 {

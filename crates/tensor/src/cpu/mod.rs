@@ -10,6 +10,8 @@
 pub mod buffers;
 pub mod conv;
 mod conv_simd;
+#[cfg(target_arch = "x86_64")]
+mod conv_simd_avx2;
 pub mod elementwise;
 pub mod gemm;
 #[cfg(target_arch = "x86_64")]

@@ -108,8 +108,16 @@ impl Sequential {
     /// valid without one.
     pub fn batch_mixing_layer_after(&self, name: &str) -> Result<Option<String>> {
         self.check_names(&[name])?;
-        let start = self.layers.iter().position(|(n, _)| n == name).expect("checked above") + 1;
-        Ok(self.layers[start..].iter().find(|(_, l)| l.mixes_batch()).map(|(n, _)| n.clone()))
+        let start = self
+            .layers
+            .iter()
+            .position(|(n, _)| n == name)
+            .expect("checked above")
+            + 1;
+        Ok(self.layers[start..]
+            .iter()
+            .find(|(_, l)| l.mixes_batch())
+            .map(|(n, _)| n.clone()))
     }
 }
 
