@@ -6,7 +6,7 @@ use vaecam::pipelines::ad::AdLoss;
 use vaecam::pipelines::disentangle::{reconstruction_error, DspritesGroundTruth};
 use vaecam_attention::{AdOptions, Overlap, PairChoice};
 use vaecam_metrics::{factor_vae_score, mig, FactorVaeOptions, GroundTruth, MigOptions};
-use vaecam_tensor::nn::{Conv2d, Flatten, Linear, Reshape, Sequential, Tanh};
+use vaecam_tensor::nn::{Conv2dConfig, Flatten, LinearConfig, Reshape, Sequential, Tanh};
 use vaecam_tensor::{grad, Device, Tensor};
 use vaecam_vae::{Arch, ExtraLoss, Likelihood, LossContext, Vae, VaeConfig};
 
@@ -16,14 +16,31 @@ const Z: usize = 3;
 /// alpha jumps where a pre-activation crosses zero and finite differences straddle the jumps.
 fn tiny_vae(dev: &Device) -> Vae {
     let encoder = Sequential::new()
-        .push("conv1", Conv2d::new(1, 4, 4, 2, 1, true, 31, dev).unwrap())
+        .push(
+            "conv1",
+            Conv2dConfig::new(1, 4, 4)
+                .stride(2)
+                .padding(1)
+                .init(31, dev)
+                .unwrap(),
+        )
         .push("act1", Tanh)
-        .push("conv2", Conv2d::new(4, 5, 4, 2, 1, true, 32, dev).unwrap())
+        .push(
+            "conv2",
+            Conv2dConfig::new(4, 5, 4)
+                .stride(2)
+                .padding(1)
+                .init(32, dev)
+                .unwrap(),
+        )
         .push("act2", Tanh)
         .push("flatten", Flatten)
-        .push("fc", Linear::new(5 * 4 * 4, 2 * Z, true, 33, dev).unwrap());
+        .push(
+            "fc",
+            LinearConfig::new(5 * 4 * 4, 2 * Z).init(33, dev).unwrap(),
+        );
     let decoder = Sequential::new()
-        .push("fc", Linear::new(Z, 16 * 16, true, 34, dev).unwrap())
+        .push("fc", LinearConfig::new(Z, 16 * 16).init(34, dev).unwrap())
         .push("reshape", Reshape(vec![1, 16, 16]));
     Vae {
         config: VaeConfig {

@@ -4,18 +4,30 @@
 //! `cargo run --release -p vaecam-attention --example attention_maps`
 
 use vaecam_attention::{latent_attention_maps, MapOptions, SequentialEncoder};
-use vaecam_tensor::nn::{Conv2d, Flatten, LeakyReLU, Linear, Sequential};
+use vaecam_tensor::nn::{Conv2dConfig, Flatten, LeakyReLU, LinearConfig, Sequential};
 use vaecam_tensor::{Device, Result, Tensor};
 
 fn main() -> Result<()> {
     let dev = Device::cpu();
     let net = Sequential::new()
-        .push("conv1", Conv2d::new(1, 8, 4, 2, 1, true, 1, &dev)?)
+        .push(
+            "conv1",
+            Conv2dConfig::new(1, 8, 4)
+                .stride(2)
+                .padding(1)
+                .init(1, &dev)?,
+        )
         .push("act1", LeakyReLU(0.2))
-        .push("conv2", Conv2d::new(8, 16, 4, 2, 1, true, 2, &dev)?)
+        .push(
+            "conv2",
+            Conv2dConfig::new(8, 16, 4)
+                .stride(2)
+                .padding(1)
+                .init(2, &dev)?,
+        )
         .push("act2", LeakyReLU(0.2))
         .push("flatten", Flatten)
-        .push("fc", Linear::new(16 * 4 * 4, 2 * 3, true, 3, &dev)?);
+        .push("fc", LinearConfig::new(16 * 4 * 4, 2 * 3).init(3, &dev)?);
     let mut img = vec![0.0f32; 16 * 16];
     for r in 2..7 {
         for c in 9..14 {

@@ -10,15 +10,15 @@
 //!
 //! ```
 //! use vaecam_attention::{latent_attention_maps, MapOptions, SequentialEncoder};
-//! use vaecam_tensor::nn::{Conv2d, Flatten, Linear, ReLU, Sequential};
+//! use vaecam_tensor::nn::{Conv2dConfig, Flatten, LinearConfig, ReLU, Sequential};
 //! use vaecam_tensor::{Device, Tensor};
 //! # fn main() -> vaecam_tensor::Result<()> {
 //! let dev = Device::cpu();
 //! let net = Sequential::new()
-//!     .push("conv1", Conv2d::new(1, 4, 4, 2, 1, true, 1, &dev)?)
+//!     .push("conv1", Conv2dConfig::new(1, 4, 4).stride(2).padding(1).init(1, &dev)?)
 //!     .push("relu1", ReLU)
 //!     .push("flatten", Flatten)
-//!     .push("fc", Linear::new(4 * 8 * 8, 2 * 3, true, 2, &dev)?);
+//!     .push("fc", LinearConfig::new(4 * 8 * 8, 2 * 3).init(2, &dev)?);
 //! let enc = SequentialEncoder::new(&net, 3);
 //! let x = Tensor::rand([2, 1, 16, 16], 0, &dev)?;
 //! let maps = latent_attention_maps(&enc, &x, "conv1", &MapOptions::default())?;

@@ -5,19 +5,36 @@ use vaecam_attention::{
     attention_disentanglement_loss, latent_attention_maps, MapOptions, Overlap, PairChoice,
     SequentialEncoder, Strategy, TappedEncoder, Variant,
 };
-use vaecam_tensor::nn::{Conv2d, Flatten, LeakyReLU, Linear, Sequential, Tanh};
+use vaecam_tensor::nn::{Conv2dConfig, Flatten, LeakyReLU, LinearConfig, Sequential, Tanh};
 use vaecam_tensor::{grad, no_grad, Device, Tensor};
 
 const Z: usize = 3;
 
 fn net(dev: &Device) -> Sequential {
     Sequential::new()
-        .push("conv1", Conv2d::new(1, 4, 4, 2, 1, true, 11, dev).unwrap())
+        .push(
+            "conv1",
+            Conv2dConfig::new(1, 4, 4)
+                .stride(2)
+                .padding(1)
+                .init(11, dev)
+                .unwrap(),
+        )
         .push("act1", LeakyReLU(0.2))
-        .push("conv2", Conv2d::new(4, 5, 4, 2, 1, true, 12, dev).unwrap())
+        .push(
+            "conv2",
+            Conv2dConfig::new(4, 5, 4)
+                .stride(2)
+                .padding(1)
+                .init(12, dev)
+                .unwrap(),
+        )
         .push("act2", LeakyReLU(0.2))
         .push("flatten", Flatten)
-        .push("fc", Linear::new(5 * 4 * 4, 2 * Z, true, 13, dev).unwrap())
+        .push(
+            "fc",
+            LinearConfig::new(5 * 4 * 4, 2 * Z).init(13, dev).unwrap(),
+        )
 }
 
 fn input(dev: &Device) -> Tensor {
@@ -297,12 +314,29 @@ fn ad_loss(n: &Sequential, x: &Tensor, through_alpha: bool) -> Tensor {
 /// whenever a pre-activation crosses zero and finite differences would straddle the jumps.
 fn smooth_net(dev: &Device) -> Sequential {
     Sequential::new()
-        .push("conv1", Conv2d::new(1, 4, 4, 2, 1, true, 21, dev).unwrap())
+        .push(
+            "conv1",
+            Conv2dConfig::new(1, 4, 4)
+                .stride(2)
+                .padding(1)
+                .init(21, dev)
+                .unwrap(),
+        )
         .push("act1", Tanh)
-        .push("conv2", Conv2d::new(4, 5, 4, 2, 1, true, 22, dev).unwrap())
+        .push(
+            "conv2",
+            Conv2dConfig::new(4, 5, 4)
+                .stride(2)
+                .padding(1)
+                .init(22, dev)
+                .unwrap(),
+        )
         .push("act2", Tanh)
         .push("flatten", Flatten)
-        .push("fc", Linear::new(5 * 4 * 4, 2 * Z, true, 23, dev).unwrap())
+        .push(
+            "fc",
+            LinearConfig::new(5 * 4 * 4, 2 * Z).init(23, dev).unwrap(),
+        )
 }
 
 #[test]

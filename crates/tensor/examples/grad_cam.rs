@@ -5,14 +5,17 @@
 //!
 //! `cargo run --release -p vaecam-tensor --example grad_cam`
 
-use vaecam_tensor::nn::{Conv2d, Linear, Module};
+use vaecam_tensor::nn::{Conv2dConfig, LinearConfig, Module};
 use vaecam_tensor::{grad, Device, Result, Tensor};
 
 fn main() -> Result<()> {
     let dev = Device::cpu();
-    let conv1 = Conv2d::new(1, 4, 3, 1, 1, true, 1, &dev)?;
-    let conv2 = Conv2d::new(4, 6, 4, 2, 1, true, 2, &dev)?;
-    let fc = Linear::new(6 * 4 * 4, 2, true, 3, &dev)?;
+    let conv1 = Conv2dConfig::new(1, 4, 3).padding(1).init(1, &dev)?;
+    let conv2 = Conv2dConfig::new(4, 6, 4)
+        .stride(2)
+        .padding(1)
+        .init(2, &dev)?;
+    let fc = LinearConfig::new(6 * 4 * 4, 2).init(3, &dev)?;
     // A bright square in the top-left corner of an 8x8 image.
     let mut img = vec![0.0f32; 64];
     for r in 0..3 {

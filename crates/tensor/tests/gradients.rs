@@ -160,7 +160,7 @@ device_tests! {
 
 mod residual {
     use super::common::*;
-    use vaecam_tensor::nn::{Module, ResidualBlock};
+    use vaecam_tensor::nn::{Module, ResidualBlockConfig};
     use vaecam_tensor::Device;
 
     #[test]
@@ -171,13 +171,19 @@ mod residual {
         check_grad(
             &dev,
             &[x],
-            |t| ResidualBlock::new(3, 4, 2, 0.1, 9, t[0].device())?.forward(&t[0]),
+            |t| {
+                ResidualBlockConfig::new(3, 4)
+                    .stride(2)
+                    .slope(0.1)
+                    .init(9, t[0].device())?
+                    .forward(&t[0])
+            },
             1e-3,
             2e-2,
             3e-3,
             "residual block",
         );
-        let b = ResidualBlock::new(3, 3, 1, 0.0, 1, &dev).unwrap();
+        let b = ResidualBlockConfig::new(3, 3).init(1, &dev).unwrap();
         assert_eq!(
             b.forward(&rand_t(&[1, 3, 5, 5], 1, &dev)).unwrap().dims(),
             &[1, 3, 5, 5]

@@ -4,8 +4,8 @@ mod common;
 use common::*;
 use vaecam_tensor::io::{load, load_into, save};
 use vaecam_tensor::nn::{
-    self, BatchNorm2d, Conv2d, ConvTranspose2d, Flatten, Init, LeakyReLU, Linear, Module,
-    Sequential,
+    self, BatchNorm2dConfig, Conv2dConfig, ConvTranspose2dConfig, Flatten, Init, LeakyReLU,
+    LinearConfig, Module, Sequential,
 };
 use vaecam_tensor::optim::{Adam, AdamConfig, Sgd};
 use vaecam_tensor::{Device, Reduction, Tensor};
@@ -25,19 +25,27 @@ fn tiny_encoder(dev: &Device, seed: u64) -> Sequential {
     Sequential::new()
         .push(
             "conv1",
-            Conv2d::new(1, 4, 4, 2, 1, true, seed, dev).unwrap(),
+            Conv2dConfig::new(1, 4, 4)
+                .stride(2)
+                .padding(1)
+                .init(seed, dev)
+                .unwrap(),
         )
-        .push("bn1", BatchNorm2d::new(4, dev).unwrap())
+        .push("bn1", BatchNorm2dConfig::new(4).init(dev).unwrap())
         .push("act1", LeakyReLU(0.2))
         .push(
             "conv2",
-            Conv2d::new(4, 8, 4, 2, 1, true, seed + 1, dev).unwrap(),
+            Conv2dConfig::new(4, 8, 4)
+                .stride(2)
+                .padding(1)
+                .init(seed + 1, dev)
+                .unwrap(),
         )
         .push("act2", LeakyReLU(0.2))
         .push("flat", Flatten)
         .push(
             "fc",
-            Linear::new(8 * 2 * 2, 3, true, seed + 2, dev).unwrap(),
+            LinearConfig::new(8 * 2 * 2, 3).init(seed + 2, dev).unwrap(),
         )
 }
 
@@ -144,13 +152,13 @@ device_tests! {
         assert!((std - (2.0f32 / 512.0).sqrt()).abs() < 0.003, "kaiming std {std}");
         let x = Init::XavierUniform.tensor([100, 300], None, 3, dev).unwrap().to_vec().unwrap();
         assert!(x.iter().all(|v| v.abs() <= (6.0f32 / 400.0).sqrt()));
-        let ct = ConvTranspose2d::new(8, 4, 4, 2, 1, 0, true, 1, dev).unwrap();
+        let ct = ConvTranspose2dConfig::new(8, 4, 4).stride(2).padding(1).init(1, dev).unwrap();
         assert_eq!(ct.weight.dims(), &[8, 4, 4, 4]);
         assert_eq!(ct.forward(&rand_t(&[1, 8, 3, 3], 1, dev)).unwrap().dims(), &[1, 4, 6, 6]);
     }
 
     fn batchnorm_train_and_eval_match_reference(dev: &Device) {
-        let bn = BatchNorm2d::new(2, dev).unwrap();
+        let bn = BatchNorm2dConfig::new(2).init(dev).unwrap();
         let xv = values(2 * 2 * 3 * 3, 5, -2.0, 3.0);
         let x = t(xv.clone(), &[2, 2, 3, 3], dev);
         let y = bn.forward(&x).unwrap().to_vec().unwrap();
@@ -177,7 +185,7 @@ device_tests! {
             assert!((ye[i] - (v - rm[c]) / (rv[c] + 1e-5).sqrt()).abs() < 1e-5);
         }
         // The training-mode normalisation differentiates correctly (through mean and var).
-        check_grad(dev, &[(xv, vec![2, 2, 3, 3])], |x| { let b = BatchNorm2d::new(2, &x[0].device().clone())?; b.forward(&x[0]) }, 1e-3, 2e-2, 3e-3, "batchnorm");
+        check_grad(dev, &[(xv, vec![2, 2, 3, 3])], |x| { let b = BatchNorm2dConfig::new(2).init(&x[0].device().clone())?; b.forward(&x[0]) }, 1e-3, 2e-2, 3e-3, "batchnorm");
     }
 
     fn adam_matches_a_reference_implementation(dev: &Device) {
@@ -218,7 +226,7 @@ device_tests! {
 
     fn a_tiny_regression_learns(dev: &Device) {
         // y = 2 x0 - x1 + 0.5, learned by a linear layer with Adam: the loss falls 100-fold.
-        let lin = Linear::new(2, 1, true, 7, dev).unwrap();
+        let lin = LinearConfig::new(2, 1).init(7, dev).unwrap();
         let mut opt = Adam::new(nn::parameters(&lin), AdamConfig { lr: 0.05, ..Default::default() }).unwrap();
         let xv = values(64, 3, -1.0, 1.0);
         let yv: Vec<f32> = xv.chunks(2).map(|c| 2.0 * c[0] - c[1] + 0.5).collect();
@@ -243,4 +251,66 @@ impl ForwardFc for Tensor {
     fn forward_fc(&self, enc: &Sequential) -> Tensor {
         enc.layer("fc").unwrap().forward(self).unwrap()
     }
+}
+
+#[test]
+fn layer_configs_set_what_they_name_and_refuse_bad_values() {
+    let dev = Device::cpu();
+    let conv = Conv2dConfig::new(3, 8, 4)
+        .stride(2)
+        .padding(1)
+        .bias(false)
+        .init(5, &dev)
+        .unwrap();
+    assert_eq!(conv.weight.dims(), &[8, 3, 4, 4]);
+    assert!(conv.bias.is_none());
+    assert_eq!((conv.stride, conv.padding), (2, 1));
+    // The same seed draws the same weight; the config defaults are PyTorch's.
+    let default = Conv2dConfig::new(3, 8, 4);
+    assert_eq!(
+        (default.stride, default.padding, default.bias),
+        (1, 0, true)
+    );
+    let a = default.init(5, &dev).unwrap();
+    assert_eq!(a.weight.to_vec().unwrap(), conv.weight.to_vec().unwrap());
+    let ct = ConvTranspose2dConfig::new(4, 2, 3)
+        .stride(2)
+        .padding(1)
+        .output_padding(1)
+        .init(1, &dev)
+        .unwrap();
+    assert_eq!(
+        ct.forward(&rand_t(&[1, 4, 5, 5], 2, &dev)).unwrap().dims(),
+        &[1, 2, 10, 10]
+    );
+    let lin = LinearConfig::new(6, 2).bias(false).init(3, &dev).unwrap();
+    assert!(lin.bias.is_none() && lin.weight.dims() == [2, 6]);
+    let bn = BatchNorm2dConfig::new(3)
+        .eps(1e-3)
+        .momentum(0.5)
+        .init(&dev)
+        .unwrap();
+    assert_eq!((bn.eps, bn.momentum), (1e-3, 0.5));
+
+    let msg = |r: Result<(), vaecam_tensor::Error>| r.unwrap_err().to_string();
+    let e = msg(Conv2dConfig::new(3, 8, 4)
+        .stride(0)
+        .init(1, &dev)
+        .map(|_| ()));
+    assert!(e.contains("Conv2d") && e.contains("stride"), "{e}");
+    let e = msg(ConvTranspose2dConfig::new(3, 8, 4)
+        .stride(2)
+        .output_padding(2)
+        .init(1, &dev)
+        .map(|_| ()));
+    assert!(e.contains("output_padding"), "{e}");
+    let e = msg(LinearConfig::new(0, 8).init(1, &dev).map(|_| ()));
+    assert!(e.contains("Linear") && e.contains("d_in"), "{e}");
+    let e = msg(BatchNorm2dConfig::new(3)
+        .momentum(1.5)
+        .init(&dev)
+        .map(|_| ()));
+    assert!(e.contains("momentum"), "{e}");
+    let e = msg(BatchNorm2dConfig::new(3).eps(0.0).init(&dev).map(|_| ()));
+    assert!(e.contains("eps"), "{e}");
 }

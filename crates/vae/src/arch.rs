@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 use vaecam_tensor::nn::{
-    self, BatchNorm2d, Conv2d, ConvTranspose2d, Flatten, LeakyReLU, Linear, Module, ReLU, Reshape,
-    ResidualBlock, Sequential,
+    self, BatchNorm2dConfig, Conv2dConfig, ConvTranspose2dConfig, Flatten, LeakyReLU, LinearConfig,
+    Module, ReLU, Reshape, ResidualBlockConfig, Sequential,
 };
 use vaecam_tensor::{Device, Error, Result, Tensor};
 
@@ -141,6 +141,18 @@ impl VaeConfig {
     }
 }
 
+/// A 4x4 convolution with stride 2 and padding 1: halves the spatial size.
+fn down(c_in: usize, c_out: usize) -> Conv2dConfig {
+    Conv2dConfig::new(c_in, c_out, 4).stride(2).padding(1)
+}
+
+/// A 4x4 transposed convolution with stride 2 and padding 1: doubles the spatial size.
+fn up(c_in: usize, c_out: usize) -> ConvTranspose2dConfig {
+    ConvTranspose2dConfig::new(c_in, c_out, 4)
+        .stride(2)
+        .padding(1)
+}
+
 /// The conv models' decoder: Linear(z -> C*side*side), then transposed convs (k4 s2 p1) back
 /// through `channels` in reverse, with LeakyReLU and BatchNorm between, to `out_c` channels.
 fn mirrored_decoder(
@@ -154,7 +166,7 @@ fn mirrored_decoder(
     let last_c = *channels.last().expect("validated non-empty");
     let flat = last_c * side * side;
     let mut dec = Sequential::new();
-    dec.add("fc", Box::new(Linear::new(z, flat, true, seed, dev)?))?;
+    dec.add("fc", Box::new(LinearConfig::new(z, flat).init(seed, dev)?))?;
     dec.add("reshape", Box::new(Reshape(vec![last_c, side, side])))?;
     let rev: Vec<usize> = channels.iter().rev().copied().collect();
     for (i, &ch) in rev.iter().enumerate() {
@@ -164,21 +176,18 @@ fn mirrored_decoder(
         dec.add(&format!("act{k}"), Box::new(LeakyReLU(0.2)))?;
         dec.add(
             &format!("deconv{k}"),
-            Box::new(ConvTranspose2d::with_init(
-                ch,
-                out,
-                4,
-                2,
-                1,
-                0,
-                last,
-                nn::Init::KaimingNormal(0.2),
-                seed + k as u64,
-                dev,
-            )?),
+            Box::new(
+                up(ch, out)
+                    .bias(last)
+                    .weight_init(nn::Init::KaimingNormal(0.2))
+                    .init(seed + k as u64, dev)?,
+            ),
         )?;
         if !last {
-            dec.add(&format!("bn{k}"), Box::new(BatchNorm2d::new(out, dev)?))?;
+            dec.add(
+                &format!("bn{k}"),
+                Box::new(BatchNorm2dConfig::new(out).init(dev)?),
+            )?;
         }
     }
     Ok(dec)
@@ -216,70 +225,52 @@ impl Vae {
         let (encoder, decoder) = match &config.arch {
             Arch::Dsprites => {
                 let enc = Sequential::new()
-                    .push("conv1", Conv2d::new(c, 32, 4, 2, 1, true, s(1), dev)?)
+                    .push("conv1", down(c, 32).init(s(1), dev)?)
                     .push("relu1", ReLU)
-                    .push("conv2", Conv2d::new(32, 32, 4, 2, 1, true, s(2), dev)?)
+                    .push("conv2", down(32, 32).init(s(2), dev)?)
                     .push("relu2", ReLU)
-                    .push("conv3", Conv2d::new(32, 64, 4, 2, 1, true, s(3), dev)?)
+                    .push("conv3", down(32, 64).init(s(3), dev)?)
                     .push("relu3", ReLU)
-                    .push("conv4", Conv2d::new(64, 64, 4, 2, 1, true, s(4), dev)?)
+                    .push("conv4", down(64, 64).init(s(4), dev)?)
                     .push("relu4", ReLU)
                     .push("flatten", Flatten)
-                    .push("fc1", Linear::new(1024, 128, true, s(5), dev)?)
+                    .push("fc1", LinearConfig::new(1024, 128).init(s(5), dev)?)
                     .push("relu5", ReLU)
-                    .push("fc2", Linear::new(128, 2 * z, true, s(6), dev)?);
+                    .push("fc2", LinearConfig::new(128, 2 * z).init(s(6), dev)?);
                 let dec = Sequential::new()
-                    .push("fc1", Linear::new(z, 128, true, s(11), dev)?)
+                    .push("fc1", LinearConfig::new(z, 128).init(s(11), dev)?)
                     .push("relu1", ReLU)
-                    .push("fc2", Linear::new(128, 1024, true, s(12), dev)?)
+                    .push("fc2", LinearConfig::new(128, 1024).init(s(12), dev)?)
                     .push("relu2", ReLU)
                     .push("reshape", Reshape(vec![64, 4, 4]))
-                    .push(
-                        "deconv1",
-                        ConvTranspose2d::new(64, 64, 4, 2, 1, 0, true, s(13), dev)?,
-                    )
+                    .push("deconv1", up(64, 64).init(s(13), dev)?)
                     .push("relu3", ReLU)
-                    .push(
-                        "deconv2",
-                        ConvTranspose2d::new(64, 32, 4, 2, 1, 0, true, s(14), dev)?,
-                    )
+                    .push("deconv2", up(64, 32).init(s(14), dev)?)
                     .push("relu4", ReLU)
-                    .push(
-                        "deconv3",
-                        ConvTranspose2d::new(32, 32, 4, 2, 1, 0, true, s(15), dev)?,
-                    )
+                    .push("deconv3", up(32, 32).init(s(15), dev)?)
                     .push("relu5", ReLU)
-                    .push(
-                        "deconv4",
-                        ConvTranspose2d::new(32, c, 4, 2, 1, 0, true, s(16), dev)?,
-                    );
+                    .push("deconv4", up(32, c).init(s(16), dev)?);
                 (enc, dec)
             }
             Arch::Mnist => {
                 let enc = Sequential::new()
-                    .push("conv1", Conv2d::new(c, 64, 4, 2, 1, true, s(1), dev)?)
+                    .push("conv1", down(c, 64).init(s(1), dev)?)
                     .push("relu1", ReLU)
-                    .push("conv2", Conv2d::new(64, 128, 4, 2, 1, true, s(2), dev)?)
+                    .push("conv2", down(64, 128).init(s(2), dev)?)
                     .push("relu2", ReLU)
                     .push("flatten", Flatten)
-                    .push("fc1", Linear::new(6272, 1024, true, s(3), dev)?)
+                    .push("fc1", LinearConfig::new(6272, 1024).init(s(3), dev)?)
                     .push("relu3", ReLU)
-                    .push("fc2", Linear::new(1024, 2 * z, true, s(4), dev)?);
+                    .push("fc2", LinearConfig::new(1024, 2 * z).init(s(4), dev)?);
                 let dec = Sequential::new()
-                    .push("fc1", Linear::new(z, 1024, true, s(11), dev)?)
+                    .push("fc1", LinearConfig::new(z, 1024).init(s(11), dev)?)
                     .push("relu1", ReLU)
-                    .push("fc2", Linear::new(1024, 6272, true, s(12), dev)?)
+                    .push("fc2", LinearConfig::new(1024, 6272).init(s(12), dev)?)
                     .push("relu2", ReLU)
                     .push("reshape", Reshape(vec![128, 7, 7]))
-                    .push(
-                        "deconv1",
-                        ConvTranspose2d::new(128, 64, 4, 2, 1, 0, true, s(13), dev)?,
-                    )
+                    .push("deconv1", up(128, 64).init(s(13), dev)?)
                     .push("relu3", ReLU)
-                    .push(
-                        "deconv2",
-                        ConvTranspose2d::new(64, c, 4, 2, 1, 0, true, s(14), dev)?,
-                    );
+                    .push("deconv2", up(64, c).init(s(14), dev)?);
                 (enc, dec)
             }
             Arch::Resnet18 { width } => {
@@ -288,19 +279,16 @@ impl Vae {
                 let mut enc = Sequential::new();
                 enc.add(
                     "stem",
-                    Box::new(Conv2d::with_init(
-                        c,
-                        w,
-                        3,
-                        2,
-                        1,
-                        false,
-                        nn::Init::KaimingNormal(0.0),
-                        s(1),
-                        dev,
-                    )?),
+                    Box::new(
+                        Conv2dConfig::new(c, w, 3)
+                            .stride(2)
+                            .padding(1)
+                            .bias(false)
+                            .weight_init(nn::Init::KaimingNormal(0.0))
+                            .init(s(1), dev)?,
+                    ),
                 )?;
-                enc.add("stem_bn", Box::new(BatchNorm2d::new(w, dev)?))?;
+                enc.add("stem_bn", Box::new(BatchNorm2dConfig::new(w).init(dev)?))?;
                 enc.add("stem_act", Box::new(ReLU))?;
                 let mut prev = w;
                 for (i, &ch) in stages.iter().enumerate() {
@@ -309,14 +297,11 @@ impl Vae {
                         let name = format!("layer{}.{b}", i + 1);
                         enc.add(
                             &name,
-                            Box::new(ResidualBlock::new(
-                                prev,
-                                ch,
-                                stride,
-                                0.0,
-                                s(10 + 2 * i as u64 + b as u64),
-                                dev,
-                            )?),
+                            Box::new(
+                                ResidualBlockConfig::new(prev, ch)
+                                    .stride(stride)
+                                    .init(s(10 + 2 * i as u64 + b as u64), dev)?,
+                            ),
                         )?;
                         prev = ch;
                     }
@@ -324,7 +309,10 @@ impl Vae {
                 let side = config.image_size / 16;
                 let flat = prev * side * side;
                 enc.add("flatten", Box::new(Flatten))?;
-                enc.add("fc", Box::new(Linear::new(flat, 2 * z, true, s(50), dev)?))?;
+                enc.add(
+                    "fc",
+                    Box::new(LinearConfig::new(flat, 2 * z).init(s(50), dev)?),
+                )?;
                 let dec = mirrored_decoder(&[w, 2 * w, 4 * w, 8 * w], c, side, z, s(60), dev)?;
                 (enc, dec)
             }
@@ -335,26 +323,27 @@ impl Vae {
                     let k = i + 1;
                     enc.add(
                         &format!("conv{k}"),
-                        Box::new(Conv2d::with_init(
-                            prev,
-                            ch,
-                            4,
-                            2,
-                            1,
-                            false,
-                            nn::Init::KaimingNormal(0.2),
-                            s(k as u64),
-                            dev,
-                        )?),
+                        Box::new(
+                            down(prev, ch)
+                                .bias(false)
+                                .weight_init(nn::Init::KaimingNormal(0.2))
+                                .init(s(k as u64), dev)?,
+                        ),
                     )?;
-                    enc.add(&format!("bn{k}"), Box::new(BatchNorm2d::new(ch, dev)?))?;
+                    enc.add(
+                        &format!("bn{k}"),
+                        Box::new(BatchNorm2dConfig::new(ch).init(dev)?),
+                    )?;
                     enc.add(&format!("act{k}"), Box::new(LeakyReLU(0.2)))?;
                     prev = ch;
                 }
                 let side = config.image_size >> channels.len();
                 let flat = prev * side * side;
                 enc.add("flatten", Box::new(Flatten))?;
-                enc.add("fc", Box::new(Linear::new(flat, 2 * z, true, s(50), dev)?))?;
+                enc.add(
+                    "fc",
+                    Box::new(LinearConfig::new(flat, 2 * z).init(s(50), dev)?),
+                )?;
                 let dec = mirrored_decoder(channels, c, side, z, s(60), dev)?;
                 (enc, dec)
             }

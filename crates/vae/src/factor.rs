@@ -2,7 +2,7 @@
 //! dimensions were permuted independently across the batch; its logit difference estimates
 //! the total correlation.
 
-use vaecam_tensor::nn::{LeakyReLU, Linear, Module, Sequential};
+use vaecam_tensor::nn::{LeakyReLU, LinearConfig, Module, Sequential};
 use vaecam_tensor::rng::philox4x32;
 use vaecam_tensor::{Device, Result, Tensor};
 
@@ -14,20 +14,14 @@ pub fn discriminator(z_dim: usize, hidden: usize, seed: u64, dev: &Device) -> Re
     for i in 0..5 {
         d.add(
             &format!("fc{}", i + 1),
-            Box::new(Linear::new(
-                prev,
-                hidden,
-                true,
-                seed.wrapping_add(i as u64 + 1),
-                dev,
-            )?),
+            Box::new(LinearConfig::new(prev, hidden).init(seed.wrapping_add(i as u64 + 1), dev)?),
         )?;
         d.add(&format!("act{}", i + 1), Box::new(LeakyReLU(0.2)))?;
         prev = hidden;
     }
     d.add(
         "fc6",
-        Box::new(Linear::new(prev, 2, true, seed.wrapping_add(6), dev)?),
+        Box::new(LinearConfig::new(prev, 2).init(seed.wrapping_add(6), dev)?),
     )?;
     Ok(d)
 }

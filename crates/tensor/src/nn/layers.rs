@@ -2,7 +2,7 @@
 
 use super::{join, Init, Module};
 use crate::device::Device;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::rng::derive_seed;
 use crate::tensor::Tensor;
 
@@ -23,7 +23,115 @@ fn push_weight_bias(
     }
 }
 
-/// 2-D convolution with weight `[c_out, c_in, k, k]` and an optional bias.
+/// Refuses a zero size or stride in a layer config, naming the layer and the field.
+fn check_positive(layer: &str, fields: &[(&str, usize)]) -> Result<()> {
+    for (name, v) in fields {
+        if *v == 0 {
+            return Err(Error::InvalidArgument(format!(
+                "{layer}: {name} must be at least 1 (got 0)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The bias of an affine layer, drawn by PyTorch's rule U(±1/sqrt(fan_in)).
+fn bias_param(
+    present: bool,
+    len: usize,
+    fan_in: usize,
+    seed: u64,
+    device: &Device,
+) -> Result<Option<Tensor>> {
+    if !present {
+        return Ok(None);
+    }
+    let b = Init::PyTorchDefault.tensor([len], Some((fan_in, fan_in)), seed, device)?;
+    Ok(Some(b.requires_grad_()))
+}
+
+/// The settings of a [`Conv2d`]; PyTorch's defaults (stride 1, padding 0, with bias, PyTorch's
+/// default init) until changed:
+/// `Conv2dConfig::new(1, 32, 4).stride(2).padding(1).init(seed, &device)?`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conv2dConfig {
+    /// Input channels.
+    pub c_in: usize,
+    /// Output channels.
+    pub c_out: usize,
+    /// Kernel height and width.
+    pub kernel: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Zero padding on every side.
+    pub padding: usize,
+    /// Whether the layer has a bias.
+    pub bias: bool,
+    /// How the weight is drawn (the bias always follows PyTorch's rule).
+    pub weight_init: Init,
+}
+
+impl Conv2dConfig {
+    /// A `kernel x kernel` convolution from `c_in` to `c_out` channels.
+    pub fn new(c_in: usize, c_out: usize, kernel: usize) -> Self {
+        Conv2dConfig {
+            c_in,
+            c_out,
+            kernel,
+            stride: 1,
+            padding: 0,
+            bias: true,
+            weight_init: Init::PyTorchDefault,
+        }
+    }
+    /// Sets the stride.
+    pub fn stride(mut self, stride: usize) -> Self {
+        self.stride = stride;
+        self
+    }
+    /// Sets the zero padding.
+    pub fn padding(mut self, padding: usize) -> Self {
+        self.padding = padding;
+        self
+    }
+    /// With or without a bias.
+    pub fn bias(mut self, bias: bool) -> Self {
+        self.bias = bias;
+        self
+    }
+    /// Sets the rule that draws the weight.
+    pub fn weight_init(mut self, init: Init) -> Self {
+        self.weight_init = init;
+        self
+    }
+    /// The layer, its parameters drawn from `seed` on `device`.
+    pub fn init(&self, seed: u64, device: &Device) -> Result<Conv2d> {
+        check_positive(
+            "Conv2d",
+            &[
+                ("c_in", self.c_in),
+                ("c_out", self.c_out),
+                ("kernel", self.kernel),
+                ("stride", self.stride),
+            ],
+        )?;
+        let (c_in, c_out, k) = (self.c_in, self.c_out, self.kernel);
+        let weight = self
+            .weight_init
+            .tensor([c_out, c_in, k, k], None, derive_seed(seed, 0), device)?
+            .requires_grad_();
+        let bias = bias_param(self.bias, c_out, c_in * k * k, derive_seed(seed, 1), device)?;
+        Ok(Conv2d {
+            weight,
+            bias,
+            stride: self.stride,
+            padding: self.padding,
+        })
+    }
+}
+
+/// 2-D convolution with weight `[c_out, c_in, k, k]` and an optional bias; built by
+/// [`Conv2dConfig`].
 pub struct Conv2d {
     /// Weight `[c_out, c_in, k, k]`.
     pub weight: Tensor,
@@ -33,71 +141,6 @@ pub struct Conv2d {
     pub stride: usize,
     /// Zero padding.
     pub padding: usize,
-}
-
-impl Conv2d {
-    /// A conv layer with PyTorch's default init from `seed`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        c_in: usize,
-        c_out: usize,
-        k: usize,
-        stride: usize,
-        padding: usize,
-        bias: bool,
-        seed: u64,
-        device: &Device,
-    ) -> Result<Self> {
-        Self::with_init(
-            c_in,
-            c_out,
-            k,
-            stride,
-            padding,
-            bias,
-            Init::PyTorchDefault,
-            seed,
-            device,
-        )
-    }
-    /// A conv layer with the weight drawn by `init` (the bias by PyTorch's rule).
-    #[allow(clippy::too_many_arguments)]
-    pub fn with_init(
-        c_in: usize,
-        c_out: usize,
-        k: usize,
-        stride: usize,
-        padding: usize,
-        bias: bool,
-        init: Init,
-        seed: u64,
-        device: &Device,
-    ) -> Result<Self> {
-        let weight = init
-            .tensor([c_out, c_in, k, k], None, derive_seed(seed, 0), device)?
-            .requires_grad_();
-        let fan_in = c_in * k * k;
-        let bias = if bias {
-            Some(
-                Init::PyTorchDefault
-                    .tensor(
-                        [c_out],
-                        Some((fan_in, fan_in)),
-                        derive_seed(seed, 1),
-                        device,
-                    )?
-                    .requires_grad_(),
-            )
-        } else {
-            None
-        };
-        Ok(Conv2d {
-            weight,
-            bias,
-            stride,
-            padding,
-        })
-    }
 }
 
 impl Module for Conv2d {
@@ -116,7 +159,105 @@ impl Module for Conv2d {
     }
 }
 
-/// Transposed 2-D convolution with weight `[c_in, c_out, k, k]` (PyTorch's layout).
+/// The settings of a [`ConvTranspose2d`]; PyTorch's defaults (stride 1, padding 0, output
+/// padding 0, with bias, PyTorch's default init) until changed:
+/// `ConvTranspose2dConfig::new(64, 32, 4).stride(2).padding(1).init(seed, &device)?`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvTranspose2dConfig {
+    /// Input channels.
+    pub c_in: usize,
+    /// Output channels.
+    pub c_out: usize,
+    /// Kernel height and width.
+    pub kernel: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Padding (removed from the output, as in PyTorch).
+    pub padding: usize,
+    /// Extra rows/cols on the bottom/right of the output.
+    pub output_padding: usize,
+    /// Whether the layer has a bias.
+    pub bias: bool,
+    /// How the weight is drawn (the bias always follows PyTorch's rule).
+    pub weight_init: Init,
+}
+
+impl ConvTranspose2dConfig {
+    /// A `kernel x kernel` transposed convolution from `c_in` to `c_out` channels.
+    pub fn new(c_in: usize, c_out: usize, kernel: usize) -> Self {
+        ConvTranspose2dConfig {
+            c_in,
+            c_out,
+            kernel,
+            stride: 1,
+            padding: 0,
+            output_padding: 0,
+            bias: true,
+            weight_init: Init::PyTorchDefault,
+        }
+    }
+    /// Sets the stride.
+    pub fn stride(mut self, stride: usize) -> Self {
+        self.stride = stride;
+        self
+    }
+    /// Sets the padding.
+    pub fn padding(mut self, padding: usize) -> Self {
+        self.padding = padding;
+        self
+    }
+    /// Sets the output padding.
+    pub fn output_padding(mut self, output_padding: usize) -> Self {
+        self.output_padding = output_padding;
+        self
+    }
+    /// With or without a bias.
+    pub fn bias(mut self, bias: bool) -> Self {
+        self.bias = bias;
+        self
+    }
+    /// Sets the rule that draws the weight.
+    pub fn weight_init(mut self, init: Init) -> Self {
+        self.weight_init = init;
+        self
+    }
+    /// The layer, its parameters drawn from `seed` on `device`.
+    pub fn init(&self, seed: u64, device: &Device) -> Result<ConvTranspose2d> {
+        check_positive(
+            "ConvTranspose2d",
+            &[
+                ("c_in", self.c_in),
+                ("c_out", self.c_out),
+                ("kernel", self.kernel),
+                ("stride", self.stride),
+            ],
+        )?;
+        if self.output_padding >= self.stride {
+            return Err(Error::InvalidArgument(format!(
+                "ConvTranspose2d: output_padding {} must be smaller than stride {}",
+                self.output_padding, self.stride
+            )));
+        }
+        let (c_in, c_out, k) = (self.c_in, self.c_out, self.kernel);
+        // PyTorch computes fans from the weight as stored ([in, out, k, k]): fan_in = out*k*k.
+        let fan = (c_out * k * k, c_in * k * k);
+        let weight = self
+            .weight_init
+            .tensor([c_in, c_out, k, k], Some(fan), derive_seed(seed, 0), device)?
+            .requires_grad_();
+        let bias = bias_param(self.bias, c_out, fan.0, derive_seed(seed, 1), device)?;
+        Ok(ConvTranspose2d {
+            weight,
+            bias,
+            stride: self.stride,
+            padding: self.padding,
+            output_padding: self.output_padding,
+        })
+    }
+}
+
+/// Transposed 2-D convolution with weight `[c_in, c_out, k, k]` (PyTorch's layout); built by
+/// [`ConvTranspose2dConfig`].
 pub struct ConvTranspose2d {
     /// Weight `[c_in, c_out, k, k]`.
     pub weight: Tensor,
@@ -128,71 +269,6 @@ pub struct ConvTranspose2d {
     pub padding: usize,
     /// Extra rows/cols on the bottom/right of the output.
     pub output_padding: usize,
-}
-
-impl ConvTranspose2d {
-    /// A transposed conv layer with PyTorch's default init from `seed`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        c_in: usize,
-        c_out: usize,
-        k: usize,
-        stride: usize,
-        padding: usize,
-        output_padding: usize,
-        bias: bool,
-        seed: u64,
-        device: &Device,
-    ) -> Result<Self> {
-        Self::with_init(
-            c_in,
-            c_out,
-            k,
-            stride,
-            padding,
-            output_padding,
-            bias,
-            Init::PyTorchDefault,
-            seed,
-            device,
-        )
-    }
-    /// A transposed conv layer with the weight drawn by `init`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn with_init(
-        c_in: usize,
-        c_out: usize,
-        k: usize,
-        stride: usize,
-        padding: usize,
-        output_padding: usize,
-        bias: bool,
-        init: Init,
-        seed: u64,
-        device: &Device,
-    ) -> Result<Self> {
-        // PyTorch computes fans from the weight as stored ([in, out, k, k]): fan_in = out*k*k.
-        let fan = (c_out * k * k, c_in * k * k);
-        let weight = init
-            .tensor([c_in, c_out, k, k], Some(fan), derive_seed(seed, 0), device)?
-            .requires_grad_();
-        let bias = if bias {
-            Some(
-                Init::PyTorchDefault
-                    .tensor([c_out], Some((fan.0, fan.0)), derive_seed(seed, 1), device)?
-                    .requires_grad_(),
-            )
-        } else {
-            None
-        };
-        Ok(ConvTranspose2d {
-            weight,
-            bias,
-            stride,
-            padding,
-            output_padding,
-        })
-    }
 }
 
 impl Module for ConvTranspose2d {
@@ -217,42 +293,64 @@ impl Module for ConvTranspose2d {
     }
 }
 
-/// A fully connected layer `y = x W^T + b` with W `[out, in]`.
+/// The settings of a [`Linear`] layer; with bias and PyTorch's default init until changed:
+/// `LinearConfig::new(1024, 128).init(seed, &device)?`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinearConfig {
+    /// Input features.
+    pub d_in: usize,
+    /// Output features.
+    pub d_out: usize,
+    /// Whether the layer has a bias.
+    pub bias: bool,
+    /// How the weight is drawn (the bias always follows PyTorch's rule).
+    pub weight_init: Init,
+}
+
+impl LinearConfig {
+    /// A layer from `d_in` to `d_out` features.
+    pub fn new(d_in: usize, d_out: usize) -> Self {
+        LinearConfig {
+            d_in,
+            d_out,
+            bias: true,
+            weight_init: Init::PyTorchDefault,
+        }
+    }
+    /// With or without a bias.
+    pub fn bias(mut self, bias: bool) -> Self {
+        self.bias = bias;
+        self
+    }
+    /// Sets the rule that draws the weight.
+    pub fn weight_init(mut self, init: Init) -> Self {
+        self.weight_init = init;
+        self
+    }
+    /// The layer, its parameters drawn from `seed` on `device`.
+    pub fn init(&self, seed: u64, device: &Device) -> Result<Linear> {
+        check_positive("Linear", &[("d_in", self.d_in), ("d_out", self.d_out)])?;
+        let weight = self
+            .weight_init
+            .tensor([self.d_out, self.d_in], None, derive_seed(seed, 0), device)?
+            .requires_grad_();
+        let bias = bias_param(
+            self.bias,
+            self.d_out,
+            self.d_in,
+            derive_seed(seed, 1),
+            device,
+        )?;
+        Ok(Linear { weight, bias })
+    }
+}
+
+/// A fully connected layer `y = x W^T + b` with W `[out, in]`; built by [`LinearConfig`].
 pub struct Linear {
     /// Weight `[out, in]`.
     pub weight: Tensor,
     /// Bias `[out]`.
     pub bias: Option<Tensor>,
-}
-
-impl Linear {
-    /// A linear layer with PyTorch's default init from `seed`.
-    pub fn new(d_in: usize, d_out: usize, bias: bool, seed: u64, device: &Device) -> Result<Self> {
-        Self::with_init(d_in, d_out, bias, Init::PyTorchDefault, seed, device)
-    }
-    /// A linear layer with the weight drawn by `init`.
-    pub fn with_init(
-        d_in: usize,
-        d_out: usize,
-        bias: bool,
-        init: Init,
-        seed: u64,
-        device: &Device,
-    ) -> Result<Self> {
-        let weight = init
-            .tensor([d_out, d_in], None, derive_seed(seed, 0), device)?
-            .requires_grad_();
-        let bias = if bias {
-            Some(
-                Init::PyTorchDefault
-                    .tensor([d_out], Some((d_in, d_in)), derive_seed(seed, 1), device)?
-                    .requires_grad_(),
-            )
-        } else {
-            None
-        };
-        Ok(Linear { weight, bias })
-    }
 }
 
 impl Module for Linear {

@@ -8,10 +8,11 @@ mod sequential;
 
 pub use init::Init;
 pub use layers::{
-    Conv2d, ConvTranspose2d, Flatten, LeakyReLU, Linear, ReLU, Reshape, Sigmoid, Tanh,
+    Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig, Flatten, LeakyReLU, Linear,
+    LinearConfig, ReLU, Reshape, Sigmoid, Tanh,
 };
-pub use norm::BatchNorm2d;
-pub use residual::ResidualBlock;
+pub use norm::{BatchNorm2d, BatchNorm2dConfig};
+pub use residual::{ResidualBlock, ResidualBlockConfig};
 pub use sequential::Sequential;
 
 use crate::error::Result;

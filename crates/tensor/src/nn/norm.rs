@@ -3,12 +3,13 @@
 use super::{join, Module};
 use crate::autograd::no_grad;
 use crate::device::Device;
-use crate::error::{shape_err, Result};
+use crate::error::{shape_err, Error, Result};
 use crate::tensor::Tensor;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// BatchNorm2d (PyTorch semantics): batch statistics in training, running statistics in
-/// evaluation; running variance uses the unbiased batch variance.
+/// evaluation; running variance uses the unbiased batch variance. Built by
+/// [`BatchNorm2dConfig`].
 pub struct BatchNorm2d {
     /// Scale `[C]`.
     pub weight: Tensor,
@@ -25,19 +26,71 @@ pub struct BatchNorm2d {
     training: AtomicBool,
 }
 
-impl BatchNorm2d {
-    /// A BatchNorm over `c` channels (weight 1, bias 0, momentum 0.1, eps 1e-5), in training mode.
-    pub fn new(c: usize, device: &Device) -> Result<Self> {
+/// The settings of a [`BatchNorm2d`]; PyTorch's defaults (eps 1e-5, momentum 0.1) until
+/// changed: `BatchNorm2dConfig::new(64).eps(1e-3).init(&device)?`. The layer has no random
+/// state (weight 1, bias 0), so building it takes no seed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchNorm2dConfig {
+    /// Channels.
+    pub channels: usize,
+    /// Variance epsilon.
+    pub eps: f32,
+    /// Running-statistics momentum (the weight of the new batch).
+    pub momentum: f32,
+}
+
+impl BatchNorm2dConfig {
+    /// A BatchNorm over `channels` channels.
+    pub fn new(channels: usize) -> Self {
+        BatchNorm2dConfig {
+            channels,
+            eps: 1e-5,
+            momentum: 0.1,
+        }
+    }
+    /// Sets the variance epsilon.
+    pub fn eps(mut self, eps: f32) -> Self {
+        self.eps = eps;
+        self
+    }
+    /// Sets the running-statistics momentum.
+    pub fn momentum(mut self, momentum: f32) -> Self {
+        self.momentum = momentum;
+        self
+    }
+    /// The layer on `device`, in training mode.
+    pub fn init(&self, device: &Device) -> Result<BatchNorm2d> {
+        let c = self.channels;
+        if c == 0 {
+            return Err(Error::InvalidArgument(
+                "BatchNorm2d: channels must be at least 1 (got 0)".into(),
+            ));
+        }
+        if !(self.eps > 0.0 && self.eps.is_finite()) {
+            return Err(Error::InvalidArgument(format!(
+                "BatchNorm2d: eps must be a positive number (got {})",
+                self.eps
+            )));
+        }
+        if !(0.0..=1.0).contains(&self.momentum) {
+            return Err(Error::InvalidArgument(format!(
+                "BatchNorm2d: momentum must be in [0, 1] (got {})",
+                self.momentum
+            )));
+        }
         Ok(BatchNorm2d {
             weight: Tensor::ones([c], device)?.requires_grad_(),
             bias: Tensor::zeros([c], device)?.requires_grad_(),
             running_mean: Tensor::zeros([c], device)?,
             running_var: Tensor::ones([c], device)?,
-            momentum: 0.1,
-            eps: 1e-5,
+            momentum: self.momentum,
+            eps: self.eps,
             training: AtomicBool::new(true),
         })
     }
+}
+
+impl BatchNorm2d {
     /// True in training mode.
     pub fn is_training(&self) -> bool {
         self.training.load(Ordering::Relaxed)

@@ -1,13 +1,14 @@
 //! ResNet's basic block (He et al. 2016): two 3x3 convs with BatchNorm, plus a shortcut that
 //! is the identity or, when the shape changes, a 1x1 strided conv with BatchNorm.
 
-use super::{join, BatchNorm2d, Conv2d, Init, Module};
+use super::{join, BatchNorm2d, BatchNorm2dConfig, Conv2d, Conv2dConfig, Init, Module};
 use crate::device::Device;
 use crate::error::Result;
 use crate::rng::derive_seed;
 use crate::tensor::Tensor;
 
-/// `act(bn2(conv2(act(bn1(conv1(x))))) + shortcut(x))` with a leaky-ReLU slope (0 = ReLU).
+/// `act(bn2(conv2(act(bn1(conv1(x))))) + shortcut(x))` with a leaky-ReLU slope (0 = ReLU);
+/// built by [`ResidualBlockConfig`].
 pub struct ResidualBlock {
     conv1: Conv2d,
     bn1: BatchNorm2d,
@@ -17,64 +18,72 @@ pub struct ResidualBlock {
     slope: f32,
 }
 
-impl ResidualBlock {
-    /// A block from `c_in` to `c_out` channels; `stride` 2 halves the spatial size.
-    pub fn new(
-        c_in: usize,
-        c_out: usize,
-        stride: usize,
-        slope: f32,
-        seed: u64,
-        device: &Device,
-    ) -> Result<Self> {
-        let init = Init::KaimingNormal(slope);
-        let conv1 = Conv2d::with_init(
+/// The settings of a [`ResidualBlock`]: stride 1 and ReLU (slope 0) until changed,
+/// convolutions drawn by Kaiming-normal init for the slope:
+/// `ResidualBlockConfig::new(64, 128).stride(2).init(seed, &device)?`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResidualBlockConfig {
+    /// Input channels.
+    pub c_in: usize,
+    /// Output channels.
+    pub c_out: usize,
+    /// Stride of the first conv and of the shortcut; 2 halves the spatial size.
+    pub stride: usize,
+    /// Leaky-ReLU slope of the activations (0 = ReLU).
+    pub slope: f32,
+}
+
+impl ResidualBlockConfig {
+    /// A block from `c_in` to `c_out` channels.
+    pub fn new(c_in: usize, c_out: usize) -> Self {
+        ResidualBlockConfig {
             c_in,
             c_out,
-            3,
-            stride,
-            1,
-            false,
-            init,
-            derive_seed(seed, 1),
-            device,
-        )?;
-        let conv2 = Conv2d::with_init(
-            c_out,
-            c_out,
-            3,
-            1,
-            1,
-            false,
-            init,
-            derive_seed(seed, 2),
-            device,
-        )?;
+            stride: 1,
+            slope: 0.0,
+        }
+    }
+    /// Sets the stride.
+    pub fn stride(mut self, stride: usize) -> Self {
+        self.stride = stride;
+        self
+    }
+    /// Sets the leaky-ReLU slope.
+    pub fn slope(mut self, slope: f32) -> Self {
+        self.slope = slope;
+        self
+    }
+    /// The block, its convolutions drawn from `seed` on `device`.
+    pub fn init(&self, seed: u64, device: &Device) -> Result<ResidualBlock> {
+        let (c_in, c_out, stride) = (self.c_in, self.c_out, self.stride);
+        let conv3 = |c: usize| {
+            Conv2dConfig::new(c, c_out, 3)
+                .padding(1)
+                .bias(false)
+                .weight_init(Init::KaimingNormal(self.slope))
+        };
+        let conv1 = conv3(c_in)
+            .stride(stride)
+            .init(derive_seed(seed, 1), device)?;
+        let conv2 = conv3(c_out).init(derive_seed(seed, 2), device)?;
+        let bn = BatchNorm2dConfig::new(c_out);
         let shortcut = if stride != 1 || c_in != c_out {
-            Some((
-                Conv2d::with_init(
-                    c_in,
-                    c_out,
-                    1,
-                    stride,
-                    0,
-                    false,
-                    init,
-                    derive_seed(seed, 3),
-                    device,
-                )?,
-                BatchNorm2d::new(c_out, device)?,
-            ))
+            let conv = Conv2dConfig::new(c_in, c_out, 1)
+                .stride(stride)
+                .bias(false)
+                .weight_init(Init::KaimingNormal(self.slope))
+                .init(derive_seed(seed, 3), device)?;
+            Some((conv, bn.init(device)?))
         } else {
             None
         };
         Ok(ResidualBlock {
             conv1,
-            bn1: BatchNorm2d::new(c_out, device)?,
+            bn1: bn.init(device)?,
             conv2,
-            bn2: BatchNorm2d::new(c_out, device)?,
+            bn2: bn.init(device)?,
             shortcut,
-            slope,
+            slope: self.slope,
         })
     }
 }
