@@ -147,7 +147,10 @@ fn the_batched_path_equals_separate_backward_passes() {
             all.slice(1, 2, 1).unwrap().to_vec().unwrap(),
         );
         for (u, v) in got.iter().zip(&want) {
-            assert!((u - v).abs() <= 1e-5 * scale + 1e-7, "{layer} dims [2, 0]: {u} vs {v}");
+            assert!(
+                (u - v).abs() <= 1e-5 * scale + 1e-7,
+                "{layer} dims [2, 0]: {u} vs {v}"
+            );
         }
     }
 }

@@ -7,7 +7,7 @@ use vaecam_attention::{
     SequentialEncoder, Strategy, TappedEncoder, Variant,
 };
 use vaecam_tensor::nn::{
-    parameters, BatchNorm2d, Conv2d, Flatten, Linear, Module, Sequential, Tanh,
+    parameters, BatchNorm2dConfig, Conv2dConfig, Flatten, LinearConfig, Module, Sequential, Tanh,
 };
 use vaecam_tensor::{grad, Device, Tensor};
 
@@ -15,24 +15,58 @@ const Z: usize = 3;
 
 fn net(dev: &Device) -> Sequential {
     Sequential::new()
-        .push("conv1", Conv2d::new(1, 4, 4, 2, 1, true, 31, dev).unwrap())
+        .push(
+            "conv1",
+            Conv2dConfig::new(1, 4, 4)
+                .stride(2)
+                .padding(1)
+                .init(31, dev)
+                .unwrap(),
+        )
         .push("act1", Tanh)
-        .push("conv2", Conv2d::new(4, 5, 4, 2, 1, true, 32, dev).unwrap())
+        .push(
+            "conv2",
+            Conv2dConfig::new(4, 5, 4)
+                .stride(2)
+                .padding(1)
+                .init(32, dev)
+                .unwrap(),
+        )
         .push("act2", Tanh)
         .push("flatten", Flatten)
-        .push("fc", Linear::new(5 * 4 * 4, 2 * Z, true, 33, dev).unwrap())
+        .push(
+            "fc",
+            LinearConfig::new(5 * 4 * 4, 2 * Z).init(33, dev).unwrap(),
+        )
 }
 
 fn bn_net(dev: &Device) -> Sequential {
     Sequential::new()
-        .push("conv1", Conv2d::new(1, 4, 4, 2, 1, true, 41, dev).unwrap())
-        .push("bn1", BatchNorm2d::new(4, dev).unwrap())
+        .push(
+            "conv1",
+            Conv2dConfig::new(1, 4, 4)
+                .stride(2)
+                .padding(1)
+                .init(41, dev)
+                .unwrap(),
+        )
+        .push("bn1", BatchNorm2dConfig::new(4).init(dev).unwrap())
         .push("act1", Tanh)
-        .push("conv2", Conv2d::new(4, 5, 4, 2, 1, true, 42, dev).unwrap())
-        .push("bn2", BatchNorm2d::new(5, dev).unwrap())
+        .push(
+            "conv2",
+            Conv2dConfig::new(4, 5, 4)
+                .stride(2)
+                .padding(1)
+                .init(42, dev)
+                .unwrap(),
+        )
+        .push("bn2", BatchNorm2dConfig::new(5).init(dev).unwrap())
         .push("act2", Tanh)
         .push("flatten", Flatten)
-        .push("fc", Linear::new(5 * 4 * 4, 2 * Z, true, 43, dev).unwrap())
+        .push(
+            "fc",
+            LinearConfig::new(5 * 4 * 4, 2 * Z).init(43, dev).unwrap(),
+        )
 }
 
 fn input(n: usize, dev: &Device) -> Tensor {
