@@ -26,7 +26,16 @@ except ImportError:
     sys.exit(0)
 
 
+def sync():
+    if torch.cuda.is_available() and torch.get_default_device().type == "cuda":
+        torch.cuda.synchronize()
+
+
 def timeit(fn, budget=1.0):
+    inner = fn
+
+    def fn():
+        inner(); sync()
     fn(); fn()
     t0 = time.perf_counter(); fn(); once = max(time.perf_counter() - t0, 1e-6)
     reps = int(min(max(budget / once, 3), 200))
@@ -90,13 +99,21 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--seconds", type=float, default=1.0)
-    ap.add_argument("--vaecam", default=os.path.join(os.path.dirname(__file__), "..", "target", "bench", "engine-cpu.json"))
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (compares with engine-gpu.json)")
+    ap.add_argument("--vaecam", default=None, help="vaecam's JSON (default target/bench/engine-cpu.json or -gpu.json)")
     args = ap.parse_args()
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("--device cuda: this torch has no CUDA device"); sys.exit(1)
+    torch.set_default_device(args.device)
+    if args.vaecam is None:
+        tag = "cpu" if args.device == "cpu" else "gpu"
+        args.vaecam = os.path.join(os.path.dirname(__file__), "..", "target", "bench", f"engine-{tag}.json")
     torch.set_num_threads(args.threads)
     ours = {}
     if os.path.exists(args.vaecam):
         ours = {r["name"]: r for r in json.load(open(args.vaecam))["rows"]}
-    print(f"\n## PyTorch {torch.__version__} CPU ({args.threads} threads) vs vaecam\n")
+    where = f"CPU ({args.threads} threads)" if args.device == "cpu" else torch.cuda.get_device_name()
+    print(f"\n## PyTorch {torch.__version__} {where} vs vaecam\n")
     print("| op | PyTorch | vaecam | vaecam / PyTorch |")
     print("|---|---:|---:|---:|")
     for name, s, v, unit in rows(args.seconds):

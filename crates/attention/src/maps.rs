@@ -333,6 +333,16 @@ fn batched_paper_maps(
     dims: &[usize],
     create_graph: bool,
 ) -> Result<(Tensor, Tensor)> {
+    if let Some(bn) = enc.batch_mixing_layer_after(layer)? {
+        return Err(Error::InvalidArgument(format!(
+            "the batched strategy needs evaluation mode: layer {bn:?} after {layer:?} mixes the \
+             samples of a batch (BatchNorm in training mode); call set_training(false) or use \
+             Strategy::PerDim"
+        )));
+    }
+    // Without create_graph the tail runs on a detached copy (its gradient is a constant), but
+    // the maps are weighed from the live activation so a loss on them still reaches the
+    // parameters through A.
     let base = if create_graph {
         a.clone()
     } else {
@@ -356,12 +366,16 @@ fn batched_paper_maps(
         create_graph,
     )?
     .remove(0);
-    let (alpha, map) = weigh(&g, &rep)?; // [D*N, K, 1, 1], [D*N, 1, h, w]
     let (k, h, w) = (a.dims()[1], a.dims()[2], a.dims()[3]);
-    let maps = map
-        .relu()?
-        .reshape(vec![nd, n, h, w])?
-        .permute(&[1, 0, 2, 3])?;
-    let alphas = alpha.reshape(vec![nd, n, k])?.permute(&[1, 0, 2])?;
+    // alpha [nd*N, K] -> [N, nd, K]; map[n, b] = sum_k alpha[n, b, k] A[n, k]: one batched
+    // product with the live A instead of nd weighted copies.
+    let alphas = g
+        .global_avg_pool()?
+        .reshape(vec![nd, n, k])?
+        .permute(&[1, 0, 2])?;
+    let maps = alphas
+        .matmul(&a.reshape(vec![n, k, h * w])?)?
+        .reshape(vec![n, nd, h, w])?
+        .relu()?;
     Ok((maps, alphas))
 }

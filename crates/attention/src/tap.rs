@@ -21,6 +21,13 @@ pub trait TappedEncoder {
             "this encoder cannot run from layer {layer:?}; use Strategy::PerDim"
         )))
     }
+    /// The first layer after `layer` whose output mixes the samples of a batch (BatchNorm in
+    /// training mode), if any: the batched strategy stacks independent copies and refuses such
+    /// a tail. The default reports none.
+    fn batch_mixing_layer_after(&self, layer: &str) -> Result<Option<String>> {
+        let _ = layer;
+        Ok(None)
+    }
 }
 
 /// A [`Sequential`] whose output `[N, 2z]` holds mu then logvar (vaecam's VAE encoders).
@@ -63,5 +70,8 @@ impl TappedEncoder for SequentialEncoder<'_> {
     }
     fn encode_from(&self, layer: &str, a: &Tensor) -> Result<(Tensor, Tensor)> {
         self.split(&self.net.forward_from(layer, a)?)
+    }
+    fn batch_mixing_layer_after(&self, layer: &str) -> Result<Option<String>> {
+        self.net.batch_mixing_layer_after(layer)
     }
 }

@@ -141,10 +141,17 @@ fn the_batched_path_equals_separate_backward_passes() {
             .unwrap()
             .per_dim
             .unwrap();
-        assert_eq!(
+        // The batched path weighs A with one matmul: equal up to rounding.
+        let (got, want) = (
             s.slice(1, 0, 1).unwrap().to_vec().unwrap(),
-            all.slice(1, 2, 1).unwrap().to_vec().unwrap()
+            all.slice(1, 2, 1).unwrap().to_vec().unwrap(),
         );
+        for (u, v) in got.iter().zip(&want) {
+            assert!(
+                (u - v).abs() <= 1e-5 * scale + 1e-7,
+                "{layer} dims [2, 0]: {u} vs {v}"
+            );
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use super::conv_simd::RowPlan;
 use super::conv_simd::{narrow_col2im, PackedIm2col, PlaneGather};
 use super::gemm::{dot_nt, gemm_par, gemm_seq, Strided};
 #[cfg(target_arch = "x86_64")]
-use super::gemm_avx512::{gemm_prepacked_b, PACKED_NR};
+use super::gemm_avx512::PACKED_NR;
 use rayon::prelude::*;
 
 /// Shape of a convolution: input `[n, c_in, h, w]`, weight
@@ -400,6 +400,27 @@ fn scratch(v: &mut Vec<f32>, len: usize) -> &mut [f32] {
         v.resize(len, 0.0);
     }
     &mut v[..len]
+}
+
+/// The packed-B GEMM of the active SIMD path (both read 48-wide panels).
+///
+/// # Safety
+/// As for `gemm_avx512::gemm_prepacked_b`, on a CPU with the active path.
+#[cfg(target_arch = "x86_64")]
+unsafe fn gemm_prepacked_b(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Strided,
+    pb: *const f32,
+    c: *mut f32,
+    rsc: isize,
+) {
+    if super::avx2_active() {
+        super::gemm_avx2::gemm_prepacked_b(m, n, k, a, pb, c, rsc)
+    } else {
+        super::gemm_avx512::gemm_prepacked_b(m, n, k, a, pb, c, rsc)
+    }
 }
 
 /// `y[n, c_out, oh, ow] = conv2d(x[n, c_in, h, w], w)`; `y` is overwritten.

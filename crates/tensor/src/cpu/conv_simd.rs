@@ -1,7 +1,8 @@
 //! AVX-512 data movement for conv's im2col / col2im: masked row copies,
 //! whole-plane gathers for tiny feature maps, and a register-accumulating
 //! col2im for narrow planes. Every entry point has a portable path in
-//! conv.rs; these are used only where `avx512_available()` says so.
+//! conv.rs; these are used only where `avx512_available()` says so, except
+//! the row plans, which take their AVX2 form (`conv_simd_avx2`) on that path.
 
 #[cfg(target_arch = "x86_64")]
 use super::conv::{valid_range, Conv2dGeometry};
@@ -163,6 +164,9 @@ pub(super) struct RowPlan {
     /// 16..32, output mask) per 16-output block.
     blocks: [(isize, u16, u16, u16); 8],
     nblk: usize,
+    /// The same plan in 8-output blocks for the AVX2 path, when it is the
+    /// active one (then `blocks` is unused).
+    avx2: Option<super::conv_simd_avx2::RowPlan8>,
 }
 
 #[cfg(not(target_arch = "x86_64"))]
@@ -197,7 +201,19 @@ impl RowPlan {
 impl RowPlan {
     /// Plan for `out[o] = row[o*s + base]` over `n` outputs and a `len`-long row.
     pub(super) fn new(n: usize, len: usize, s: usize, base: isize) -> Option<Self> {
-        if !(1..=2).contains(&s) || n > 128 || !super::avx512_available() {
+        if !(1..=2).contains(&s) || n > 128 {
+            return None;
+        }
+        if super::avx2_active() {
+            let avx2 = Some(super::conv_simd_avx2::RowPlan8::new(n, len, s, base));
+            return Some(RowPlan {
+                s,
+                blocks: [(0, 0, 0, 0); 8],
+                nblk: 0,
+                avx2,
+            });
+        }
+        if !super::avx512_available() {
             return None;
         }
         let lanes = |start: isize| -> u16 {
@@ -220,7 +236,12 @@ impl RowPlan {
                 (start, lanes(start), lanes(start + 16), om)
             };
         }
-        Some(RowPlan { s, blocks, nblk })
+        Some(RowPlan {
+            s,
+            blocks,
+            nblk,
+            avx2: None,
+        })
     }
 
     /// Gathers `rows` rows; masked-off lanes never fault, so the row
@@ -228,7 +249,6 @@ impl RowPlan {
     ///
     /// # Safety
     /// AVX-512F present (checked in `new`); every unmasked element in bounds.
-    #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn gather_rows(
         &self,
         dst: *mut f32,
@@ -247,8 +267,23 @@ impl RowPlan {
     ///
     /// # Safety
     /// As for [`Self::gather_rows`], for every destination row.
-    #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn gather_rows_paneled(
+        &self,
+        dst: *mut f32,
+        dst_stride: usize,
+        panel: (usize, usize, usize),
+        src: *const f32,
+        src_stride: usize,
+        rows: usize,
+    ) {
+        match &self.avx2 {
+            Some(p) => p.gather_rows_paneled(dst, dst_stride, panel, src, src_stride, rows),
+            None => self.gather_rows_paneled_512(dst, dst_stride, panel, src, src_stride, rows),
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    unsafe fn gather_rows_paneled_512(
         &self,
         dst: *mut f32,
         dst_stride: usize,
@@ -290,8 +325,22 @@ impl RowPlan {
     ///
     /// # Safety
     /// As for [`Self::gather_rows`].
-    #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn scatter_add_rows(
+        &self,
+        dst: *mut f32,
+        dst_stride: usize,
+        src: *const f32,
+        src_stride: usize,
+        rows: usize,
+    ) {
+        match &self.avx2 {
+            Some(p) => p.scatter_add_rows(dst, dst_stride, src, src_stride, rows),
+            None => self.scatter_add_rows_512(dst, dst_stride, src, src_stride, rows),
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    unsafe fn scatter_add_rows_512(
         &self,
         dst: *mut f32,
         dst_stride: usize,

@@ -14,16 +14,26 @@ fn fill(len: usize, seed: u64) -> Vec<f32> {
 }
 
 fn close(what: &str, g: &Conv2dGeometry, got: &[f32], want: &[f32]) {
+    let isa = crate::cpu::isa::active();
     let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
     for (i, (a, b)) in got.iter().zip(want).enumerate() {
         assert!(
             (a - b).abs() <= 1e-4 * scale,
-            "{what} {g:?} index {i}: got {a}, want {b}"
+            "{what} {g:?} on {isa} index {i}: got {a}, want {b}"
         );
     }
 }
 
+/// Checks `g` on every ISA path this CPU supports.
 fn check(g: &Conv2dGeometry) {
+    for isa in crate::cpu::isa::available() {
+        crate::cpu::isa::with_isa(isa, || check_on_active_path(g)).unwrap();
+    }
+}
+
+fn check_on_active_path(g: &Conv2dGeometry) {
+    let isa = crate::cpu::isa::active();
+    let g_and_isa = format!("{g:?} on {isa}");
     let x = fill(g.x_len(), 1);
     let w = fill(g.w_len(), 2);
     let dy = fill(g.y_len(), 3);
@@ -50,7 +60,7 @@ fn check(g: &Conv2dGeometry) {
     let tol = 1e-4 * (1.0 + d1.abs() + (g.y_len() as f64).sqrt());
     assert!(
         (d1 - d2).abs() <= tol && (d1 - d3).abs() <= tol,
-        "{g:?}: {d1} {d2} {d3}"
+        "{g_and_isa}: {d1} {d2} {d3}"
     );
 }
 
@@ -99,9 +109,7 @@ fn larger_layers_exercise_chunking_and_threading() {
 }
 
 #[test]
-fn portable_fallbacks_match_reference() {
-    use std::sync::atomic::Ordering::Relaxed;
-    crate::cpu::FORCE_PORTABLE.store(true, Relaxed);
+fn every_isa_path_matches_reference() {
     for (n, c_in, c_out, h, k, s, p) in [
         (3, 2, 5, 7, 3, 1, 1),
         (2, 1, 3, 8, 4, 2, 1),
@@ -109,7 +117,7 @@ fn portable_fallbacks_match_reference() {
     ] {
         check(&Conv2dGeometry::new(n, c_in, h, h, c_out, k, k, (s, s), (p, p)).unwrap());
     }
-    crate::cpu::FORCE_PORTABLE.store(false, Relaxed);
+    assert!(crate::cpu::isa::available().contains(&crate::cpu::isa::Isa::Portable));
 }
 
 #[test]

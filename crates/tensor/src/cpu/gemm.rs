@@ -1,8 +1,8 @@
 //! Multi-threaded f32 matrix multiplication on row-major slices.
 //!
-//! The single-threaded inner kernel is our packed AVX-512 GEMM
-//! (`gemm_avx512`) where the CPU has AVX-512F, and `matrixmultiply` (AVX2/FMA
-//! or portable, chosen at run time) elsewhere. Parallelism is ours and runs
+//! The single-threaded inner kernel is our packed GEMM on the active ISA
+//! path (`gemm_avx512`, `gemm_avx2`), and `matrixmultiply` on the portable
+//! path. Parallelism is ours and runs
 //! on rayon's pool, so the engine has one thread pool and kernels called
 //! from inside rayon tasks (conv) never oversubscribe.
 
@@ -87,8 +87,16 @@ pub(crate) unsafe fn gemm_seq(
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    if csc == 1 && super::avx512_available() {
-        return super::gemm_avx512::gemm(m, n, k, a, b, c, rsc, beta != 0.0);
+    if csc == 1 {
+        match super::isa::active() {
+            super::isa::Isa::Avx512 => {
+                return super::gemm_avx512::gemm(m, n, k, a, b, c, rsc, beta != 0.0)
+            }
+            super::isa::Isa::Avx2 => {
+                return super::gemm_avx2::gemm(m, n, k, a, b, c, rsc, beta != 0.0)
+            }
+            super::isa::Isa::Portable => {}
+        }
     }
     matrixmultiply::sgemm(
         m, k, n, 1.0, a.ptr, a.rs, a.cs, b.ptr, b.rs, b.cs, beta, c, rsc, csc,
@@ -117,11 +125,20 @@ pub(crate) fn dot_nt(
     }
     assert!(a.len() >= (m - 1) * lda + len && b.len() >= (n - 1) * ldb + len);
     #[cfg(target_arch = "x86_64")]
-    if super::avx512_available() {
-        // SAFETY: feature detected; extents asserted above.
-        return unsafe {
-            super::gemm_avx512::dot_nt(m, n, len, a.as_ptr(), lda, b.as_ptr(), ldb, c)
-        };
+    match super::isa::active() {
+        // SAFETY: feature detected (the active path never exceeds it);
+        // extents asserted above.
+        super::isa::Isa::Avx512 => {
+            return unsafe {
+                super::gemm_avx512::dot_nt(m, n, len, a.as_ptr(), lda, b.as_ptr(), ldb, c)
+            };
+        }
+        super::isa::Isa::Avx2 => {
+            return unsafe {
+                super::gemm_avx2::dot_nt(m, n, len, a.as_ptr(), lda, b.as_ptr(), ldb, c)
+            };
+        }
+        super::isa::Isa::Portable => {}
     }
     for i in 0..m {
         for j in 0..n {
@@ -375,17 +392,29 @@ mod tests {
 
     fn close(got: &[f32], want: &[f32], k: usize) {
         assert_eq!(got.len(), want.len());
+        let isa = crate::cpu::isa::active();
         let tol = 1e-5 * (k as f32 + 1.0).sqrt() * 4.0;
         for (i, (g, w)) in got.iter().zip(want).enumerate() {
             assert!(
                 (g - w).abs() <= tol * (1.0 + w.abs()),
-                "index {i}: got {g}, want {w}"
+                "index {i} on {isa}: got {g}, want {w}"
             );
+        }
+    }
+
+    /// Runs `f` once on every ISA path this CPU supports.
+    fn on_every_isa(f: impl Fn()) {
+        for isa in crate::cpu::isa::available() {
+            crate::cpu::isa::with_isa(isa, &f).unwrap();
         }
     }
 
     #[test]
     fn sgemm_matches_naive_on_awkward_shapes() {
+        on_every_isa(sgemm_awkward_shapes_on_active_path);
+    }
+
+    fn sgemm_awkward_shapes_on_active_path() {
         let dims = [1usize, 3, 17, 64, 129];
         let mut seed = 1;
         for &m in &dims {
@@ -415,6 +444,10 @@ mod tests {
 
     #[test]
     fn sgemm_large_parallel() {
+        on_every_isa(sgemm_large_parallel_on_active_path);
+    }
+
+    fn sgemm_large_parallel_on_active_path() {
         let (m, n, k) = (300, 257, 190);
         for (ta, tb) in [(false, false), (true, true)] {
             let a = fill(m * k, 7);
@@ -436,10 +469,21 @@ mod tests {
     }
 
     #[test]
-    fn portable_fallback_matches_naive() {
-        use std::sync::atomic::Ordering::Relaxed;
-        crate::cpu::FORCE_PORTABLE.store(true, Relaxed);
-        for (m, n, k) in [(17, 3, 129), (64, 129, 17), (200, 300, 100)] {
+    fn every_isa_path_matches_naive_on_tile_edges() {
+        on_every_isa(tile_edges_on_active_path);
+    }
+
+    fn tile_edges_on_active_path() {
+        // Around the 6x16, 4x24, 8x48 and 14x32 tiles and the KC = 256 block.
+        for (m, n, k) in [
+            (17, 3, 129),
+            (64, 129, 17),
+            (200, 300, 100),
+            (6, 16, 8),
+            (7, 25, 257),
+            (5, 47, 9),
+            (13, 49, 300),
+        ] {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 let (a, b, c0) = (fill(m * k, 21), fill(k * n, 22), fill(m * n, 23));
                 for acc in [false, true] {
@@ -450,7 +494,6 @@ mod tests {
                 }
             }
         }
-        crate::cpu::FORCE_PORTABLE.store(false, Relaxed);
     }
 
     #[test]
@@ -460,6 +503,30 @@ mod tests {
         assert_eq!(c, vec![5.0; 6]);
         sgemm(2, 3, 0, &[], false, &[], false, &mut c, false);
         assert_eq!(c, vec![0.0; 6]);
+    }
+
+    #[test]
+    fn dot_nt_matches_naive_on_every_isa() {
+        on_every_isa(|| {
+            for (m, n, len) in [(1, 1, 1), (5, 3, 7), (4, 2, 8), (9, 5, 33), (3, 7, 100)] {
+                let (lda, ldb) = (len + 3, len + 1);
+                let a = fill((m - 1) * lda + len, 31);
+                let b = fill((n - 1) * ldb + len, 32);
+                let c0 = fill(m * n, 33);
+                let mut got = c0.clone();
+                dot_nt(m, n, len, &a, lda, &b, ldb, &mut got);
+                let want: Vec<f32> = (0..m * n)
+                    .map(|ij| {
+                        let (i, j) = (ij / n, ij % n);
+                        let d: f64 = (0..len)
+                            .map(|p| a[i * lda + p] as f64 * b[j * ldb + p] as f64)
+                            .sum();
+                        (c0[ij] as f64 + d) as f32
+                    })
+                    .collect();
+                close(&got, &want, len);
+            }
+        });
     }
 
     #[test]

@@ -3,17 +3,22 @@
 //!
 //! All parallelism runs on rayon's global pool (`rayon::current_num_threads()`
 //! sizes the splits), so the engine controls threads with one pool. The fast
-//! paths need AVX-512F, detected once at run time; other CPUs get
-//! `matrixmultiply` (AVX2/FMA or portable) and scalar im2col/col2im, with
-//! identical results up to rounding.
+//! paths are chosen at run time by [`isa::active`]: AVX-512F kernels, AVX2 +
+//! FMA kernels, or the portable path (`matrixmultiply` and scalar
+//! im2col/col2im), with identical results up to rounding.
 
 pub mod buffers;
 pub mod conv;
 mod conv_simd;
+#[cfg(target_arch = "x86_64")]
+mod conv_simd_avx2;
 pub mod elementwise;
 pub mod gemm;
 #[cfg(target_arch = "x86_64")]
+mod gemm_avx2;
+#[cfg(target_arch = "x86_64")]
 mod gemm_avx512;
+pub mod isa;
 pub mod layout;
 pub mod optim;
 pub mod pool;
@@ -44,19 +49,17 @@ pub fn matmul(a: &[f32], b: &[f32], s: MatmulSpec) -> Vec<f32> {
     c
 }
 
-/// Lets tests run the portable fallbacks on an AVX-512 machine. Other tests
-/// running meanwhile stay correct, they just take the other path.
-#[cfg(test)]
-pub(crate) static FORCE_PORTABLE: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false);
-
-/// Whether this CPU runs the AVX-512 code paths (detected once).
+/// Whether the kernels take the AVX-512 paths now (see [`isa::active`]).
 #[cfg(target_arch = "x86_64")]
+#[inline]
 pub(crate) fn avx512_available() -> bool {
-    #[cfg(test)]
-    if FORCE_PORTABLE.load(std::sync::atomic::Ordering::Relaxed) {
-        return false;
-    }
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ON.get_or_init(|| is_x86_feature_detected!("avx512f"))
+    isa::active() >= isa::Isa::Avx512
+}
+
+/// Whether the kernels take the AVX2 + FMA paths now (the AVX-512 machine
+/// takes its own wider paths where it has them).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn avx2_active() -> bool {
+    isa::active() == isa::Isa::Avx2
 }

@@ -28,6 +28,11 @@ pub trait Module: Send + Sync {
     fn named_buffers(&self, _prefix: &str, _out: &mut Vec<(String, Tensor)>) {}
     /// Switches between training and evaluation behaviour (BatchNorm).
     fn set_training(&self, _training: bool) {}
+    /// True when one sample's output depends on the other samples of the batch (BatchNorm in
+    /// training mode): such a module cannot run a batch of stacked, independent copies.
+    fn mixes_batch(&self) -> bool {
+        false
+    }
     /// A short description, e.g. `Conv2d(1->32, k4, s2, p1)`.
     fn describe(&self) -> String;
 }

@@ -151,6 +151,9 @@ impl Module for BatchNorm2d {
     fn set_training(&self, training: bool) {
         self.training.store(training, Ordering::Relaxed);
     }
+    fn mixes_batch(&self) -> bool {
+        self.is_training()
+    }
     fn describe(&self) -> String {
         format!("BatchNorm2d({})", self.weight.numel())
     }

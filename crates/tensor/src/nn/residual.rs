@@ -125,6 +125,11 @@ impl Module for ResidualBlock {
             b.set_training(training);
         }
     }
+    fn mixes_batch(&self) -> bool {
+        self.bn1.mixes_batch()
+            || self.bn2.mixes_batch()
+            || self.shortcut.as_ref().is_some_and(|(_, b)| b.mixes_batch())
+    }
     fn describe(&self) -> String {
         let d = self.conv1.weight.dims();
         format!("ResidualBlock({}->{}, s{})", d[1], d[0], self.conv1.stride)

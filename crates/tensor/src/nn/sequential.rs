@@ -102,6 +102,23 @@ impl Sequential {
         }
         Ok(h)
     }
+
+    /// The first layer after `name` whose output mixes the samples of a batch (see
+    /// [`Module::mixes_batch`]), if any: [`Self::forward_from`] on stacked copies is only
+    /// valid without one.
+    pub fn batch_mixing_layer_after(&self, name: &str) -> Result<Option<String>> {
+        self.check_names(&[name])?;
+        let start = self
+            .layers
+            .iter()
+            .position(|(n, _)| n == name)
+            .expect("checked above")
+            + 1;
+        Ok(self.layers[start..]
+            .iter()
+            .find(|(_, l)| l.mixes_batch())
+            .map(|(n, _)| n.clone()))
+    }
 }
 
 impl Module for Sequential {
@@ -126,6 +143,9 @@ impl Module for Sequential {
         for (_, l) in &self.layers {
             l.set_training(training);
         }
+    }
+    fn mixes_batch(&self) -> bool {
+        self.layers.iter().any(|(_, l)| l.mixes_batch())
     }
     fn describe(&self) -> String {
         let inner: Vec<String> = self

@@ -1,0 +1,492 @@
+//! Packed, cache-blocked GEMM with an AVX2 + FMA microkernel: the same
+//! blocking, packing and threading as `gemm_avx512`, on 256-bit vectors.
+//! matrixmultiply's AVX2 kernel is 8x8 (8 accumulators); these tiles keep 12
+//! of the 16 ymm registers accumulating, and pack with 8 x 8 register
+//! transposes instead of scalar gathers.
+
+use super::gemm::Strided;
+use std::arch::x86_64::*;
+use std::cell::RefCell;
+
+/// Register tiles are MR rows x 8*NV columns: 6x16 or 4x24, 12 accumulators
+/// each, leaving registers for B and the A broadcast. Two shapes because
+/// conv products have small, fixed M or N (32, 64, ...) and whichever pads
+/// less wins. KC x NR of B (16-24 KiB) stays in L1, MC x KC of A in L2.
+const KC: usize = 256;
+const MC_TARGET: usize = 120;
+const NC_TARGET: usize = 3072;
+/// Slack after a packed A block: packing stores whole 8-lane columns of an
+/// MR-row panel, so the last store runs up to 8 floats past it.
+const A_SLACK: usize = 8;
+
+thread_local! {
+    // Reused across calls: conv issues many small products per thread.
+    static BUFS: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// C = (accumulate ? C : 0) + A*B with unit column stride in C.
+///
+/// # Safety
+/// AVX2 and FMA present; A, B, C cover m x k, k x n, m x n (strided).
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn gemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Strided,
+    b: Strided,
+    c: *mut f32,
+    rsc: isize,
+    accumulate: bool,
+) {
+    let pad6 = m.next_multiple_of(6) * n.next_multiple_of(16);
+    let pad4 = m.next_multiple_of(4) * n.next_multiple_of(24);
+    if pad6 <= pad4 {
+        tiled::<6, 2>(m, n, k, a, b, c, rsc, accumulate)
+    } else {
+        tiled::<4, 3>(m, n, k, a, b, c, rsc, accumulate)
+    }
+}
+
+/// `C = A*B` (overwritten) with B already packed in 48-column panels over the
+/// whole k (the layout of `gemm_avx512::gemm_prepacked_b`, so conv's packed
+/// im2col serves both paths): element (p, j) at
+/// `pb[(j/48)*k*48 + p*48 + j%48]`, columns past n zero.
+///
+/// # Safety
+/// AVX2 and FMA present; `pb` holds `n.next_multiple_of(48) * k` floats; A
+/// and C cover m x k and m x n.
+pub(super) unsafe fn gemm_prepacked_b(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Strided,
+    pb: *const f32,
+    c: *mut f32,
+    rsc: isize,
+) {
+    if m.next_multiple_of(6) <= m.next_multiple_of(4) {
+        prepacked::<6, 2>(m, n, k, a, pb, c, rsc)
+    } else {
+        prepacked::<4, 3>(m, n, k, a, pb, c, rsc)
+    }
+}
+
+const PANEL: usize = 48;
+
+unsafe fn prepacked<const MR: usize, const NV: usize>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Strided,
+    pb: *const f32,
+    c: *mut f32,
+    rsc: isize,
+) {
+    let nr_tile = 8 * NV;
+    let mc_blk = MR * (MC_TARGET / MR);
+    BUFS.with(|bufs| {
+        let mut bufs = bufs.borrow_mut();
+        let pa = &mut bufs.0;
+        let need_a = mc_blk.min(m.next_multiple_of(MR)) * KC.min(k) + A_SLACK;
+        if pa.len() < need_a {
+            pa.resize(need_a, 0.0);
+        }
+        for pc in (0..k).step_by(KC) {
+            let kc = KC.min(k - pc);
+            for ic in (0..m).step_by(mc_blk) {
+                let mc = mc_blk.min(m - ic);
+                pack_a::<MR>(mc, kc, a, ic, pc, pa.as_mut_ptr());
+                for jp in (0..n).step_by(PANEL) {
+                    let panel = pb.add(jp * k + pc * PANEL);
+                    for js in (0..PANEL.min(n - jp)).step_by(nr_tile) {
+                        let nr = nr_tile.min(n - jp - js);
+                        for ir in (0..mc).step_by(MR) {
+                            let cp = c.offset((ic + ir) as isize * rsc + (jp + js) as isize);
+                            let mr = MR.min(mc - ir);
+                            kernel::<MR, NV>(
+                                kc,
+                                pa.as_ptr().add(ir * kc),
+                                panel.add(js),
+                                PANEL,
+                                cp,
+                                rsc,
+                                mr,
+                                nr,
+                                pc > 0,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn tiled<const MR: usize, const NV: usize>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Strided,
+    b: Strided,
+    c: *mut f32,
+    rsc: isize,
+    accumulate: bool,
+) {
+    let nr_tile = 8 * NV;
+    let (mc_blk, nc_blk) = (MR * (MC_TARGET / MR), nr_tile * (NC_TARGET / nr_tile));
+    BUFS.with(|bufs| {
+        let mut bufs = bufs.borrow_mut();
+        let (pa, pb) = &mut *bufs;
+        let need_a = mc_blk.min(m.next_multiple_of(MR)) * KC.min(k) + A_SLACK;
+        let need_b = nc_blk.min(n.next_multiple_of(nr_tile)) * KC.min(k);
+        if pa.len() < need_a {
+            pa.resize(need_a, 0.0);
+        }
+        if pb.len() < need_b {
+            pb.resize(need_b, 0.0);
+        }
+        for jc in (0..n).step_by(nc_blk) {
+            let nc = nc_blk.min(n - jc);
+            for pc in (0..k).step_by(KC) {
+                let kc = KC.min(k - pc);
+                let acc = accumulate || pc > 0;
+                pack_b::<NV>(kc, nc, b, pc, jc, pb.as_mut_ptr());
+                for ic in (0..m).step_by(mc_blk) {
+                    let mc = mc_blk.min(m - ic);
+                    pack_a::<MR>(mc, kc, a, ic, pc, pa.as_mut_ptr());
+                    for jr in (0..nc).step_by(nr_tile) {
+                        let nr = nr_tile.min(nc - jr);
+                        for ir in (0..mc).step_by(MR) {
+                            let mr = MR.min(mc - ir);
+                            let cp = c.offset((ic + ir) as isize * rsc + (jc + jr) as isize);
+                            kernel::<MR, NV>(
+                                kc,
+                                pa.as_ptr().add(ir * kc),
+                                pb.as_ptr().add(jr * kc),
+                                nr_tile,
+                                cp,
+                                rsc,
+                                mr,
+                                nr,
+                                acc,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Lanes `0..n` set (n <= 8), for masked loads.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn lane_mask(n: usize) -> __m256i {
+    _mm256_cmpgt_epi32(
+        _mm256_set1_epi32(n as i32),
+        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+    )
+}
+
+/// 8 x 8 transpose: out[c] lane i = r[i] lane c.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn transpose8(r: &[__m256; 8]) -> [__m256; 8] {
+    let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+    let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+    let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+    let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+    let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+    let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+    let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+    let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+    let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+    let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+    let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+    let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+    [
+        _mm256_permute2f128_ps::<0x20>(u0, u4),
+        _mm256_permute2f128_ps::<0x20>(u1, u5),
+        _mm256_permute2f128_ps::<0x20>(u2, u6),
+        _mm256_permute2f128_ps::<0x20>(u3, u7),
+        _mm256_permute2f128_ps::<0x31>(u0, u4),
+        _mm256_permute2f128_ps::<0x31>(u1, u5),
+        _mm256_permute2f128_ps::<0x31>(u2, u6),
+        _mm256_permute2f128_ps::<0x31>(u3, u7),
+    ]
+}
+
+/// Packs rows [i0, i0+mc) x cols [p0, p0+kc) of A as MR-row panels, k-major
+/// inside a panel, zero-padding the last panel's missing rows. Writes up to
+/// `A_SLACK` floats past the packed block.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn pack_a<const MR: usize>(
+    mc: usize,
+    kc: usize,
+    a: Strided,
+    i0: usize,
+    p0: usize,
+    dst: *mut f32,
+) {
+    const { assert!(MR <= 8) };
+    let mut d = dst;
+    if a.cs == 1 {
+        // Rows contiguous along k: 8 x 8 register transposes. Each column
+        // is stored 8 lanes wide in increasing address order, so the lanes
+        // past MR are overwritten by the next column (or land in the slack).
+        for ir in (0..mc).step_by(MR) {
+            let mr = MR.min(mc - ir);
+            let base = a.ptr.offset((i0 + ir) as isize * a.rs + p0 as isize);
+            for p in (0..kc).step_by(8) {
+                let np = 8.min(kc - p);
+                let mut r = [_mm256_setzero_ps(); 8];
+                if np == 8 {
+                    for (i, ri) in r.iter_mut().enumerate().take(mr) {
+                        *ri = _mm256_loadu_ps(base.offset(i as isize * a.rs).add(p));
+                    }
+                } else {
+                    let lm = lane_mask(np);
+                    for (i, ri) in r.iter_mut().enumerate().take(mr) {
+                        *ri = _mm256_maskload_ps(base.offset(i as isize * a.rs).add(p), lm);
+                    }
+                }
+                let t = transpose8(&r);
+                for (c, tc) in t.iter().enumerate().take(np) {
+                    _mm256_storeu_ps(d.add((p + c) * MR), *tc);
+                }
+            }
+            d = d.add(kc * MR);
+        }
+        return;
+    }
+    for ir in (0..mc).step_by(MR) {
+        let mr = MR.min(mc - ir);
+        let base = a.ptr.offset((i0 + ir) as isize * a.rs + p0 as isize * a.cs);
+        for p in 0..kc {
+            let col = base.offset(p as isize * a.cs);
+            for i in 0..MR {
+                *d.add(i) = if i < mr {
+                    *col.offset(i as isize * a.rs)
+                } else {
+                    0.0
+                };
+            }
+            d = d.add(MR);
+        }
+    }
+}
+
+/// Packs rows [p0, p0+kc) x cols [j0, j0+nc) of B as (8*NV)-column panels.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn pack_b<const NV: usize>(
+    kc: usize,
+    nc: usize,
+    b: Strided,
+    p0: usize,
+    j0: usize,
+    dst: *mut f32,
+) {
+    const { assert!(NV > 0) };
+    let nr_tile = 8 * NV;
+    let mut d = dst;
+    if b.rs == 1 && b.cs != 1 {
+        // Transposed B (columns contiguous along k): 8 x 8 register
+        // transposes instead of a scalar gather striding by whole rows.
+        for jr in (0..nc).step_by(nr_tile) {
+            let nr = nr_tile.min(nc - jr);
+            let base = b.ptr.offset(p0 as isize + (j0 + jr) as isize * b.cs);
+            for p in (0..kc).step_by(8) {
+                let np = 8.min(kc - p);
+                let lm = lane_mask(np);
+                for v in 0..NV {
+                    let mut r = [_mm256_setzero_ps(); 8];
+                    for (jj, rj) in r
+                        .iter_mut()
+                        .enumerate()
+                        .take(nr.saturating_sub(8 * v).min(8))
+                    {
+                        let src = base.offset((8 * v + jj) as isize * b.cs).add(p);
+                        *rj = if np == 8 {
+                            _mm256_loadu_ps(src)
+                        } else {
+                            _mm256_maskload_ps(src, lm)
+                        };
+                    }
+                    let t = transpose8(&r);
+                    for (c, tc) in t.iter().enumerate().take(np) {
+                        _mm256_storeu_ps(d.add((p + c) * nr_tile + 8 * v), *tc);
+                    }
+                }
+            }
+            d = d.add(kc * nr_tile);
+        }
+        return;
+    }
+    for jr in (0..nc).step_by(nr_tile) {
+        let nr = nr_tile.min(nc - jr);
+        let base = b.ptr.offset(p0 as isize * b.rs + (j0 + jr) as isize * b.cs);
+        for p in 0..kc {
+            let row = base.offset(p as isize * b.rs);
+            if nr == nr_tile && b.cs == 1 {
+                std::ptr::copy_nonoverlapping(row, d, nr_tile);
+            } else {
+                for j in 0..nr_tile {
+                    *d.add(j) = if j < nr {
+                        *row.offset(j as isize * b.cs)
+                    } else {
+                        0.0
+                    };
+                }
+            }
+            d = d.add(nr_tile);
+        }
+    }
+}
+
+/// One MR x 8NV tile of C from an MR-row panel of A and a B panel whose rows
+/// are `ldb` floats apart.
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn kernel<const MR: usize, const NV: usize>(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    ldb: usize,
+    c: *mut f32,
+    rsc: isize,
+    mr: usize,
+    nr: usize,
+    acc_c: bool,
+) {
+    let mut acc = [[_mm256_setzero_ps(); NV]; MR];
+    let (mut a, mut b) = (a, b);
+    for _ in 0..kc {
+        let mut bv = [_mm256_setzero_ps(); NV];
+        for (v, bvv) in bv.iter_mut().enumerate() {
+            *bvv = _mm256_loadu_ps(b.add(8 * v));
+        }
+        for (i, row) in acc.iter_mut().enumerate() {
+            let ai = _mm256_broadcast_ss(&*a.add(i));
+            for v in 0..NV {
+                row[v] = _mm256_fmadd_ps(ai, bv[v], row[v]);
+            }
+        }
+        a = a.add(MR);
+        b = b.add(ldb);
+    }
+    if mr == MR && nr == 8 * NV {
+        for (i, row) in acc.iter().enumerate() {
+            let cp = c.offset(i as isize * rsc);
+            for (v, &r) in row.iter().enumerate() {
+                let r = if acc_c {
+                    _mm256_add_ps(r, _mm256_loadu_ps(cp.add(8 * v)))
+                } else {
+                    r
+                };
+                _mm256_storeu_ps(cp.add(8 * v), r);
+            }
+        }
+    } else {
+        let mut tile = [[[0f32; 8]; NV]; MR];
+        for (t, row) in tile.iter_mut().zip(&acc) {
+            for (tv, &r) in t.iter_mut().zip(row) {
+                _mm256_storeu_ps(tv.as_mut_ptr(), r);
+            }
+        }
+        for (i, t) in tile.iter().enumerate().take(mr) {
+            let cp = c.offset(i as isize * rsc);
+            for j in 0..nr {
+                let v = t[j / 8][j % 8];
+                *cp.add(j) = if acc_c { *cp.add(j) + v } else { v };
+            }
+        }
+    }
+}
+
+/// `C[m x n] += A * B^T` with every entry a dot product of two contiguous
+/// rows: 2 x 4 blocks (8 accumulators, 6 loads per 8 FMAs), masked loads for
+/// the `len % 8` tail.
+///
+/// # Safety
+/// AVX2 and FMA present; rows of A and B cover `len` floats.
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn dot_nt(
+    m: usize,
+    n: usize,
+    len: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    c: &mut [f32],
+) {
+    let (m2, n4) = (m / 2 * 2, n / 4 * 4);
+    for i in (0..m).step_by(2) {
+        for j in (0..n).step_by(4) {
+            match (i < m2, j < n4) {
+                (true, true) => dot_block::<2, 4>(i, j, n, len, a, lda, b, ldb, c),
+                (true, false) => {
+                    (j..n).for_each(|j| dot_block::<2, 1>(i, j, n, len, a, lda, b, ldb, c))
+                }
+                (false, true) => {
+                    (i..m).for_each(|i| dot_block::<1, 4>(i, j, n, len, a, lda, b, ldb, c))
+                }
+                (false, false) => (i..m).for_each(|i| {
+                    (j..n).for_each(|j| dot_block::<1, 1>(i, j, n, len, a, lda, b, ldb, c))
+                }),
+            }
+        }
+    }
+}
+
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn dot_block<const R: usize, const S: usize>(
+    i: usize,
+    j: usize,
+    n: usize,
+    len: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    c: &mut [f32],
+) {
+    let mut acc = [[_mm256_setzero_ps(); S]; R];
+    let mut p = 0;
+    let load = |ptr: *const f32, rem: usize| {
+        if rem >= 8 {
+            _mm256_loadu_ps(ptr)
+        } else {
+            _mm256_maskload_ps(ptr, lane_mask(rem))
+        }
+    };
+    while p < len {
+        let rem = len - p;
+        let mut bv = [_mm256_setzero_ps(); S];
+        for (s, v) in bv.iter_mut().enumerate() {
+            *v = load(b.add((j + s) * ldb + p), rem);
+        }
+        for (r, row) in acc.iter_mut().enumerate() {
+            let av = load(a.add((i + r) * lda + p), rem);
+            for s in 0..S {
+                row[s] = _mm256_fmadd_ps(av, bv[s], row[s]);
+            }
+        }
+        p += 8;
+    }
+    for (r, row) in acc.iter().enumerate() {
+        for (s, v) in row.iter().enumerate() {
+            let h = _mm_add_ps(_mm256_castps256_ps128(*v), _mm256_extractf128_ps::<1>(*v));
+            let h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+            let h = _mm_add_ss(h, _mm_shuffle_ps::<1>(h, h));
+            c[(i + r) * n + j + s] += _mm_cvtss_f32(h);
+        }
+    }
+}
