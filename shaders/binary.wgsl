@@ -5,19 +5,7 @@ override OP: u32 = 0u;
 @group(0) @binding(2) var<storage, read> in1: array<f32>;
 @group(0) @binding(8) var<storage, read_write> out0: array<f32>;
 
-fn op(a: f32, b: f32) -> f32 {
-    switch OP {
-        case 0u: { return a + b; }
-        case 1u: { return a - b; }
-        case 2u: { return a * b; }
-        case 3u: { return a / b; }
-        case 4u: { return max(a, b); }
-        case 5u: { return min(a, b); }
-        case 6u: { return select(0.0, 1.0, a >= b); }
-        case 7u: { return select(0.0, 1.0, a <= b); }
-        default: { return select(0.0, 1.0, a == b); }
-    }
-}
+// fn op(a, b) is appended from the op table (crates/tensor/src/op_table.rs).
 
 // params: n, rank, dims[8] @2, a strides[8] @10, b strides[8] @18
 @compute @workgroup_size(256)

@@ -8,19 +8,7 @@ override SB: bool = false;
 @group(0) @binding(2) var<storage, read> in1: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> out0: array<vec4<f32>>;
 
-fn op(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
-    switch OP {
-        case 0u: { return a + b; }
-        case 1u: { return a - b; }
-        case 2u: { return a * b; }
-        case 3u: { return a / b; }
-        case 4u: { return max(a, b); }
-        case 5u: { return min(a, b); }
-        case 6u: { return select(vec4(0.0), vec4(1.0), a >= b); }
-        case 7u: { return select(vec4(0.0), vec4(1.0), a <= b); }
-        default: { return select(vec4(0.0), vec4(1.0), a == b); }
-    }
-}
+// fn op(a, b) is appended from the op table (crates/tensor/src/op_table.rs).
 
 // params: n (in vec4s)
 @compute @workgroup_size(256)

@@ -1,4 +1,4 @@
-// Elementwise unary ops; OP selects the op at pipeline creation, p0/p1 are its constants.
+// Elementwise unary ops; OP (a row of the op table) selects the op at pipeline creation, p0/p1 are its constants.
 // Four elements per invocation through vec4 views: pooled buffers are whole multiples of
 // 16 bytes, so the last vec4 never leaves the buffer (its tail lanes are scratch).
 override OP: u32 = 0u;
@@ -21,32 +21,13 @@ fn powf(x: f32, p: f32) -> f32 {
     return pow(x, p);
 }
 
-fn op(x: f32, p0: f32, p1: f32) -> f32 {
-    switch OP {
-        case 0u: { return -x; }
-        case 1u: { return exp(x); }
-        case 2u: { return log(x); }
-        case 3u: { return sqrt(x); }
-        case 4u: { return abs(x); }
-        case 5u: { return select(select(0.0, -1.0, x < 0.0), 1.0, x > 0.0); }
-        case 6u: { return max(x, 0.0); }
-        case 7u: { return select(0.0, 1.0, x > 0.0); }
-        case 8u: { return select(p0 * x, x, x > 0.0); }
-        case 9u: { return select(p0, 1.0, x > 0.0); }
-        case 10u: {
-            if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
-            let e = exp(x);
-            return e / (1.0 + e);
-        }
-        case 11u: { return stable_tanh(x); }
-        case 12u: { return max(x, 0.0) + log(1.0 + exp(-abs(x))); }
-        case 13u: { return min(max(x, p0), p1); }
-        case 14u: { return select(0.0, 1.0, x >= p0 && x <= p1); }
-        case 15u: { return powf(x, p0); }
-        case 16u: { return p0 * x + p1; }
-        default: { return 1.0 / x; }
-    }
+fn stable_sigmoid(x: f32) -> f32 {
+    if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
+    let e = exp(x);
+    return e / (1.0 + e);
 }
+
+// fn op(x, p0, p1) is appended from the op table (crates/tensor/src/op_table.rs).
 
 // params: n (in vec4s), p0, p1
 @compute @workgroup_size(256)

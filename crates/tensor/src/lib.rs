@@ -26,6 +26,7 @@ pub mod error;
 pub mod gpu;
 pub mod io;
 pub mod nn;
+pub mod op_table;
 pub mod ops;
 pub mod optim;
 pub mod rng;

@@ -2,60 +2,9 @@
 
 use super::PAR_MIN;
 use crate::backend::{BinaryOp, UnaryOp};
+use crate::op_table::{binary_row, unary_row};
 use crate::shape::Shape;
 use rayon::prelude::*;
-
-#[inline(always)]
-fn unary_scalar(x: f32, op: UnaryOp) -> f32 {
-    match op {
-        UnaryOp::Neg => -x,
-        UnaryOp::Exp => x.exp(),
-        UnaryOp::Log => x.ln(),
-        UnaryOp::Sqrt => x.sqrt(),
-        UnaryOp::Abs => x.abs(),
-        UnaryOp::Sign => {
-            if x > 0.0 {
-                1.0
-            } else if x < 0.0 {
-                -1.0
-            } else {
-                0.0
-            }
-        }
-        UnaryOp::Relu => x.max(0.0),
-        UnaryOp::Step => (x > 0.0) as u8 as f32,
-        UnaryOp::LeakyRelu(a) => {
-            if x > 0.0 {
-                x
-            } else {
-                a * x
-            }
-        }
-        UnaryOp::LeakyReluGrad(a) => {
-            if x > 0.0 {
-                1.0
-            } else {
-                a
-            }
-        }
-        UnaryOp::Sigmoid => {
-            // Two branches keep exp() from overflowing for large |x|.
-            if x >= 0.0 {
-                1.0 / (1.0 + (-x).exp())
-            } else {
-                let e = x.exp();
-                e / (1.0 + e)
-            }
-        }
-        UnaryOp::Tanh => x.tanh(),
-        UnaryOp::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
-        UnaryOp::Clamp(lo, hi) => x.max(lo).min(hi),
-        UnaryOp::ClampMask(lo, hi) => (x >= lo && x <= hi) as u8 as f32,
-        UnaryOp::Powf(p) => x.powf(p),
-        UnaryOp::Affine(a, b) => a * x + b,
-        UnaryOp::Recip => 1.0 / x,
-    }
-}
 
 /// Applies `f` to every element, in parallel chunks for large inputs. Generic over `f` so
 /// that each op gets its own loop the compiler can vectorise (no per-element op dispatch).
@@ -95,22 +44,13 @@ pub fn unary(a: &[f32], op: UnaryOp) -> Vec<f32> {
         UnaryOp::ClampMask(lo, hi) => {
             map_unary(a, move |x| if x >= lo && x <= hi { 1.0 } else { 0.0 })
         }
-        other => map_unary(a, move |x| unary_scalar(x, other)),
-    }
-}
-
-#[inline(always)]
-fn binary_scalar(a: f32, b: f32, op: BinaryOp) -> f32 {
-    match op {
-        BinaryOp::Add => a + b,
-        BinaryOp::Sub => a - b,
-        BinaryOp::Mul => a * b,
-        BinaryOp::Div => a / b,
-        BinaryOp::Maximum => a.max(b),
-        BinaryOp::Minimum => a.min(b),
-        BinaryOp::Ge => (a >= b) as u8 as f32,
-        BinaryOp::Le => (a <= b) as u8 as f32,
-        BinaryOp::Eq => (a == b) as u8 as f32,
+        // The rest through the op table's scalar function (the arms above are specialised
+        // copies of their rows, checked against the table by the op-table test).
+        other => {
+            let f = unary_row(other).1.cpu;
+            let (p0, p1) = other.params();
+            map_unary(a, move |x| f(x, p0, p1))
+        }
     }
 }
 
@@ -201,7 +141,7 @@ pub fn binary(
         BinaryOp::Sub => geo.run(&mut out, a, b, |x, y| x - y),
         BinaryOp::Mul => geo.run(&mut out, a, b, |x, y| x * y),
         BinaryOp::Div => geo.run(&mut out, a, b, |x, y| x / y),
-        other => geo.run(&mut out, a, b, move |x, y| binary_scalar(x, y, other)),
+        other => geo.run(&mut out, a, b, binary_row(other).1.cpu),
     }
     out
 }

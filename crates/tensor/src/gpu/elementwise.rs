@@ -1,45 +1,54 @@
 //! Dispatch of the elementwise kernels (`shaders/unary.wgsl`, `shaders/binary.wgsl`).
 
-use super::{dispatch_1d, kernel, GpuStorage};
+use super::exec::Kernel;
+use super::{dispatch_1d, GpuStorage};
 use crate::backend::{BinaryOp, UnaryOp};
 use crate::cpu::elementwise::collapse;
 use crate::error::{Error, Result};
+use crate::op_table::{binary_row, unary_row, wgsl_binary_fn, wgsl_unary_fn};
 use crate::shape::Shape;
+use std::sync::OnceLock;
 
 /// Most dims a broadcast may have after merging contiguous runs.
 pub(crate) const MAX_RANK: usize = 8;
 
-fn unary_code(op: UnaryOp) -> (u32, f32, f32) {
-    use UnaryOp::*;
-    match op {
-        Neg => (0, 0.0, 0.0),
-        Exp => (1, 0.0, 0.0),
-        Log => (2, 0.0, 0.0),
-        Sqrt => (3, 0.0, 0.0),
-        Abs => (4, 0.0, 0.0),
-        Sign => (5, 0.0, 0.0),
-        Relu => (6, 0.0, 0.0),
-        Step => (7, 0.0, 0.0),
-        LeakyRelu(a) => (8, a, 0.0),
-        LeakyReluGrad(a) => (9, a, 0.0),
-        Sigmoid => (10, 0.0, 0.0),
-        Tanh => (11, 0.0, 0.0),
-        Softplus => (12, 0.0, 0.0),
-        Clamp(lo, hi) => (13, lo, hi),
-        ClampMask(lo, hi) => (14, lo, hi),
-        Powf(p) => (15, p, 0.0),
-        Affine(a, b) => (16, a, b),
-        Recip => (17, 0.0, 0.0),
-    }
+/// A shader file with the op table's generated `fn op` appended, built once per process.
+fn with_op_table(
+    cell: &'static OnceLock<String>,
+    file: &'static str,
+    generated: fn() -> String,
+) -> &'static str {
+    cell.get_or_init(|| format!("{file}{}", generated()))
+}
+
+static UNARY_SRC: OnceLock<String> = OnceLock::new();
+static BINARY_SRC: OnceLock<String> = OnceLock::new();
+static BINARY4_SRC: OnceLock<String> = OnceLock::new();
+
+/// `kernel!` for a file whose `fn op` comes from the op table.
+macro_rules! table_kernel {
+    ($cell:expr, $file:literal, $gen:expr, $consts:expr) => {
+        Kernel {
+            name: $file,
+            source: with_op_table(
+                &$cell,
+                include_str!(concat!("../../../../shaders/", $file)),
+                $gen,
+            ),
+            entry: "main",
+            constants: $consts,
+        }
+    };
 }
 
 /// `op` applied to every element.
 pub fn unary(a: &GpuStorage, op: UnaryOp) -> Result<GpuStorage> {
     let dev = a.device();
     let out = GpuStorage::empty(dev, a.len())?;
-    let (code, p0, p1) = unary_code(op);
+    let (code, _) = unary_row(op);
+    let (p0, p1) = op.params();
     let consts = [("OP", code as f64)];
-    let k = kernel!("unary.wgsl", "main", &consts);
+    let k = table_kernel!(UNARY_SRC, "unary.wgsl", wgsl_unary_fn, &consts);
     let n4 = a.len().div_ceil(4);
     let params = [n4 as u32, p0.to_bits(), p1.to_bits()];
     dispatch_1d(dev, &k, &params, &[a], &[&out], n4);
@@ -56,6 +65,7 @@ pub fn binary(
     op: BinaryOp,
 ) -> Result<GpuStorage> {
     let dev = a.device();
+    let (code, _) = binary_row(op);
     let n = out_shape.numel();
     let out = GpuStorage::empty(dev, n)?;
     if n == 0 {
@@ -78,11 +88,16 @@ pub fn binary(
     if (na == n || na == 1) && (nb == n || nb == 1) {
         let n4 = n.div_ceil(4);
         let consts = [
-            ("OP", op as u32 as f64),
+            ("OP", code as f64),
             ("SA", (na == 1 && n > 1) as u32 as f64),
             ("SB", (nb == 1 && n > 1) as u32 as f64),
         ];
-        let k = kernel!("binary4.wgsl", "main", &consts);
+        let k = table_kernel!(
+            BINARY4_SRC,
+            "binary4.wgsl",
+            || wgsl_binary_fn(true),
+            &consts
+        );
         dispatch_1d(dev, &k, &[n4 as u32], &[a, b], &[&out], n4);
         return Ok(out);
     }
@@ -94,9 +109,8 @@ pub fn binary(
         params[10 + i] = st[0][i] as u32;
         params[18 + i] = st[1][i] as u32;
     }
-    let code = op as u32;
     let consts = [("OP", code as f64)];
-    let k = kernel!("binary.wgsl", "main", &consts);
+    let k = table_kernel!(BINARY_SRC, "binary.wgsl", || wgsl_binary_fn(false), &consts);
     dispatch_1d(dev, &k, &params, &[a, b], &[&out], n);
     Ok(out)
 }
