@@ -626,9 +626,21 @@ impl Trainer {
         let grads = total.backward()?;
         self.opt.step(&grads)?;
         if let (Some((d, dopt)), Some(x2)) = (&mut self.disc, x2) {
-            // The second batch only needs z ~ q(z|x2): encode and sample, no decoder.
+            // The second batch only needs z ~ q(z|x2): encode and sample, no decoder, and
+            // BatchNorm's running statistics put back (they follow the VAE's batches only).
+            let params: Vec<String> = self.vae.parameters().into_iter().map(|(n, _)| n).collect();
+            let buffers: Vec<(Tensor, Tensor)> = self
+                .vae
+                .state()
+                .into_iter()
+                .filter(|(n, _)| !params.contains(n))
+                .map(|(_, t)| Ok((t.clone(), t.detach().mul_scalar(1.0)?)))
+                .collect::<vaecam_tensor::Result<_>>()?;
             let z2 = no_grad(|| -> Result<Tensor> {
                 let (mu, logvar) = self.vae.encode(&x2)?;
+                for (live, saved) in &buffers {
+                    live.assign(saved)?;
+                }
                 let eps = Tensor::randn(
                     mu.shape().clone(),
                     derive_seed(seed, 4 * step + 1),
