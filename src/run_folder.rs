@@ -331,7 +331,7 @@ mod tests {
         let b = serde_json::json!({"train": {"batch_size": 64, "lr": 0.1}, "data": "x"});
         let d = first_difference(&a, &b).unwrap();
         assert_eq!(d.setting, "train.batch_size");
-        assert_eq!((d.stored, d.given), (8.into(), 64.into()));
+        assert_eq!((&d.stored, &d.given), (&8.into(), &64.into()));
         assert_eq!(d.flag(), Some("--batch"));
         assert_eq!(first_difference(&a, &a), None);
         let c = serde_json::json!({"train": {"batch_size": 8, "lr": 0.1}, "data": "x", "extra": 1});
