@@ -12,6 +12,25 @@ pub enum Error {
     /// From training and run folders.
     #[error(transparent)]
     Vae(#[from] vaecam_vae::VaeError),
+    /// From the metrics.
+    #[error(transparent)]
+    Metrics(#[from] vaecam_metrics::MetricsError),
+    /// A run folder that cannot be used as asked (holds a run, holds another run's settings).
+    #[error("{dir}: {msg}")]
+    Run {
+        /// The run folder.
+        dir: std::path::PathBuf,
+        /// What is wrong and what to do.
+        msg: String,
+    },
+    /// A value that could not be serialised or parsed as JSON.
+    #[error("{what}: JSON: {msg}")]
+    Serde {
+        /// What was being written or read (a file or a value).
+        what: String,
+        /// The serde error.
+        msg: String,
+    },
     /// A bad command-line value.
     #[error("{0}")]
     Usage(String),

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod error;
 pub mod pipelines;
 pub mod report;
+pub mod run_folder;
 pub mod settings;
 pub mod source;
 pub mod spec;

@@ -59,3 +59,42 @@ impl ModelChoice {
         }
     }
 }
+
+/// Value parsers for numeric flags: clap refuses a bad value at parse time, naming the flag.
+pub mod parse {
+    /// An integer >= 1 (batch sizes, channel counts, latent dimensions, sample counts).
+    pub fn positive_usize(s: &str) -> Result<usize, String> {
+        match s.parse::<usize>() {
+            Ok(0) => Err("must be at least 1".into()),
+            Ok(v) => Ok(v),
+            Err(e) => Err(format!("not a whole number: {e}")),
+        }
+    }
+
+    /// Image channels: 1 (grey) or 3 (RGB).
+    pub fn image_channels(s: &str) -> Result<usize, String> {
+        match s {
+            "1" => Ok(1),
+            "3" => Ok(3),
+            _ => Err("must be 1 (grey) or 3 (RGB)".into()),
+        }
+    }
+
+    /// A finite number > 0 (learning rates).
+    pub fn positive_f32(s: &str) -> Result<f32, String> {
+        match s.parse::<f32>() {
+            Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+            Ok(v) => Err(format!("{v} must be finite and greater than 0")),
+            Err(e) => Err(format!("not a number: {e}")),
+        }
+    }
+
+    /// A finite number >= 0 (loss weights).
+    pub fn non_negative_f32(s: &str) -> Result<f32, String> {
+        match s.parse::<f32>() {
+            Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+            Ok(v) => Err(format!("{v} must be finite and at least 0")),
+            Err(e) => Err(format!("not a number: {e}")),
+        }
+    }
+}

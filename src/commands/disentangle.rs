@@ -6,15 +6,15 @@ use crate::pipelines::ad::{AdLoss, AdSettings, DEFAULT_LAYER};
 use crate::pipelines::disentangle::{self, EvalOptions, SeedMetrics, Summary};
 use crate::pipelines::training::{progress, write_samples};
 use crate::report::pictures;
+use crate::run_folder::{Intent, RunFolder};
+use crate::settings::parse::{non_negative_f32, positive_f32, positive_usize};
 use crate::source::LoaderSource;
 use clap::Args;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use vaecam_data::dsprites::DspritesDataset;
 use vaecam_tensor::Device;
-use vaecam_vae::{
-    read_run_config, FactorOptions, RunConfig, RunMode, TrainOptions, Trainer, VaeConfig,
-};
+use vaecam_vae::{FactorOptions, RunConfig, TrainOptions, Trainer, Vae, VaeConfig};
 
 /// Options of `vaecam disentangle`.
 #[derive(Args, Debug, Clone)]
@@ -23,13 +23,13 @@ pub struct DisentangleArgs {
     #[arg(long)]
     pub model: String,
     /// beta-VAE: weight of the KL term (default 4).
-    #[arg(long, conflicts_with = "gamma")]
+    #[arg(long, conflicts_with = "gamma", value_parser = non_negative_f32)]
     pub beta: Option<f32>,
     /// FactorVAE: weight of the total-correlation term (default 40).
-    #[arg(long)]
+    #[arg(long, value_parser = non_negative_f32)]
     pub gamma: Option<f32>,
     /// Weight of the attention-disentanglement loss (absent or 0: no AD term).
-    #[arg(long)]
+    #[arg(long, value_parser = non_negative_f32)]
     pub ad_lambda: Option<f32>,
     /// AD pairs: all | random | top-k:K.
     #[arg(long, default_value = "all")]
@@ -47,16 +47,16 @@ pub struct DisentangleArgs {
     #[arg(long, default_value = "per-dim")]
     pub ad_strategy: String,
     /// Training steps per seed (a run folder already there is resumed up to this count).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     pub steps: u64,
     /// Latent dimensions.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = positive_usize)]
     pub z: usize,
     /// Images per VAE step (FactorVAE draws as many again for its discriminator).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = positive_usize)]
     pub batch: usize,
     /// VAE learning rate.
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, default_value_t = 1e-4, value_parser = positive_f32)]
     pub lr: f32,
     /// Seeds, comma-separated: one run folder DIR/seed-N each.
     #[arg(long, value_delimiter = ',', default_value = "1")]
@@ -68,16 +68,16 @@ pub struct DisentangleArgs {
     #[arg(long, default_value_t = 500)]
     pub checkpoint_every: u64,
     /// FactorVAE-score training votes.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = positive_usize)]
     pub eval_train_votes: usize,
     /// FactorVAE-score evaluation votes.
-    #[arg(long, default_value_t = 5_000)]
+    #[arg(long, default_value_t = 5_000, value_parser = positive_usize)]
     pub eval_eval_votes: usize,
     /// Samples for the score's global variances and for MIG.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = positive_usize)]
     pub eval_samples: usize,
     /// Images of the fixed reconstruction evaluation set.
-    #[arg(long, default_value_t = 2_048)]
+    #[arg(long, default_value_t = 2_048, value_parser = positive_usize)]
     pub recon_images: usize,
     /// Output folder: seed-N/ run folders, metrics.json, scatter.png/.md/.csv.
     #[arg(long)]
@@ -172,30 +172,25 @@ fn run_config(a: &DisentangleArgs, ad: &Option<AdSettings>, seed: u64) -> Result
     })
 }
 
-/// Opens a seed's run folder: new, or resumed when it holds a run of the same settings.
-fn open_run(dir: &Path, cfg: RunConfig, dev: &Device) -> Result<Trainer> {
-    let mode = if dir.join(vaecam_vae::trainer::CONFIG).exists() {
-        let stored = read_run_config(dir)?;
-        // Only the step target and the checkpoint interval may change between invocations.
-        let key = |t: &TrainOptions| TrainOptions {
-            steps: 0,
-            checkpoint_every: 0,
-            ..t.clone()
-        };
-        let same = stored.model == cfg.model
-            && stored.extra == cfg.extra
-            && key(&stored.train) == key(&cfg.train);
-        if !same {
+/// Checks every seed's settings and run folder, and that the AD layer exists, before any
+/// folder is created (a typo must not leave a `seed-1/` behind).
+fn check_all(a: &DisentangleArgs, ad: &Option<AdSettings>) -> Result<()> {
+    if let Some(s) = ad {
+        let model = VaeConfig::dsprites(a.z);
+        let names = Vae::new(&model, 0, &Device::Cpu)?.encoder_layer_names();
+        if !names.iter().any(|n| n == &s.layer) {
             return Err(Error::Usage(format!(
-                "{} holds a run with other settings; choose another --out",
-                dir.display()
+                "--ad-layer {:?}: the dSprites encoder has no such layer; its layers are {}",
+                s.layer,
+                names.join(", ")
             )));
         }
-        RunMode::Resume
-    } else {
-        RunMode::New
-    };
-    Ok(Trainer::create(dir, cfg, mode, dev)?)
+    }
+    for &seed in &a.seeds {
+        let folder = RunFolder::new(a.out.join(format!("seed-{seed}")));
+        folder.check(&run_config(a, ad, seed)?, Intent::ResumeOrNew)?;
+    }
+    Ok(())
 }
 
 /// Trains (or finishes) one seed's run and evaluates it, reusing a stored evaluation of
@@ -208,17 +203,14 @@ fn run_seed(
     dev: &Device,
 ) -> Result<SeedMetrics> {
     let dir = a.out.join(format!("seed-{seed}"));
-    let mut trainer = open_run(&dir, run_config(a, ad, seed)?, dev)?;
+    let mut trainer: Trainer =
+        RunFolder::new(&dir).open(run_config(a, ad, seed)?, Intent::ResumeOrNew, dev)?;
     if let Some(s) = ad {
         let term = AdLoss::new(s.options()?, seed).batched(s.strategy == "batched");
         trainer.add_loss(Box::new(term));
     }
     let t = trainer.config.train.clone();
-    let draw = if t.factor.is_some() {
-        2 * t.batch_size
-    } else {
-        t.batch_size
-    };
+    let draw = trainer.config.images_per_step();
     let mut source = LoaderSource::new(
         Arc::new(DspritesDataset::full()),
         draw,
@@ -270,7 +262,10 @@ fn run_seed(
                 &DspritesDataset::subset(idx)?,
                 &dir.join("samples"),
             )?;
-            let json = serde_json::to_string_pretty(&m).map_err(|e| Error::Usage(e.to_string()))?;
+            let json = serde_json::to_string_pretty(&m).map_err(|e| Error::Serde {
+                what: cache.display().to_string(),
+                msg: e.to_string(),
+            })?;
             std::fs::write(&cache, json).map_err(|e| Error::Io {
                 path: cache.clone(),
                 msg: e.to_string(),
@@ -292,6 +287,7 @@ pub fn run(a: DisentangleArgs) -> Result<()> {
     if a.seeds.is_empty() {
         return Err(Error::Usage("--seeds: give at least one seed".into()));
     }
+    check_all(&a, &ad)?;
     let dev = super::device(&a.device)?;
     let eval = EvalOptions {
         train_votes: a.eval_train_votes,
@@ -311,7 +307,10 @@ pub fn run(a: DisentangleArgs) -> Result<()> {
     });
     let summary = Summary::new(label, a.model.clone(), settings, runs);
     let p = a.out.join("metrics.json");
-    let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::Usage(e.to_string()))?;
+    let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::Serde {
+        what: p.display().to_string(),
+        msg: e.to_string(),
+    })?;
     std::fs::write(&p, json).map_err(|e| Error::Io {
         path: p.clone(),
         msg: e.to_string(),

@@ -2,6 +2,9 @@
 
 use crate::error::{Error, Result};
 
+use crate::run_folder::{Intent, RunFolder};
+use crate::settings::parse::{image_channels, non_negative_f32, positive_f32, positive_usize};
+use crate::settings::{DeviceChoice, ModelChoice};
 use crate::source::LoaderSource;
 use crate::spec::{self, DataSpec, ImageOptions};
 use clap::Args;
@@ -9,7 +12,10 @@ use clap::Args;
 use std::path::PathBuf;
 
 use crate::pipelines::training::{model_config, progress, write_samples};
-use vaecam_vae::{Arch, FactorOptions, RunConfig, RunMode, TrainOptions, Trainer, Vae};
+use vaecam_vae::{Arch, FactorOptions, RunConfig, TrainOptions, Vae};
+
+/// The most epochs `--epochs` takes (a larger count is a typo, not a plan).
+pub const MAX_EPOCHS: u64 = 1_000_000;
 
 /// Options of `vaecam train`.
 #[derive(Args, Debug, Clone)]
@@ -18,54 +24,56 @@ pub struct TrainArgs {
     #[arg(long)]
     pub data: String,
     /// Architecture: dsprites | mnist | conv (BatchNorm + LeakyReLU conv VAE for 64-256 px images) | resnet18 (ResNet-18-style encoder).
-    #[arg(long, default_value = "conv")]
-    pub model: String,
+    #[arg(long, value_enum, default_value_t = ModelChoice::Conv)]
+    pub model: ModelChoice,
     /// Latent dimensions (default: 10 for dsprites, 32 otherwise).
-    #[arg(long)]
+    #[arg(long, value_parser = positive_usize)]
     pub z: Option<usize>,
     /// Channels of the conv model's downsampling layers, comma-separated (default by image size).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = positive_usize)]
     pub channels: Option<Vec<usize>>,
     /// Image side for mvtec / synthetic / ucsd data.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 128, value_parser = positive_usize)]
     pub size: usize,
     /// Image channels for mvtec / synthetic data (1 or 3).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = image_channels)]
     pub in_channels: usize,
     /// beta-VAE weight of the KL term.
-    #[arg(long, conflicts_with = "factor_gamma")]
+    #[arg(long, conflicts_with = "factor_gamma", value_parser = non_negative_f32)]
     pub beta: Option<f32>,
     /// FactorVAE: weight of the total-correlation term.
-    #[arg(long)]
+    #[arg(long, value_parser = non_negative_f32)]
     pub factor_gamma: Option<f32>,
     /// Total training steps (a resumed run continues up to this count).
-    #[arg(long, conflicts_with = "epochs")]
+    #[arg(long, conflicts_with = "epochs", value_parser = clap::value_parser!(u64).range(1..))]
     pub steps: Option<u64>,
     /// Training epochs (converted to steps).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_EPOCHS))]
     pub epochs: Option<u64>,
     /// Images per step.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = positive_usize)]
     pub batch: usize,
     /// Learning rate (default: 1e-3 for mnist, 1e-4 otherwise).
-    #[arg(long)]
+    #[arg(long, value_parser = positive_f32)]
     pub lr: Option<f32>,
     /// Seed of initialisation, noise and data order.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// cpu | gpu | best.
-    #[arg(long, default_value = "best")]
-    pub device: String,
+    /// Compute device.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Best)]
+    pub device: DeviceChoice,
     /// Steps between checkpoints.
     #[arg(long, default_value_t = 500)]
     pub checkpoint_every: u64,
     /// Run folder (config.json, log.jsonl, checkpoint.safetensors, samples/).
     #[arg(long)]
     pub out: PathBuf,
-    /// Continue the run in --out from its checkpoint.
+    /// Continue the run in --out from its checkpoint (the settings must be the run's; --steps
+    /// and --lr may change and are recorded in overrides.jsonl).
     #[arg(long, conflicts_with = "force")]
     pub resume: bool,
-    /// Replace a run already in --out.
+    /// Replace a run already in --out (the old run stays until the new one writes its first
+    /// checkpoint).
     #[arg(long)]
     pub force: bool,
     /// Hide the progress bar.
@@ -76,76 +84,71 @@ pub struct TrainArgs {
 /// Runs `vaecam train`.
 pub fn run(a: TrainArgs) -> Result<()> {
     let spec: DataSpec = a.data.parse()?;
-    let dev = super::device(&a.device)?;
-    let mode = if a.resume {
-        RunMode::Resume
+    let intent = if a.resume {
+        Intent::Resume
     } else if a.force {
-        RunMode::Force
+        Intent::Replace
     } else {
-        RunMode::New
+        Intent::New
     };
+    let folder = RunFolder::new(&a.out);
     let model = model_config(
-        &a.model,
+        a.model.as_str(),
         &spec,
         a.z,
         a.channels.clone(),
         a.size,
         a.in_channels,
     )?;
-    let img = ImageOptions {
-        size: model.image_size,
-        channels: model.in_channels,
-        seed: a.seed,
-    };
-    let data = spec::train_dataset(&spec, img)?;
-    let [c, h, w] = data.shape();
-    if [c, h, w] != [model.in_channels, model.image_size, model.image_size] {
-        return Err(Error::Usage(format!(
-            "{spec} gives {c}x{h}x{w} images but the model takes {}x{}x{}",
-            model.in_channels, model.image_size, model.image_size
-        )));
-    }
-    let factor = a.factor_gamma.map(FactorOptions::with_gamma);
-    let draw = if factor.is_some() {
-        2 * a.batch
-    } else {
-        a.batch
-    };
-    let per_epoch = (data.len() / draw).max(1) as u64;
-    let steps = match (a.steps, a.epochs) {
-        (Some(s), _) => s,
-        (None, Some(e)) => e * per_epoch,
-        (None, None) => 1000,
-    };
+    model.validate().map_err(vaecam_vae::VaeError::from)?;
     let lr = a.lr.unwrap_or(if model.arch == Arch::Mnist {
         1e-3
     } else {
         1e-4
     });
-    let train = TrainOptions {
-        steps,
-        batch_size: a.batch,
-        lr,
-        beta: a.beta.unwrap_or(1.0),
-        factor,
-        seed: a.seed,
-        checkpoint_every: a.checkpoint_every,
-        ..Default::default()
-    };
-    let config = RunConfig {
+    let mut config = RunConfig {
         model,
-        train,
+        train: TrainOptions {
+            steps: a.steps.unwrap_or(1000),
+            batch_size: a.batch,
+            lr,
+            beta: a.beta.unwrap_or(1.0),
+            factor: a.factor_gamma.map(FactorOptions::with_gamma),
+            seed: a.seed,
+            checkpoint_every: a.checkpoint_every,
+            ..Default::default()
+        },
         data: spec.to_string(),
         extra: serde_json::Value::Null,
     };
-    let mut trainer = Trainer::create(&a.out, config, mode, &dev)?;
-    // A resumed run keeps its stored batch size and seed: the data must be the same.
-    let t = trainer.config.train.clone();
-    let draw = if t.factor.is_some() {
-        2 * t.batch_size
-    } else {
-        t.batch_size
+    // Settings and run folder first (cheap, and a refusal should not wait for the data).
+    folder.check(&config, intent)?;
+    let dev = a.device.open()?;
+    let img = ImageOptions {
+        size: config.model.image_size,
+        channels: config.model.in_channels,
+        seed: a.seed,
     };
+    let data = spec::train_dataset(&spec, img)?;
+    let [c, h, w] = data.shape();
+    let m = &config.model;
+    if [c, h, w] != [m.in_channels, m.image_size, m.image_size] {
+        return Err(Error::Usage(format!(
+            "{spec} gives {c}x{h}x{w} images but the model takes {}x{}x{}",
+            m.in_channels, m.image_size, m.image_size
+        )));
+    }
+    if let (None, Some(e)) = (a.steps, a.epochs) {
+        let per_epoch = (data.len() / config.images_per_step()).max(1) as u64;
+        config.train.steps = e.checked_mul(per_epoch).ok_or_else(|| {
+            Error::Usage(format!(
+                "--epochs {e}: {e} x {per_epoch} steps per epoch does not fit a step count"
+            ))
+        })?;
+    }
+    let mut trainer = folder.open(config, intent, &dev)?;
+    let t = trainer.config.train.clone();
+    let draw = trainer.config.images_per_step();
     let mut source = LoaderSource::new(data.clone(), draw, t.seed, false, &spec.to_string())?;
     eprintln!(
         "vaecam train: {} on {} ({} images), {} on {}, steps {}..{}",

@@ -151,7 +151,6 @@ pub fn reconstruction_error(vae: &Vae, n: usize, device: &Device) -> Result<f64>
 /// FactorVAE score, MIG and reconstruction error of a dSprites VAE.
 pub fn evaluate(vae: &Vae, device: &Device, opts: &EvalOptions) -> Result<SeedMetrics> {
     let t0 = std::time::Instant::now();
-    let metric = |e: vaecam_metrics::MetricsError| Error::Usage(format!("evaluation: {e}"));
     let mut gt = DspritesGroundTruth::new(vae, device)?;
     let fv = factor_vae_score(
         &mut gt,
@@ -162,8 +161,7 @@ pub fn evaluate(vae: &Vae, device: &Device, opts: &EvalOptions) -> Result<SeedMe
             seed: opts.seed,
             ..Default::default()
         },
-    )
-    .map_err(metric)?;
+    )?;
     let m = mig(
         &mut gt,
         &MigOptions {
@@ -171,8 +169,7 @@ pub fn evaluate(vae: &Vae, device: &Device, opts: &EvalOptions) -> Result<SeedMe
             seed: opts.seed.wrapping_add(1),
             ..Default::default()
         },
-    )
-    .map_err(metric)?;
+    )?;
     let recon = reconstruction_error(vae, opts.recon_images, device)?;
     Ok(SeedMetrics {
         seed: 0,
@@ -328,9 +325,9 @@ impl Summary {
             path: p.clone(),
             msg: format!("cannot read (not a finished `vaecam disentangle` folder?): {e}"),
         })?;
-        serde_json::from_str(&text).map_err(|e| Error::Io {
-            path: p,
-            msg: format!("not a vaecam disentangle summary: {e}"),
+        serde_json::from_str(&text).map_err(|e| Error::Serde {
+            what: format!("{} (not a vaecam disentangle summary)", p.display()),
+            msg: e.to_string(),
         })
     }
 }

@@ -100,7 +100,8 @@ impl VaeConfig {
             likelihood: Likelihood::Gaussian,
         }
     }
-    fn validate(&self) -> Result<()> {
+    /// Checks that the architecture fits the image size and channels, naming what it needs.
+    pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidArgument(m));
         if self.z_dim == 0 {
             return bad("z_dim must be at least 1".into());
@@ -120,17 +121,26 @@ impl VaeConfig {
                 "the MNIST VAE takes 28x28 images, not {0}x{0}",
                 self.image_size
             )),
+            Arch::Conv { channels } if channels.contains(&0) => bad(format!(
+                "conv channels {channels:?}: every layer needs at least 1 channel"
+            )),
             Arch::Conv { channels } => {
                 let down = 1usize << channels.len();
                 if channels.is_empty()
                     || !self.image_size.is_multiple_of(down)
                     || self.image_size / down < 1
                 {
+                    if channels.is_empty() {
+                        return bad(format!(
+                            "image size {}: the conv model needs at least one downsampling layer (sides of 16 px or more get them by default)",
+                            self.image_size
+                        ));
+                    }
                     return bad(format!(
-                        "image size {} is not divisible by 2^{} for {} conv layers",
+                        "image size {}: {} conv layers halve the side {} times, so it must be a multiple of {down} (and at least {down})",
                         self.image_size,
                         channels.len(),
-                        channels.len()
+                        channels.len(),
                     ));
                 }
                 Ok(())

@@ -9,7 +9,7 @@ pub enum VaeError {
     #[error(transparent)]
     Engine(#[from] vaecam_tensor::Error),
     /// A loss part became NaN or infinite; training stopped, the last checkpoint is intact.
-    #[error("step {step}: loss part '{part}' is {value} — training stopped; the last good checkpoint (step {last_checkpoint}) is left in place")]
+    #[error("step {step}: loss part '{part}' is {value} — training stopped; {}", kept(*last_checkpoint))]
     NonFinite {
         /// The step that failed.
         step: u64,
@@ -17,8 +17,21 @@ pub enum VaeError {
         part: String,
         /// Its value.
         value: f32,
-        /// The step of the last checkpoint written.
-        last_checkpoint: u64,
+        /// The step of the last checkpoint this run wrote or resumed from (None: none yet).
+        last_checkpoint: Option<u64>,
+    },
+    /// The model or optimizer state holds NaN/Inf at checkpoint time (a non-finite gradient
+    /// with a finite loss); the checkpoint was not written, so the one on disk stays finite.
+    #[error("step {step}: tensor '{tensor}' holds {value} — training stopped without writing this checkpoint; {}", kept(*last_checkpoint))]
+    NonFiniteState {
+        /// The step whose checkpoint was refused.
+        step: u64,
+        /// The checkpoint tensor that holds the value (e.g. `optim.encoder.conv1.weight.exp_avg`).
+        tensor: String,
+        /// The first non-finite value.
+        value: f32,
+        /// The step of the last checkpoint this run wrote or resumed from (None: none yet).
+        last_checkpoint: Option<u64>,
     },
     /// The data source failed.
     #[error("data: {0}")]
@@ -34,6 +47,17 @@ pub enum VaeError {
     /// Bad settings.
     #[error("{0}")]
     Config(String),
+    /// A value that could not be serialised or parsed as JSON.
+    #[error("JSON: {0}")]
+    Serde(String),
+}
+
+/// What is left on disk after a failure: the truth about the last checkpoint.
+fn kept(last_checkpoint: Option<u64>) -> String {
+    match last_checkpoint {
+        Some(s) => format!("the last good checkpoint (step {s}) is left in place"),
+        None => "no checkpoint was written by this run (nothing to resume from)".into(),
+    }
 }
 
 /// Result with [`VaeError`].

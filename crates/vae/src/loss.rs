@@ -3,11 +3,16 @@
 use crate::arch::Likelihood;
 use vaecam_tensor::{Reduction, Result, Tensor};
 
-/// Reconstruction loss of `x` given decoder `logits`, summed over pixels, mean over the batch.
+/// Reconstruction loss of `x` given decoder `logits`, summed over pixels, mean over the batch:
+/// the negative log-likelihood up to a constant. Bernoulli: binary cross-entropy. Gaussian
+/// (unit variance): 1/2 * sum (sigmoid(logits) - x)^2, the 1/2 of -log N(x; mean, 1).
 pub fn reconstruction_loss(logits: &Tensor, x: &Tensor, likelihood: Likelihood) -> Result<Tensor> {
     match likelihood {
         Likelihood::Bernoulli => logits.bce_with_logits(x, Reduction::BatchMean),
-        Likelihood::Gaussian => logits.sigmoid()?.mse(x, Reduction::BatchMean),
+        Likelihood::Gaussian => logits
+            .sigmoid()?
+            .mse(x, Reduction::BatchMean)?
+            .mul_scalar(0.5),
     }
 }
 

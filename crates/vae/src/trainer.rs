@@ -94,6 +94,56 @@ pub struct RunConfig {
     pub extra: serde_json::Value,
 }
 
+impl RunConfig {
+    /// Checks every setting, naming the bad one; called before a run folder is touched.
+    pub fn validate(&self) -> Result<()> {
+        self.model.validate()?;
+        let t = &self.train;
+        let bad = |what: &str, v: String| Err(VaeError::Config(format!("invalid {what}: {v}")));
+        if t.steps == 0 {
+            return bad("step count", "0 (a run needs at least one step)".into());
+        }
+        if t.batch_size == 0 {
+            return bad("batch size", "0".into());
+        }
+        if !(t.lr.is_finite() && t.lr > 0.0) {
+            return bad(
+                "learning rate",
+                format!("{} (must be finite and > 0)", t.lr),
+            );
+        }
+        if !(t.beta.is_finite() && t.beta >= 0.0) {
+            return bad("beta", format!("{} (must be finite and >= 0)", t.beta));
+        }
+        if let Some(f) = &t.factor {
+            if !(f.gamma.is_finite() && f.gamma >= 0.0) {
+                return bad(
+                    "FactorVAE gamma",
+                    format!("{} (must be finite and >= 0)", f.gamma),
+                );
+            }
+            if !(f.lr.is_finite() && f.lr > 0.0) || f.hidden == 0 {
+                return bad(
+                    "discriminator settings",
+                    format!("lr {}, hidden {}", f.lr, f.hidden),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Images one step draws from the data: the batch, twice over for FactorVAE (whose
+    /// discriminator takes a second, independent batch).
+    pub fn images_per_step(&self) -> usize {
+        let b = self.train.batch_size;
+        if self.train.factor.is_some() {
+            2 * b
+        } else {
+            b
+        }
+    }
+}
+
 /// What a step's forward pass offers an extra loss term.
 pub struct LossContext<'a> {
     /// The model.
@@ -145,7 +195,8 @@ pub enum RunMode {
     New,
     /// Continue the run in the folder from its checkpoint.
     Resume,
-    /// Replace the run in the folder.
+    /// Replace the run in the folder. The old run's files stay untouched until the new run
+    /// writes its first checkpoint: a new run that fails before that loses nothing.
     Force,
 }
 
@@ -166,7 +217,10 @@ pub struct Trainer {
     disc: Option<(Sequential, Adam)>,
     run_dir: PathBuf,
     step: u64,
-    last_checkpoint: u64,
+    last_checkpoint: Option<u64>,
+    /// `Force` until the first checkpoint: config.json and log.jsonl are held here, and the
+    /// old run's files are replaced only when that checkpoint is on disk.
+    pending_replace: Option<Vec<String>>,
     extras: Vec<Box<dyn ExtraLoss>>,
     device: Device,
 }
@@ -252,8 +306,9 @@ impl Trainer {
                     return Err(run_err(run_dir, "holds no run to resume (no config.json)"));
                 }
                 let stored = read_run_config(run_dir)?;
-                // The stored run defines the model and the data; only the step target may grow.
-                let steps = config.train.steps;
+                // The stored run defines the model and the data; the step target, the
+                // learning rate and the checkpoint interval are the caller's (a caller that
+                // allows changing them checks and records that, see the CLI's RunFolder).
                 let extra = if config.extra.is_null() {
                     stored.extra.clone()
                 } else {
@@ -261,29 +316,19 @@ impl Trainer {
                 };
                 config = RunConfig {
                     train: TrainOptions {
-                        steps,
+                        steps: config.train.steps,
+                        lr: config.train.lr,
+                        checkpoint_every: config.train.checkpoint_every,
                         ..stored.train.clone()
                     },
                     extra,
                     ..stored
                 };
             }
-            RunMode::Force => {
-                for f in [CONFIG, CHECKPOINT, LOG] {
-                    let _ = std::fs::remove_file(run_dir.join(f));
-                }
-            }
-            RunMode::New => {}
+            RunMode::Force | RunMode::New => {}
         }
-        std::fs::create_dir_all(run_dir)
-            .map_err(|e| run_err(run_dir, format!("cannot create the run folder: {e}")))?;
+        config.validate()?;
         let t = &config.train;
-        if t.batch_size == 0 || t.lr <= 0.0 || !t.lr.is_finite() || t.beta < 0.0 {
-            return Err(VaeError::Config(format!(
-                "invalid training settings: batch {}, lr {}, beta {}",
-                t.batch_size, t.lr, t.beta
-            )));
-        }
         let vae = Vae::new(&config.model, t.seed, device)?;
         let opt = Adam::new(
             vae.parameters(),
@@ -315,6 +360,7 @@ impl Trainer {
             }
             None => None,
         };
+        let replacing = mode == RunMode::Force && exists;
         let mut tr = Trainer {
             vae,
             config,
@@ -322,17 +368,38 @@ impl Trainer {
             disc,
             run_dir: run_dir.to_path_buf(),
             step: 0,
-            last_checkpoint: 0,
+            last_checkpoint: None,
+            pending_replace: replacing.then(Vec::new),
             extras: Vec::new(),
             device: device.clone(),
         };
         if mode == RunMode::Resume {
             tr.load_checkpoint()?;
         }
-        let json = serde_json::to_string_pretty(&tr.config)
-            .map_err(|e| VaeError::Config(e.to_string()))?;
-        io::write_atomic(&cfg_path, json.as_bytes())?;
+        if !replacing {
+            // Everything is checked: only now does the folder come into being.
+            std::fs::create_dir_all(run_dir)
+                .map_err(|e| run_err(run_dir, format!("cannot create the run folder: {e}")))?;
+            tr.write_config()?;
+        }
         Ok(tr)
+    }
+
+    fn write_config(&self) -> Result<()> {
+        let json = serde_json::to_string_pretty(&self.config)
+            .map_err(|e| VaeError::Serde(format!("run config: {e}")))?;
+        io::write_atomic(&self.run_dir.join(CONFIG), json.as_bytes())?;
+        Ok(())
+    }
+
+    /// The step of the last checkpoint this run wrote or resumed from (None: none yet).
+    pub fn last_checkpoint(&self) -> Option<u64> {
+        self.last_checkpoint
+    }
+
+    /// True while a `Force` run has not yet replaced the old run's files.
+    pub fn is_replacing(&self) -> bool {
+        self.pending_replace.is_some()
     }
 
     /// Adds a loss term.
@@ -380,8 +447,21 @@ impl Trainer {
         Ok(v)
     }
 
-    /// Writes the checkpoint atomically (model, optimizer(s), step, seed, config).
+    /// Writes the checkpoint atomically (model, optimizer(s), step, seed, config), after
+    /// checking that every tensor is finite: a checkpoint on disk is always one to resume from.
+    /// A `Force` run's first checkpoint then replaces the old run's config and log.
     pub fn save_checkpoint(&mut self) -> Result<()> {
+        let tensors = self.checkpoint_tensors()?;
+        for (name, t) in &tensors {
+            if let Some(v) = t.to_vec()?.into_iter().find(|v| !v.is_finite()) {
+                return Err(VaeError::NonFiniteState {
+                    step: self.step,
+                    tensor: name.clone(),
+                    value: v,
+                    last_checkpoint: self.last_checkpoint,
+                });
+            }
+        }
         let meta = HashMap::from([
             ("format".to_string(), "vaecam-run-v1".to_string()),
             ("step".to_string(), self.step.to_string()),
@@ -391,12 +471,17 @@ impl Trainer {
                 serde_json::to_string(&self.config).map_err(|e| VaeError::Config(e.to_string()))?,
             ),
         ]);
-        io::save(
-            self.run_dir.join(CHECKPOINT),
-            &self.checkpoint_tensors()?,
-            Some(meta),
-        )?;
-        self.last_checkpoint = self.step;
+        io::save(self.run_dir.join(CHECKPOINT), &tensors, Some(meta))?;
+        self.last_checkpoint = Some(self.step);
+        if let Some(lines) = self.pending_replace.take() {
+            // The new checkpoint is on disk: the old run's config and log go now.
+            self.write_config()?;
+            let mut text = lines.join("\n");
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            io::write_atomic(&self.run_dir.join(LOG), text.as_bytes())?;
+        }
         Ok(())
     }
 
@@ -440,7 +525,7 @@ impl Trainer {
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| run_err(&path, "checkpoint metadata has no step"))?;
         self.step = step;
-        self.last_checkpoint = step;
+        self.last_checkpoint = Some(step);
         self.truncate_log(step)?;
         Ok(())
     }
@@ -541,7 +626,28 @@ impl Trainer {
         let grads = total.backward()?;
         self.opt.step(&grads)?;
         if let (Some((d, dopt)), Some(x2)) = (&mut self.disc, x2) {
-            let z2 = no_grad(|| self.vae.forward(&x2, Some(derive_seed(seed, 4 * step + 1))))?.z;
+            // The second batch only needs z ~ q(z|x2): encode and sample, no decoder, and
+            // BatchNorm's running statistics put back (they follow the VAE's batches only).
+            let params: Vec<String> = self.vae.parameters().into_iter().map(|(n, _)| n).collect();
+            let buffers: Vec<(Tensor, Tensor)> = self
+                .vae
+                .state()
+                .into_iter()
+                .filter(|(n, _)| !params.contains(n))
+                .map(|(_, t)| Ok((t.clone(), t.detach().mul_scalar(1.0)?)))
+                .collect::<vaecam_tensor::Result<_>>()?;
+            let z2 = no_grad(|| -> Result<Tensor> {
+                let (mu, logvar) = self.vae.encode(&x2)?;
+                for (live, saved) in &buffers {
+                    live.assign(saved)?;
+                }
+                let eps = Tensor::randn(
+                    mu.shape().clone(),
+                    derive_seed(seed, 4 * step + 1),
+                    x2.device(),
+                )?;
+                Ok(mu.add(&logvar.mul_scalar(0.5)?.exp()?.mul(&eps)?)?)
+            })?;
             let z_perm = factor::permute_dims(&z2, derive_seed(seed, 4 * step + 2))?;
             let d_loss = factor::discriminator_loss(d, &out.z.detach(), &z_perm)?;
             let v = d_loss.item()?;
@@ -568,11 +674,18 @@ impl Trainer {
         data: &mut dyn BatchSource,
         on_step: &mut dyn FnMut(&StepReport),
     ) -> Result<()> {
-        let mut log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.run_dir.join(LOG))
-            .map_err(|e| run_err(&self.run_dir.join(LOG), format!("cannot open the log: {e}")))?;
+        let open_log = |dir: &Path| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join(LOG))
+                .map_err(|e| run_err(&dir.join(LOG), format!("cannot open the log: {e}")))
+        };
+        // A replacing run keeps its log lines in memory until its first checkpoint.
+        let mut log = match self.pending_replace {
+            Some(_) => None,
+            None => Some(open_log(&self.run_dir)?),
+        };
         let t = self.config.train.clone();
         while self.step < t.steps {
             let t0 = Instant::now();
@@ -599,8 +712,18 @@ impl Trainer {
                     "images_per_sec".into(),
                     serde_json::json!((report.images_per_sec * 10.0).round() / 10.0),
                 );
-                writeln!(log, "{}", serde_json::Value::Object(obj))
-                    .map_err(|e| run_err(&self.run_dir.join(LOG), e.to_string()))?;
+                let line = serde_json::Value::Object(obj).to_string();
+                if let Some(lines) = &mut self.pending_replace {
+                    lines.push(line);
+                } else {
+                    if log.is_none() {
+                        log = Some(open_log(&self.run_dir)?);
+                    }
+                    if let Some(f) = &mut log {
+                        writeln!(f, "{line}")
+                            .map_err(|e| run_err(&self.run_dir.join(LOG), e.to_string()))?;
+                    }
+                }
             }
             on_step(&report);
             if t.checkpoint_every > 0
