@@ -40,13 +40,16 @@ pub enum CodeNormChoice {
     Batch,
 }
 
-/// `--pictures all|N`.
-fn parse_pictures(s: &str) -> std::result::Result<Option<usize>, String> {
+/// `--pictures all|N`: every test image (`None`) or the first N.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PictureCount(pub Option<usize>);
+
+fn parse_pictures(s: &str) -> std::result::Result<PictureCount, String> {
     if s == "all" {
-        return Ok(None);
+        return Ok(PictureCount(None));
     }
     s.parse::<usize>()
-        .map(Some)
+        .map(|n| PictureCount(Some(n)))
         .map_err(|_| format!("{s:?} is neither `all` nor a count of pictures"))
 }
 
@@ -112,7 +115,7 @@ pub struct LocalizeArgs {
     pub save_maps: bool,
     /// Picture files per category: `all` or a count (report.html shows every image anyway).
     #[arg(long, default_value = "all", value_parser = parse_pictures)]
-    pub pictures: Option<usize>,
+    pub pictures: PictureCount,
     /// Seed (training and synthetic data).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -374,7 +377,7 @@ pub fn run(a: LocalizeArgs) -> Result<()> {
         };
         let outputs = OutputOptions {
             save_maps: a.save_maps,
-            pictures: a.pictures,
+            pictures: a.pictures.0,
         };
         let outcome = evaluate_category(&vae, cat, &layers, &headline, &ms, &outputs, &dir, &dev)?;
         eprintln!(
