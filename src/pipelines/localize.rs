@@ -354,3 +354,56 @@ pub fn variant_label(v: VariantName, norm: vaecam_attention::CodeNorm) -> String
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smoothing_keeps_the_mass_and_spreads_a_spike() {
+        let mut m = vec![0f32; 15 * 15];
+        m[7 * 15 + 7] = 1.0;
+        let s = gaussian_smooth(&m, 15, 15, 1.5);
+        let total: f32 = s.iter().sum();
+        assert!((total - 1.0).abs() < 1e-4, "{total}");
+        assert!(s[7 * 15 + 7] < 0.2 && s[7 * 15 + 8] > 0.0 && s[7 * 15 + 8] < s[7 * 15 + 7]);
+        assert_eq!(gaussian_smooth(&m, 15, 15, 0.0), m);
+    }
+
+    #[test]
+    fn fusion_standardises_each_map_on_normal_statistics() {
+        let normal_a = vec![vec![1.0, 3.0]];
+        let normal_r = vec![vec![10.0, 30.0]];
+        let (sa, sr) = (NormalStats::of(&normal_a), NormalStats::of(&normal_r));
+        assert_eq!((sa.mean, sa.std, sr.mean, sr.std), (2.0, 1.0, 20.0, 10.0));
+        // 4 is 2 std above the attention mean, 20 is at the error mean: fused = 1.
+        assert_eq!(fuse(&[4.0], &[20.0], &sa, &sr), vec![1.0]);
+    }
+
+    #[test]
+    fn r_squared_is_one_for_perfect_and_zero_for_mean_reconstructions() {
+        let x = [0.1f32, 0.5, 0.9, 0.3];
+        let mean = [0.45f32; 4];
+        assert!((r_squared(&[&x], &[&x], 1) - 1.0).abs() < 1e-12);
+        assert!(r_squared(&[&x], &[&mean], 1).abs() < 1e-6);
+    }
+
+    #[test]
+    fn npy_header_is_64_aligned_and_holds_the_shape() {
+        let p = std::env::temp_dir().join(format!("vaecam-npy-{}.npy", std::process::id()));
+        write_npy(&p, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, 3).unwrap();
+        let b = std::fs::read(&p).unwrap();
+        let hl = u16::from_le_bytes([b[8], b[9]]) as usize;
+        assert_eq!((10 + hl) % 64, 0);
+        assert!(String::from_utf8_lossy(&b[10..10 + hl]).contains("'shape': (2, 3)"));
+        assert_eq!(&b[10 + hl..10 + hl + 4], &1.0f32.to_le_bytes());
+        assert_eq!(b.len(), 10 + hl + 24);
+        std::fs::remove_file(p).unwrap();
+    }
+
+    #[test]
+    fn a_tenth_is_held_out_only_with_ten_images_or_more() {
+        assert_eq!((0..100).filter(|&i| is_held_out(i, 100)).count(), 10);
+        assert_eq!((0..9).filter(|&i| is_held_out(i, 9)).count(), 0);
+    }
+}
