@@ -370,6 +370,8 @@ pub fn run(a: LocalizeArgs) -> Result<()> {
         };
         let smooth = a.smooth.unwrap_or(vae.config.image_size as f32 / 64.0);
         let ms = MapSettings {
+            layers: &layers,
+            headline: &headline,
             variant: &variant,
             code_norm,
             smooth,
@@ -379,7 +381,7 @@ pub fn run(a: LocalizeArgs) -> Result<()> {
             save_maps: a.save_maps,
             pictures: a.pictures.0,
         };
-        let outcome = evaluate_category(&vae, cat, &layers, &headline, &ms, &outputs, &dir, &dev)?;
+        let outcome = evaluate_category(&vae, cat, &ms, &outputs, &dir, &dev)?;
         eprintln!(
             "  {}: R^2 of good test reconstructions {:.3} ({} s mapping)",
             cat.name, outcome.r_squared, outcome.seconds as u64

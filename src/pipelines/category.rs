@@ -20,6 +20,10 @@ use vaecam_vae::Vae;
 
 /// How a category is mapped.
 pub struct MapSettings<'a> {
+    /// The layers to map, in order.
+    pub layers: &'a [String],
+    /// The headline layer (one of `layers`).
+    pub headline: &'a str,
     /// The attention variant with its statistics.
     pub variant: &'a Variant,
     /// The code variant's normalisation.
@@ -66,14 +70,13 @@ fn scale_of(maps: &[Vec<f32>]) -> (f32, f32) {
 pub fn evaluate_category(
     vae: &Vae,
     cat: &MvtecCategory,
-    layers: &[String],
-    headline_layer: &str,
     ms: &MapSettings,
     outputs: &OutputOptions,
     dir: &Path,
     dev: &Device,
 ) -> Result<CategoryOutcome> {
     vae.set_training(false);
+    let (layers, headline_layer) = (ms.layers, ms.headline);
     let t0 = std::time::Instant::now();
     let [c, h, w] = cat.shape;
     let mut held = held_out(cat);

@@ -4,6 +4,9 @@
 use crate::error::{MetricsError, Result};
 use crate::pixel::{MetricsOptions, PixelMetrics, Report};
 
+/// Per defect type, its report (`None` when undefined).
+pub type PerDefect = Vec<(String, Option<Report>)>;
+
 /// Accumulates one category's maps into an overall [`PixelMetrics`] and one per defect type
 /// (that type's images plus every normal image).
 ///
@@ -72,7 +75,7 @@ impl DefectMetrics {
     /// The overall report and, per defect type in the order given, its report (`None` when
     /// that type has no anomalous pixel or no normal pixel, e.g. a type whose masks are all
     /// empty).
-    pub fn finish(self) -> Result<(Report, Vec<(String, Option<Report>)>)> {
+    pub fn finish(self) -> Result<(Report, PerDefect)> {
         let all = self.all.finish()?;
         let per = self
             .per
