@@ -2,18 +2,56 @@
 //! attention map against the reconstruction-error baseline, in the paper's table format.
 
 use crate::error::{Error, Result};
-use crate::pipelines::maps::{self, CategoryResult, VariantName};
-use crate::report::plot::{self, Axes, Series, PALETTE};
+use crate::pipelines::category::{evaluate_category, CategoryOutcome, MapSettings};
+use crate::pipelines::localize::{training_split, OutputOptions};
+use crate::pipelines::maps::{self, VariantName};
+use crate::report::tables::CategoryRow;
+use crate::settings::{DeviceChoice, ModelChoice};
 use crate::source::LoaderSource;
 use crate::spec::{self, DataSpec, ImageOptions};
 use clap::Args;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use vaecam_attention::CodeNorm;
 use vaecam_data::Dataset;
-use vaecam_metrics::Report;
 use vaecam_tensor::Device;
 use vaecam_vae::{RunConfig, RunMode, TrainOptions, Trainer, Vae};
+
+/// `--in-channels`: 1, 3, or from the category's images.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum InChannels {
+    /// 3 when a category's training images are colour, 1 when they are gray.
+    Auto,
+    /// Grayscale.
+    #[value(name = "1")]
+    One,
+    /// RGB.
+    #[value(name = "3")]
+    Three,
+}
+
+/// `--code-norm`: the code variant's gradient normalisation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CodeNormChoice {
+    /// Per image.
+    Image,
+    /// Over the batch, as in the authors' code.
+    Batch,
+}
+
+/// `--pictures all|N`: every test image (`None`) or the first N.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PictureCount(pub Option<usize>);
+
+fn parse_pictures(s: &str) -> std::result::Result<PictureCount, String> {
+    if s == "all" {
+        return Ok(PictureCount(None));
+    }
+    s.parse::<usize>()
+        .map(|n| PictureCount(Some(n)))
+        .map_err(|_| format!("{s:?} is neither `all` nor a count of pictures"))
+}
 
 /// Options of `vaecam localize`.
 #[derive(Args, Debug, Clone)]
@@ -24,51 +62,86 @@ pub struct LocalizeArgs {
     /// Several categories (comma-separated, or `all`): a row each and a mean row.
     #[arg(long, value_delimiter = ',')]
     pub categories: Vec<String>,
-    /// The tapped encoder layer, or `all` to sweep every feature layer (default: after the second downsampling).
+    /// The tapped encoder layer, or `all` to report every feature layer (the headline row stays the default layer).
     #[arg(long)]
     pub layer: Option<String>,
-    /// paper | code | normal-difference
-    #[arg(long, default_value = "paper")]
-    pub variant: String,
-    /// Train a VAE on each category's train/good images (resumes a run already in the output).
+    /// The attention variant.
+    #[arg(long, value_enum, default_value = "paper")]
+    pub variant: VariantName,
+    /// The code variant's gradient normalisation: per image, or over the batch as in the authors' code.
+    #[arg(long, value_enum, default_value = "batch")]
+    pub code_norm: CodeNormChoice,
+    /// Train a VAE on each category's train/good images, a tenth held out (resumes a run already in the output).
     #[arg(long, conflicts_with = "run")]
     pub train: bool,
     /// Use a trained run instead (one category).
     #[arg(long)]
     pub run: Option<PathBuf>,
+    /// The architecture to train.
+    #[arg(long, value_enum, default_value = "conv")]
+    pub model: ModelChoice,
     /// Training steps per category (with --train).
-    #[arg(long, default_value_t = 800)]
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub steps: u64,
     /// Images per training step.
-    #[arg(long, default_value_t = 32)]
-    pub batch: usize,
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub batch: u32,
     /// Learning rate.
-    #[arg(long, default_value_t = 5e-4)]
+    #[arg(long, default_value_t = 1e-3, value_parser = positive_f32)]
     pub lr: f32,
+    /// KL weight (beta); below 1 the reconstructions keep the texture (1 gives a flat mean image at these step counts).
+    #[arg(long, default_value_t = 0.1, value_parser = positive_f32)]
+    pub beta: f32,
     /// Latent dimensions.
-    #[arg(long, default_value_t = 32)]
-    pub z: usize,
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub z: u32,
     /// Image side.
-    #[arg(long, default_value_t = 128)]
-    pub size: usize,
-    /// Image channels (1 or 3).
-    #[arg(long, default_value_t = 1)]
-    pub in_channels: usize,
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u32).range(16..=1024))]
+    pub size: u32,
+    /// Image channels: auto (3 for colour images, 1 for gray), 1 or 3.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub in_channels: InChannels,
+    /// Random horizontal flips while training (off: MVTec's metal_nut has a "flip" defect).
+    #[arg(long)]
+    pub flip: bool,
+    /// Gaussian smoothing of every map, sigma in pixels (0 = none; default: side / 64, anomalib's 4 at 256 px).
+    #[arg(long, value_parser = nonnegative_f32)]
+    pub smooth: Option<f32>,
+    /// Threshold of the fused map's predicted masks, in normal standard deviations (default: its F1-max threshold).
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// Write maps/METHOD/*.npy (float32, input size).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub save_maps: bool,
+    /// Picture files per category: `all` or a count (report.html shows every image anyway).
+    #[arg(long, default_value = "all", value_parser = parse_pictures)]
+    pub pictures: PictureCount,
     /// Seed (training and synthetic data).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Example pictures per category.
-    #[arg(long, default_value_t = 8)]
-    pub pictures: usize,
-    /// cpu | gpu | best
-    #[arg(long, default_value = "best")]
-    pub device: String,
-    /// Output folder: metrics.json, table.md, CATEGORY/{roc.png, pictures.png, run/}.
+    /// The compute device.
+    #[arg(long, value_enum, default_value = "best")]
+    pub device: DeviceChoice,
+    /// Output folder: metrics.json, table.md, report.html, CATEGORY/{scores.csv, maps/, masks/, pictures/, roc.png, run/}.
     #[arg(long)]
     pub out: PathBuf,
     /// Hide progress bars.
     #[arg(long)]
     pub quiet: bool,
+}
+
+fn positive_f32(s: &str) -> std::result::Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a positive finite number")),
+    }
+}
+
+fn nonnegative_f32(s: &str) -> std::result::Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a finite number >= 0")),
+    }
 }
 
 /// The categories to run: (display name, spec).
@@ -117,7 +190,7 @@ fn categories(a: &LocalizeArgs) -> Result<Vec<DataSpec>> {
 }
 
 /// Trains (or resumes, when the folder holds a run) a VAE on `data` into `dir`, then writes
-/// its sample pictures; returns the model in evaluation mode.
+/// its sample pictures; returns the model in evaluation mode and the training seconds.
 fn train_on(
     a: &LocalizeArgs,
     model: vaecam_vae::VaeConfig,
@@ -126,11 +199,13 @@ fn train_on(
     flips: bool,
     dir: &Path,
     dev: &Device,
-) -> Result<Vae> {
+) -> Result<(Vae, f64)> {
+    let t0 = std::time::Instant::now();
     let train = TrainOptions {
         steps: a.steps,
-        batch_size: a.batch,
+        batch_size: a.batch as usize,
         lr: a.lr,
+        beta: a.beta,
         seed: a.seed,
         checkpoint_every: 250,
         ..Default::default()
@@ -152,7 +227,13 @@ fn train_on(
         data.len(),
         a.steps
     );
-    let mut src = LoaderSource::new(data.clone(), a.batch, a.seed, flips, &spec.to_string())?;
+    let mut src = LoaderSource::new(
+        data.clone(),
+        a.batch as usize,
+        a.seed,
+        flips,
+        &spec.to_string(),
+    )?;
     let bar = crate::pipelines::training::progress(a.quiet, a.steps, tr.step());
     tr.train(&mut src, &mut |r| {
         bar.set_position(r.step);
@@ -164,58 +245,34 @@ fn train_on(
     bar.finish_and_clear();
     crate::pipelines::training::write_samples(&tr.vae, data.as_ref(), &dir.join("samples"))?;
     tr.vae.set_training(false);
-    Ok(tr.vae)
+    Ok((tr.vae, t0.elapsed().as_secs_f64()))
 }
 
-fn report_json(r: &Report) -> serde_json::Value {
-    json!({"pixel_auroc": r.pixel_auroc, "aupro": r.aupro, "fpr_limit": r.fpr_limit, "image_auroc": r.image_auroc, "f1_max": r.f1_max, "n_images": r.n_images, "n_regions": r.n_regions})
-}
-
-fn roc_png(res: &CategoryResult, path: &Path) -> Result<()> {
-    let pts = |r: &Report| -> Vec<(f64, f64)> {
-        r.roc
-            .fpr
-            .iter()
-            .zip(&r.roc.tpr)
-            .map(|(&x, &y)| (x, y))
-            .collect()
+/// 3 when the category's first training image is colour, else 1.
+fn detect_channels(spec: &DataSpec) -> Result<usize> {
+    let DataSpec::Mvtec { root, category } = spec else {
+        return Ok(1);
     };
-    let (a, b) = (pts(&res.attention), pts(&res.recon));
-    let la = format!("ATTENTION {:.3}", res.attention.pixel_auroc);
-    let lb = format!("RECON ERROR {:.3}", res.recon.pixel_auroc);
-    let ax = Axes {
-        x: (0.0, 1.0),
-        y: (0.0, 1.0),
-        x_title: "FALSE POSITIVE RATE",
-        y_title: "TRUE POSITIVE RATE (PIXELS)",
+    let dir = root.join(category).join("train").join("good");
+    let files = vaecam_data::imageio::list_files(&dir, &["png"])?;
+    let Some(first) = files.first() else {
+        return Ok(1);
     };
-    let img = plot::line_plot(
-        &ax,
-        &[
-            Series {
-                label: &la,
-                color: PALETTE[0],
-                points: &a,
-            },
-            Series {
-                label: &lb,
-                color: PALETTE[1],
-                points: &b,
-            },
-        ],
-        true,
-    );
-    crate::report::pictures::save(&img, path)
+    let img = vaecam_data::imageio::open_image(first)?;
+    Ok(if img.color().has_color() { 3 } else { 1 })
 }
 
-fn fmt_opt(v: Option<f64>) -> String {
-    v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into())
+/// One category's finished outcome, for the tables.
+struct Row {
+    name: String,
+    outcome: CategoryOutcome,
+    train_seconds: Option<f64>,
 }
 
 /// Runs `vaecam localize`.
 pub fn run(a: LocalizeArgs) -> Result<()> {
-    let dev = super::device(&a.device)?;
-    let variant_name: VariantName = a.variant.parse()?;
+    let dev = a.device.open()?;
+    let variant_name = a.variant;
     let specs = categories(&a)?;
     if !a.train && a.run.is_none() {
         return Err(Error::Usage("pass --train to train a VAE on each category's train/good images, or --run RUN_DIR to use a trained one".into()));
@@ -232,16 +289,27 @@ pub fn run(a: LocalizeArgs) -> Result<()> {
     if let [DataSpec::Mnist { dir, digit }] = specs.as_slice() {
         return mnist(&a, dir, *digit, variant_name, &dev);
     }
-    let mut rows: Vec<CategoryResult> = Vec::new();
-    let mut sweeps = Vec::new();
+    let code_norm = match a.code_norm {
+        CodeNormChoice::Image => CodeNorm::Image,
+        CodeNormChoice::Batch => CodeNorm::Batch,
+    };
+    let loaded_run = match &a.run {
+        Some(run) => Some(vaecam_vae::load_model(run, &dev)?.0),
+        None => None,
+    };
+    // Every category's files are read (and checked) before any training starts.
+    let mut cats = Vec::new();
     for spec in &specs {
-        let (vae, size, channels) = match &a.run {
-            Some(run) => {
-                let (vae, _) = vaecam_vae::load_model(run, &dev)?;
-                let (s, c) = (vae.config.image_size, vae.config.in_channels);
-                (Some(vae), s, c)
-            }
-            None => (None, a.size, a.in_channels),
+        let (size, channels) = match &loaded_run {
+            Some(v) => (v.config.image_size, v.config.in_channels),
+            None => (
+                a.size as usize,
+                match a.in_channels {
+                    InChannels::Auto => detect_channels(spec)?,
+                    InChannels::One => 1,
+                    InChannels::Three => 3,
+                },
+            ),
         };
         let cat = spec::load_category(
             spec,
@@ -251,70 +319,80 @@ pub fn run(a: LocalizeArgs) -> Result<()> {
                 seed: a.seed,
             },
         )?;
+        cats.push((spec, cat, channels));
+    }
+    let mut loaded_run = loaded_run;
+    let mut rows: Vec<Row> = Vec::new();
+    for (spec, cat, channels) in &cats {
         let dir = a.out.join(&cat.name);
-        let vae = match vae {
-            Some(v) => v,
+        let (vae, train_seconds) = match loaded_run.take() {
+            Some(v) => (v, None),
             None => {
                 let model = crate::pipelines::training::model_config(
-                    "conv",
+                    a.model.as_str(),
                     spec,
-                    Some(a.z),
+                    Some(a.z as usize),
                     None,
-                    a.size,
-                    a.in_channels,
+                    a.size as usize,
+                    *channels,
                 )?;
-                train_on(
+                let (v, t) = train_on(
                     &a,
                     model,
-                    Arc::new(cat.train_dataset()),
+                    Arc::new(training_split(cat)),
                     spec,
-                    true,
+                    a.flip,
                     &dir.join("run"),
                     &dev,
-                )?
+                )?;
+                (v, Some(t))
             }
         };
-        let variant = maps::variant(&vae, variant_name, &cat.train, &dev)?;
-        let layers = match a.layer.as_deref() {
-            Some("all") => maps::feature_layers(&vae, &dev)?,
+        let stats_images: Vec<Vec<f32>> = {
+            let h = crate::pipelines::localize::held_out(cat);
+            if h.is_empty() {
+                cat.train.clone()
+            } else {
+                h
+            }
+        };
+        let variant = maps::variant(&vae, variant_name, &stats_images, &dev)?;
+        let headline = match a.layer.as_deref() {
+            Some("all") | None => maps::default_layer(&vae),
             Some(l) => {
                 maps::check_layer(&vae, l, &dev)?;
-                vec![l.to_string()]
+                l.to_string()
             }
-            None => vec![maps::default_layer(&vae)],
         };
-        let mut best: Option<CategoryResult> = None;
-        for layer in &layers {
-            let pictures = if layers.len() == 1 { a.pictures } else { 0 };
-            let r = maps::evaluate(&vae, &cat, layer, &variant, &dev, Some(&dir), pictures)?;
-            eprintln!("  {} layer {layer}: attention pixel AUROC {:.3}, reconstruction error {:.3} ({} images, {:.1} s)", cat.name, r.attention.pixel_auroc, r.recon.pixel_auroc, r.images, r.seconds);
-            if layers.len() > 1 {
-                sweeps.push(json!({"category": cat.name, "layer": layer, "attention": report_json(&r.attention)}));
-            }
-            if best
-                .as_ref()
-                .is_none_or(|b| r.attention.pixel_auroc > b.attention.pixel_auroc)
-            {
-                best = Some(r);
-            }
-        }
-        let best = best.expect("at least one layer");
-        if layers.len() > 1 {
-            // Pictures for the best layer.
-            maps::evaluate(
-                &vae,
-                &cat,
-                &best.layer,
-                &variant,
-                &dev,
-                Some(&dir),
-                a.pictures,
-            )?;
-        }
-        roc_png(&best, &dir.join("roc.png"))?;
-        rows.push(best);
+        let layers = match a.layer.as_deref() {
+            Some("all") => maps::feature_layers(&vae, &dev)?,
+            _ => vec![headline.clone()],
+        };
+        let smooth = a.smooth.unwrap_or(vae.config.image_size as f32 / 64.0);
+        let ms = MapSettings {
+            layers: &layers,
+            headline: &headline,
+            variant: &variant,
+            code_norm,
+            smooth,
+            threshold: a.threshold,
+        };
+        let outputs = OutputOptions {
+            save_maps: a.save_maps,
+            pictures: a.pictures.0,
+        };
+        let outcome = evaluate_category(&vae, cat, &ms, &outputs, &dir, &dev)?;
+        eprintln!(
+            "  {}: R^2 of good test reconstructions {:.3} ({} s mapping)",
+            cat.name, outcome.r_squared, outcome.seconds as u64
+        );
+        rows.push(Row {
+            name: cat.name.clone(),
+            outcome,
+            train_seconds,
+        });
     }
-    write_outputs(&a, variant_name, &rows, sweeps)
+    write_outputs(&a, &rows)
 }
 
 /// The authors' MNIST one-class experiment (their architecture; tapped layer: the second conv).
@@ -333,8 +411,14 @@ fn mnist(
     let vae = match &a.run {
         Some(run) => vaecam_vae::load_model(run, dev)?.0,
         None => {
-            let model =
-                crate::pipelines::training::model_config("mnist", &spec, Some(a.z), None, 28, 1)?;
+            let model = crate::pipelines::training::model_config(
+                "mnist",
+                &spec,
+                Some(a.z as usize),
+                None,
+                28,
+                1,
+            )?;
             train_on(
                 a,
                 model,
@@ -344,6 +428,7 @@ fn mnist(
                 &a.out.join("run"),
                 dev,
             )?
+            .0
         }
     };
     let layer = match a.layer.as_deref() {
@@ -370,73 +455,33 @@ fn mnist(
     Ok(())
 }
 
-fn write_outputs(
-    a: &LocalizeArgs,
-    variant: VariantName,
-    rows: &[CategoryResult],
-    sweeps: Vec<serde_json::Value>,
-) -> Result<()> {
-    let mean = |f: &dyn Fn(&CategoryResult) -> Option<f64>| -> Option<f64> {
-        let v: Vec<f64> = rows.iter().filter_map(f).collect();
-        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-    };
-    let mut md = String::new();
-    md.push_str(&format!(
-        "Anomaly localization, variant `{}`; attention map vs reconstruction-error baseline.\n\n",
-        a.variant
-    ));
-    md.push_str("| category | layer | pixel AUROC attention | pixel AUROC recon. error | AUPRO@0.3 attention | AUPRO@0.3 recon. error | image AUROC attention | image AUROC recon. error | F1-max attention | F1-max recon. error |\n");
-    md.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    for r in rows {
-        md.push_str(&format!(
-            "| {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {} | {:.3} | {:.3} |\n",
-            r.name,
-            r.layer,
-            r.attention.pixel_auroc,
-            r.recon.pixel_auroc,
-            r.attention.aupro,
-            r.recon.aupro,
-            fmt_opt(r.attention.image_auroc),
-            fmt_opt(r.recon.image_auroc),
-            r.attention.f1_max,
-            r.recon.f1_max
-        ));
-    }
-    if rows.len() > 1 {
-        let m = |f: &dyn Fn(&CategoryResult) -> Option<f64>| fmt_opt(mean(f));
-        md.push_str(&format!(
-            "| **mean** | | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-            m(&|r| Some(r.attention.pixel_auroc)),
-            m(&|r| Some(r.recon.pixel_auroc)),
-            m(&|r| Some(r.attention.aupro)),
-            m(&|r| Some(r.recon.aupro)),
-            m(&|r| r.attention.image_auroc),
-            m(&|r| r.recon.image_auroc),
-            m(&|r| Some(r.attention.f1_max)),
-            m(&|r| Some(r.recon.f1_max))
-        ));
-    }
-    let cats: Vec<serde_json::Value> = rows
-        .iter()
-        .map(|r| json!({"category": r.name, "layer": r.layer, "attention": report_json(&r.attention), "reconstruction_error": report_json(&r.recon), "seconds": r.seconds, "images": r.images}))
-        .collect();
-    let doc = json!({
-        "variant": match variant { VariantName::Paper => "paper", VariantName::Code => "code", VariantName::NormalDifference => "normal-difference" },
-        "categories": cats,
-        "mean": {"attention_pixel_auroc": mean(&|r| Some(r.attention.pixel_auroc)), "recon_pixel_auroc": mean(&|r| Some(r.recon.pixel_auroc)),
-                 "attention_aupro": mean(&|r| Some(r.attention.aupro)), "recon_aupro": mean(&|r| Some(r.recon.aupro))},
-        "layer_sweep": sweeps,
+fn write_outputs(a: &LocalizeArgs, rows: &[Row]) -> Result<()> {
+    let settings = json!({
+        "variant": a.variant, "code_norm": format!("{:?}", a.code_norm).to_lowercase(),
+        "layer": a.layer, "model": a.model, "steps": a.steps, "batch": a.batch, "lr": a.lr,
+        "beta": a.beta, "z": a.z, "size": a.size, "flip": a.flip, "smooth": a.smooth,
+        "threshold": a.threshold, "seed": a.seed,
     });
-    let write = |name: &str, text: String| -> Result<()> {
-        let p = a.out.join(name);
-        vaecam_tensor::io::write_atomic(&p, text.as_bytes()).map_err(Error::from)
-    };
-    write(
-        "metrics.json",
-        serde_json::to_string_pretty(&doc).unwrap_or_default(),
-    )?;
-    write("table.md", md.clone())?;
-    println!("{md}");
-    println!("(written to {})", a.out.display());
-    Ok(())
+    let variant = crate::pipelines::localize::variant_label(
+        a.variant,
+        match a.code_norm {
+            CodeNormChoice::Image => CodeNorm::Image,
+            CodeNormChoice::Batch => CodeNorm::Batch,
+        },
+    );
+    let text = format!(
+        "variant {variant}; maps smoothed with sigma {}; fused = mean of both maps standardised on held-out normal images",
+        a.smooth.map(|s| format!("{s}")).unwrap_or_else(|| "side/64".into())
+    );
+    let table_rows: Vec<CategoryRow> = rows
+        .iter()
+        .map(|r| CategoryRow {
+            name: &r.name,
+            outcome: &r.outcome,
+            train_seconds: r.train_seconds,
+        })
+        .collect();
+    let html: Vec<&crate::report::html::HtmlCategory> =
+        rows.iter().map(|r| &r.outcome.html).collect();
+    crate::report::tables::write_all(&a.out, &text, settings, &table_rows, &html)
 }

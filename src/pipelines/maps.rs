@@ -6,7 +6,8 @@ use crate::error::{Error, Result};
 use crate::report::pictures::{self, Chw};
 use std::path::Path;
 use vaecam_attention::{
-    latent_attention_maps, MapOptions, SequentialEncoder, Strategy, TappedEncoder, Variant,
+    latent_attention_maps, CodeNorm, MapOptions, SequentialEncoder, Strategy, TappedEncoder,
+    Variant,
 };
 use vaecam_data::mvtec::MvtecCategory;
 use vaecam_metrics::{MetricsOptions, PixelMetrics, Report};
@@ -104,9 +105,15 @@ pub fn feature_layers(vae: &Vae, dev: &Device) -> Result<Vec<String>> {
 }
 
 /// The default tapped layer: the activation after the second downsampling (the paper found
-/// it works well), or the last feature layer for shallower encoders.
+/// it works well), or the last feature layer for shallower encoders. For the ResNet-18
+/// encoder: the last block at 1/4 of the input side (`layer2.1`).
 pub fn default_layer(vae: &Vae) -> String {
     let names = vae.encoder_layer_names();
+    if matches!(vae.config.arch, vaecam_vae::Arch::Resnet18 { .. }) {
+        if let Some(n) = names.iter().find(|n| *n == "layer2.1") {
+            return n.clone();
+        }
+    }
     for want in ["act2", "relu2", "conv2"] {
         if names.iter().any(|n| n == want) {
             return want.to_string();
@@ -144,12 +151,26 @@ pub struct RawMaps {
     pub logvar: Vec<Vec<f32>>,
 }
 
-/// Attention and reconstruction-error maps of a batch of CHW images.
+/// Attention and reconstruction-error maps of a batch of CHW images (the `code` variant
+/// normalised per image).
 pub fn map_batch(
     vae: &Vae,
     images: &[&[f32]],
     layer: &str,
     variant: &Variant,
+    per_dim: bool,
+    dev: &Device,
+) -> Result<BatchMaps> {
+    map_batch_norm(vae, images, layer, variant, CodeNorm::Image, per_dim, dev)
+}
+
+/// [`map_batch`] with the `code` variant's gradient normalisation chosen.
+pub fn map_batch_norm(
+    vae: &Vae,
+    images: &[&[f32]],
+    layer: &str,
+    variant: &Variant,
+    code_norm: CodeNorm,
     per_dim: bool,
     dev: &Device,
 ) -> Result<BatchMaps> {
@@ -166,6 +187,7 @@ pub fn map_batch(
         variant: variant.clone(),
         per_dim,
         strategy,
+        code_norm,
         ..Default::default()
     };
     let maps = latent_attention_maps(&enc, &x, layer, &opts)?;

@@ -2,7 +2,9 @@
 //! independent of flag parsing and of how results are written.
 
 pub mod ad;
+pub mod category;
 pub mod disentangle;
+pub mod localize;
 pub mod maps;
 pub mod model_source;
 pub mod oneclass;

@@ -36,6 +36,6 @@ pub mod tap;
 pub use ad_loss::{attention_disentanglement_loss, choose_pairs, AdOptions, Overlap, PairChoice};
 pub use maps::{
     latent_attention_maps, maps_from_activation, maps_from_activation_batched, AttentionMaps,
-    MapOptions, Strategy, Variant,
+    CodeNorm, MapOptions, Strategy, Variant,
 };
 pub use tap::{SequentialEncoder, TappedEncoder};

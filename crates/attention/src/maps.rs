@@ -33,6 +33,17 @@ impl Variant {
     }
 }
 
+/// Over which values the `code` variant's gradient root-mean-square is taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CodeNorm {
+    /// Each image's gradient is divided by its own RMS (a map does not depend on the batch).
+    #[default]
+    Image,
+    /// The whole batch's gradient is divided by one RMS, as in the authors' released code
+    /// (`grads / (sqrt(mean(grads^2)) + 1e-5)` over the batch tensor).
+    Batch,
+}
+
 /// How per-dimension gradients are computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
@@ -64,6 +75,8 @@ pub struct MapOptions {
     pub sample_seed: Option<u64>,
     /// Only these latent dimensions (Paper variant), in this order; None = all.
     pub dims: Option<Vec<usize>>,
+    /// The `code` variant's gradient normalisation (default per image).
+    pub code_norm: CodeNorm,
 }
 
 impl Default for MapOptions {
@@ -76,6 +89,7 @@ impl Default for MapOptions {
             strategy: Strategy::PerDim,
             sample_seed: None,
             dims: None,
+            code_norm: CodeNorm::Image,
         }
     }
 }
@@ -189,11 +203,11 @@ pub fn latent_attention_maps(
         Variant::Code => {
             let s = z.sum_all()?;
             let g = grad(&[s], std::slice::from_ref(&a), None, cg)?.remove(0);
-            let rms = g
-                .square()?
-                .mean(&[1, 2, 3], true)?
-                .sqrt()?
-                .add_scalar(1e-5)?;
+            let axes: &[usize] = match opts.code_norm {
+                CodeNorm::Image => &[1, 2, 3],
+                CodeNorm::Batch => &[0, 1, 2, 3],
+            };
+            let rms = g.square()?.mean(axes, true)?.sqrt()?.add_scalar(1e-5)?;
             let (alpha, map) = weigh(&g.div(&rms)?, &a)?;
             (None, map, alpha.reshape(vec![n, 1, a.dims()[1]])?)
         }

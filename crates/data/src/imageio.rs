@@ -87,16 +87,33 @@ pub fn to_chw(img: &DynamicImage, channels: Channels, size: Option<(u32, u32)>) 
     }
 }
 
-/// A binary mask (values in {0, 1}, row-major) from a mask image: a pixel is on when
-/// its luma is at least 128. Resized with nearest neighbour to `size` when given.
+/// A binary mask (values in {0, 1}, row-major) from a mask image: a pixel is on when its
+/// luma is non-zero (MVTec stores 255, other tools 1). Resized to `size` = (width, height)
+/// by area: a target pixel is on when any source pixel it covers is on, so a one-pixel
+/// scratch survives downsampling (nearest neighbour would drop most of it).
 pub fn to_mask(img: &DynamicImage, size: Option<(u32, u32)>) -> Vec<u8> {
-    let mut g: GrayImage = img.to_luma8();
-    if let Some((w, h)) = size {
-        if (w, h) != g.dimensions() {
-            g = image::imageops::resize(&g, w, h, FilterType::Nearest);
+    let g: GrayImage = img.to_luma8();
+    let (sw, sh) = g.dimensions();
+    let (tw, th) = size.unwrap_or((sw, sh));
+    if (tw, th) == (sw, sh) {
+        return g.iter().map(|&v| (v > 0) as u8).collect();
+    }
+    // The source span [lo, hi) covered by target cell i of n over a side of src pixels.
+    let span = |i: u32, n: u32, src: u32| -> (u32, u32) {
+        let lo = (i as u64 * src as u64 / n as u64) as u32;
+        let hi = ((i as u64 + 1) * src as u64).div_ceil(n as u64) as u32;
+        (lo.min(src - 1), hi.clamp(lo + 1, src))
+    };
+    let mut out = Vec::with_capacity((tw * th) as usize);
+    for ty in 0..th {
+        let (y0, y1) = span(ty, th, sh);
+        for tx in 0..tw {
+            let (x0, x1) = span(tx, tw, sw);
+            let on = (y0..y1).any(|y| (x0..x1).any(|x| g.get_pixel(x, y)[0] > 0));
+            out.push(on as u8);
         }
     }
-    g.iter().map(|&v| (v >= 128) as u8).collect()
+    out
 }
 
 /// Files in `dir` with one of the extensions `exts` (lowercase, no dot), sorted by name.

@@ -8,8 +8,11 @@
 //! ```
 //!
 //! Images come back as CHW f32 in [0, 1] (RGB or grayscale, resized bilinearly to the
-//! chosen size), masks as {0, 1} bytes resized with nearest neighbour; `test/good` images
-//! get all-zero masks. Files are read in sorted order, so loads are deterministic.
+//! chosen size), masks as {0, 1} bytes (any non-zero mask pixel is anomalous) resized by
+//! area (a target pixel is anomalous when any pixel it covers is, so thin scratches
+//! survive); `test/good` images get all-zero masks. An image's label comes from its folder
+//! (`good` or a defect type), never from its resized mask. Files are read in sorted order,
+//! so loads are deterministic.
 
 use crate::batch::InMemory;
 use crate::error::{DataError, Result};

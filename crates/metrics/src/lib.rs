@@ -5,8 +5,9 @@
 //!
 //! - anomaly localization, per category: [`PixelMetrics`] accumulates score maps and
 //!   ground-truth masks image by image and reports pixel AUROC, AUPRO (FPR limit 0.3),
-//!   image AUROC and F1-max ([`Report`]), in an exact mode (4 bytes per normal pixel,
+//!   image AUROC and F1-max ([`Report`], also under anomalib's names), in an exact mode (4 bytes per normal pixel,
 //!   8 per anomalous pixel) or a streaming histogram mode of fixed size ([`Mode`]);
+//! - per defect type: [`DefectMetrics`] (each type's images with every normal image);
 //! - flat scores and labels: [`auroc()`], [`f1_max`], [`roc_curve`], [`roc_analysis`];
 //! - curves for plotting: [`RocCurve`] (at most N points, CSV or SVG text);
 //! - [`components::label_components`]: 8-connected components of a mask;
@@ -22,6 +23,7 @@ pub mod aupro;
 pub mod auroc;
 pub mod components;
 mod curve;
+pub mod defects;
 pub mod disentanglement;
 pub mod error;
 pub mod mig;
@@ -32,6 +34,7 @@ mod store;
 pub use aupro::{aupro, ProIntegrator};
 pub use auroc::{auroc, f1_max, roc_analysis, roc_curve, F1Max, RocAnalysis};
 pub use curve::RocCurve;
+pub use defects::DefectMetrics;
 pub use disentanglement::{
     factor_vae_score, BoxError, FactorVaeOptions, FactorVaeScore, GroundTruth,
 };

@@ -73,7 +73,8 @@ pub struct Report {
     pub aupro: f64,
     /// The FPR limit of `aupro`.
     pub fpr_limit: f64,
-    /// Image-level AUROC (image score = max of its map, label = any anomalous pixel);
+    /// Image-level AUROC (image score = max of its map, label = the one given to
+    /// [`PixelMetrics::add_labeled_image`], else any anomalous pixel);
     /// `None` when all images have the same label (undefined).
     pub image_auroc: Option<f64>,
     /// Best pixel-level F1 over all thresholds.
@@ -97,6 +98,21 @@ pub struct Report {
     /// Histogram mode: the final bin width (scores closer than this may count as tied);
     /// `None` in exact mode.
     pub histogram_bin_width: Option<f64>,
+}
+
+impl Report {
+    /// The headline metrics under anomalib's names (`image_AUROC`, `pixel_AUROC`,
+    /// `pixel_AUPRO`, `F1Max`), so that results can be compared with its tables. `F1Max` is
+    /// the pixel-level F1-max here (anomalib reports it per image or per pixel depending on
+    /// the task); `image_AUROC` is `None` when undefined.
+    pub fn anomalib_names(&self) -> Vec<(&'static str, Option<f64>)> {
+        vec![
+            ("image_AUROC", self.image_auroc),
+            ("pixel_AUROC", Some(self.pixel_auroc)),
+            ("pixel_AUPRO", Some(self.aupro)),
+            ("F1Max", Some(self.f1_max)),
+        ]
+    }
 }
 
 /// Makes room for `more` elements, growing by at least 1.25x (not Vec's 2x) so that the
@@ -216,6 +232,32 @@ impl PixelMetrics {
         width: usize,
         height: usize,
     ) -> Result<()> {
+        self.add(scores, mask, width, height, None)
+    }
+
+    /// Like [`PixelMetrics::add_image`], with the image's label given (e.g. from its folder:
+    /// `good` or a defect type) instead of read from the mask. Use it when masks are resized:
+    /// a small defect can vanish from a downsized mask, but the image stays defective for the
+    /// image AUROC.
+    pub fn add_labeled_image(
+        &mut self,
+        scores: &[f32],
+        mask: &[u8],
+        width: usize,
+        height: usize,
+        anomalous: bool,
+    ) -> Result<()> {
+        self.add(scores, mask, width, height, Some(anomalous))
+    }
+
+    fn add(
+        &mut self,
+        scores: &[f32],
+        mask: &[u8],
+        width: usize,
+        height: usize,
+        label: Option<bool>,
+    ) -> Result<()> {
         let image = self.images.len();
         let expected = width * height;
         if scores.len() != expected || mask.len() != expected || expected == 0 {
@@ -274,7 +316,7 @@ impl PixelMetrics {
         self.pos += n_pos;
         self.neg += expected as u64 - n_pos;
         self.regions += comps.sizes.len() as u64;
-        self.images.push((hi + 0.0, n_pos > 0));
+        self.images.push((hi + 0.0, label.unwrap_or(n_pos > 0)));
         Ok(())
     }
 
