@@ -54,6 +54,7 @@ async fn create_async() -> std::result::Result<GpuContext, String> {
             power_preference: wgpu::PowerPreference::HighPerformance,
             force_fallback_adapter: false,
             compatible_surface: None,
+            ..Default::default()
         })
         .await
         .map_err(|e| format!("no WebGPU/wgpu adapter: {e}"))?;
