@@ -25,7 +25,10 @@ fn device() -> Result<Device, JsValue> {
 #[wasm_bindgen]
 pub async fn open_device(backend: String) -> Result<String, JsValue> {
     let (dev, gpu_error) = match backend.as_str() {
-        "cpu" => (Device::cpu(), Some("the CPU backend was asked for".to_string())),
+        "cpu" => (
+            Device::cpu(),
+            Some("the CPU backend was asked for".to_string()),
+        ),
         "gpu" => (
             Device::gpu_async()
                 .await

@@ -65,7 +65,9 @@ pub fn load_model(
             .get(&name)
             .or_else(|| ck.get(&format!("model.{name}")))
             .ok_or_else(|| {
-                format!("{weights_name}: tensor {name:?} is missing (weights of another architecture?)")
+                format!(
+                    "{weights_name}: tensor {name:?} is missing (weights of another architecture?)"
+                )
             })?;
         if src.shape() != t.shape() {
             return Err(format!(
@@ -115,7 +117,8 @@ impl Model {
 /// Decodes a PNG (or any format the `image` crate reads with its png feature) into CHW floats
 /// in [0, 1] with the model's channels, resized bilinearly to its input size when different.
 pub fn decode_image(bytes: &[u8], name: &str, channels: usize, size: usize) -> Result<Vec<f32>> {
-    let img = image::load_from_memory(bytes).map_err(|e| format!("{name}: not a PNG image: {e}"))?;
+    let img =
+        image::load_from_memory(bytes).map_err(|e| format!("{name}: not a PNG image: {e}"))?;
     let img = if img.width() as usize != size || img.height() as usize != size {
         img.resize_exact(
             size as u32,
@@ -127,7 +130,11 @@ pub fn decode_image(bytes: &[u8], name: &str, channels: usize, size: usize) -> R
     };
     let hw = size * size;
     Ok(match channels {
-        1 => img.to_luma8().pixels().map(|p| p[0] as f32 / 255.0).collect(),
+        1 => img
+            .to_luma8()
+            .pixels()
+            .map(|p| p[0] as f32 / 255.0)
+            .collect(),
         3 => {
             let rgb = img.to_rgb8();
             let mut out = vec![0f32; 3 * hw];
@@ -138,7 +145,11 @@ pub fn decode_image(bytes: &[u8], name: &str, channels: usize, size: usize) -> R
             }
             out
         }
-        other => return Err(format!("{name}: models with {other} channels are not supported")),
+        other => {
+            return Err(format!(
+                "{name}: models with {other} channels are not supported"
+            ))
+        }
     })
 }
 
@@ -199,7 +210,11 @@ pub async fn explain(
     dev: &Device,
 ) -> Result<Explanation> {
     let vae = &model.vae;
-    let (c, s, d) = (vae.config.in_channels, vae.config.image_size, vae.config.z_dim);
+    let (c, s, d) = (
+        vae.config.in_channels,
+        vae.config.image_size,
+        vae.config.z_dim,
+    );
     if images.is_empty() {
         return Err("no images to explain".into());
     }

@@ -16,24 +16,51 @@ fn root() -> PathBuf {
 fn chromium() -> Option<String> {
     ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
-        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
         .map(String::from)
 }
 
 /// The page's `<pre id="result">` JSON for `query`.
 fn browser_result(chrome: &str, dist: &Path, query: &str) -> serde_json::Value {
-    let url = format!("file://{}/index.html?{query}", dist.canonicalize().unwrap().display());
+    let url = format!(
+        "file://{}/index.html?{query}",
+        dist.canonicalize().unwrap().display()
+    );
     let out = Command::new("timeout")
-        .args(["180", chrome, "--headless=new", "--no-sandbox", "--enable-unsafe-webgpu"])
-        .args(["--enable-features=Vulkan", "--use-angle=vulkan", "--allow-file-access-from-files"])
+        .args([
+            "180",
+            chrome,
+            "--headless=new",
+            "--no-sandbox",
+            "--enable-unsafe-webgpu",
+        ])
+        .args([
+            "--enable-features=Vulkan",
+            "--use-angle=vulkan",
+            "--allow-file-access-from-files",
+        ])
         .args(["--virtual-time-budget=120000", "--dump-dom", &url])
         .output()
         .expect("chromium runs");
     let dom = String::from_utf8_lossy(&out.stdout);
-    let start = dom.find("<pre id=\"result\">").expect("the page has <pre id=result>") + 17;
+    let start = dom
+        .find("<pre id=\"result\">")
+        .expect("the page has <pre id=result>")
+        + 17;
     let end = start + dom[start..].find("</pre>").unwrap();
-    let text = dom[start..end].replace("&quot;", "\"").replace("&amp;", "&");
-    assert!(!text.is_empty(), "the page wrote no result; chromium stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let text = dom[start..end]
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    assert!(
+        !text.is_empty(),
+        "the page wrote no result; chromium stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_str(&text).expect("result is JSON");
     assert!(v.get("error").is_none(), "the page failed: {}", v["error"]);
     v
@@ -49,7 +76,10 @@ fn native() -> vaecam_web::Explanation {
         .iter()
         .map(|n| {
             let b = std::fs::read(demo.join(n)).unwrap();
-            (n.to_string(), vaecam_web::decode_image(&b, n, 1, 64).unwrap())
+            (
+                n.to_string(),
+                vaecam_web::decode_image(&b, n, 1, 64).unwrap(),
+            )
         })
         .collect();
     pollster::block_on(vaecam_web::explain(&model, &images, "relu2", "paper", &dev)).unwrap()
@@ -57,10 +87,18 @@ fn native() -> vaecam_web::Explanation {
 
 /// Largest |a - b| / max(|b|, scale * 1e-3) (values near zero are compared to the field's scale).
 fn max_rel(a: &serde_json::Value, b: &[f32], what: &str) -> f64 {
-    let a: Vec<f64> = a.as_array().unwrap_or_else(|| panic!("{what} is an array")).iter().map(|x| x.as_f64().unwrap()).collect();
+    let a: Vec<f64> = a
+        .as_array()
+        .unwrap_or_else(|| panic!("{what} is an array"))
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
     assert_eq!(a.len(), b.len(), "{what}: length");
     let scale = b.iter().fold(0f64, |m, &x| m.max(x.abs() as f64));
-    a.iter().zip(b).map(|(&x, &y)| (x - y as f64).abs() / (y.abs() as f64).max(scale * 1e-3).max(1e-12)).fold(0.0, f64::max)
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| (x - y as f64).abs() / (y.abs() as f64).max(scale * 1e-3).max(1e-12))
+        .fold(0.0, f64::max)
 }
 
 fn compare(page: &serde_json::Value, want: &vaecam_web::Explanation) -> f64 {
@@ -92,18 +130,41 @@ fn page_matches_native_cpu_on_webgpu_and_wasm_cpu() {
         return;
     }
     let want = native();
-    let query = format!("arch=demo/dsprites.arch.json&weights=demo/dsprites.safetensors&images={}&layer=relu2",
-        IMAGES.map(|i| format!("demo/{i}")).join(","));
-    let want = vaecam_web::Explanation { images: want.images.into_iter().map(|mut i| { i.name = format!("demo/{}", i.name); i }).collect(), ..want };
+    let query = format!(
+        "arch=demo/dsprites.arch.json&weights=demo/dsprites.safetensors&images={}&layer=relu2",
+        IMAGES.map(|i| format!("demo/{i}")).join(",")
+    );
+    let want = vaecam_web::Explanation {
+        images: want
+            .images
+            .into_iter()
+            .map(|mut i| {
+                i.name = format!("demo/{}", i.name);
+                i
+            })
+            .collect(),
+        ..want
+    };
     let cpu = browser_result(&chrome, &dist, &format!("{query}&backend=cpu"));
-    assert!(cpu["backend"].as_str().unwrap().starts_with("cpu"), "backend: {}", cpu["backend"]);
+    assert!(
+        cpu["backend"].as_str().unwrap().starts_with("cpu"),
+        "backend: {}",
+        cpu["backend"]
+    );
     assert_eq!(cpu["map_size"], serde_json::json!([16, 16]));
     let err = compare(&cpu, &want);
     eprintln!("wasm CPU fallback: max relative difference {err:.2e}");
     assert!(err < 1e-4, "wasm CPU differs from native by {err}");
     let gpu = browser_result(&chrome, &dist, &format!("{query}&backend=gpu"));
-    assert!(gpu["backend"].as_str().unwrap().starts_with("gpu"), "backend: {}", gpu["backend"]);
+    assert!(
+        gpu["backend"].as_str().unwrap().starts_with("gpu"),
+        "backend: {}",
+        gpu["backend"]
+    );
     let err = compare(&gpu, &want);
-    eprintln!("WebGPU ({}): max relative difference {err:.2e}", gpu["backend"]);
+    eprintln!(
+        "WebGPU ({}): max relative difference {err:.2e}",
+        gpu["backend"]
+    );
     assert!(err < 1e-4, "WebGPU differs from native by {err}");
 }

@@ -112,7 +112,9 @@ impl GpuStorage {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        self.dev.ctx.copy(self.buf(), &staging, self.len() as u64 * 4);
+        self.dev
+            .ctx
+            .copy(self.buf(), &staging, self.len() as u64 * 4);
         self.dev.ctx.flush();
         PendingRead {
             staging,
