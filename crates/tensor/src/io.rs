@@ -224,8 +224,15 @@ fn is_integer(dtype: Dtype) -> bool {
 pub fn load(path: impl AsRef<Path>, device: &Device) -> Result<Checkpoint> {
     let path = path.as_ref();
     let buf = std::fs::read(path).map_err(|e| io_err(path, format!("cannot read: {e}")))?;
-    check_truncation(path, &buf)?;
-    let st = SafeTensors::deserialize(&buf)
+    load_bytes(&buf, path, device)
+}
+
+/// Like [`load`], from the bytes of a file already in memory (a browser's file picker);
+/// `source` names it in errors.
+pub fn load_bytes(buf: &[u8], source: impl AsRef<Path>, device: &Device) -> Result<Checkpoint> {
+    let (path, buf) = (source.as_ref(), buf);
+    check_truncation(path, buf)?;
+    let st = SafeTensors::deserialize(buf)
         .map_err(|e| io_err(path, format!("corrupt safetensors file: {e}")))?;
     let mut names = st.names().into_iter().map(String::from).collect::<Vec<_>>();
     names.sort();
@@ -255,7 +262,7 @@ pub fn load(path: impl AsRef<Path>, device: &Device) -> Result<Checkpoint> {
             .map_err(|e| ckpt_err(path, &name, e.to_string()))?;
         tensors.push((name, t));
     }
-    let (_, meta) = SafeTensors::read_metadata(&buf)
+    let (_, meta) = SafeTensors::read_metadata(buf)
         .map_err(|e| io_err(path, format!("corrupt safetensors header: {e}")))?;
     let metadata = meta.metadata().clone().unwrap_or_default();
     Ok(Checkpoint {

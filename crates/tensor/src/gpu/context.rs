@@ -91,7 +91,7 @@ const INSTALL_HINT: &str = "no GPU adapter found: install a GPU driver with Vulk
      Mesa's software rasteriser lavapipe (`apt-get install mesa-vulkan-drivers`), or use \
      VAECAM_DEVICE=cpu";
 
-static CONTEXT: OnceLock<std::result::Result<Arc<GpuContext>, String>> = OnceLock::new();
+pub(super) static CONTEXT: OnceLock<std::result::Result<Arc<GpuContext>, String>> = OnceLock::new();
 
 impl GpuDevice {
     /// The shared context (created on first use), with the adapter's default kernel family
@@ -152,6 +152,10 @@ fn rank(t: wgpu::DeviceType) -> u32 {
 }
 
 fn create() -> std::result::Result<GpuContext, String> {
+    // A browser cannot block on the adapter request: the context comes from gpu_async there.
+    if cfg!(target_arch = "wasm32") {
+        return Err("in a browser the GPU must be opened with Device::gpu_async() first".into());
+    }
     let instance =
         wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
     let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));

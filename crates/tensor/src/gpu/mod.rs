@@ -30,8 +30,10 @@ pub mod optim;
 pub mod pool;
 pub mod reduce;
 pub mod rng;
+pub mod web;
 
 pub use context::{stats, GpuDevice, GpuStats, Kernels};
+pub use web::PendingRead;
 
 use crate::error::Result;
 
@@ -82,6 +84,11 @@ impl GpuStorage {
     }
     /// Reads the data back (waits for the work that produces it).
     pub fn to_vec(&self) -> Result<Vec<f32>> {
+        if cfg!(target_arch = "wasm32") {
+            return Err(crate::Error::Device(
+                "a synchronous GPU read cannot wait in a browser: use Tensor::to_vec_async".into(),
+            ));
+        }
         let bytes = self.dev.ctx.read(self.buf(), self.len as u64 * 4)?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
