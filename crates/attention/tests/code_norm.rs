@@ -4,36 +4,14 @@
 use vaecam_attention::{
     latent_attention_maps, CodeNorm, MapOptions, SequentialEncoder, TappedEncoder, Variant,
 };
-use vaecam_tensor::nn::{Conv2dConfig, Flatten, LeakyReLU, LinearConfig, Sequential};
+use vaecam_tensor::nn::{LeakyReLU, Sequential};
 use vaecam_tensor::{grad, Device, Tensor};
 
-const Z: usize = 3;
+mod common;
+use common::{tiny_encoder, Z};
 
 fn net(dev: &Device) -> Sequential {
-    Sequential::new()
-        .push(
-            "conv1",
-            Conv2dConfig::new(1, 4, 4)
-                .stride(2)
-                .padding(1)
-                .init(21, dev)
-                .unwrap(),
-        )
-        .push("act1", LeakyReLU(0.2))
-        .push(
-            "conv2",
-            Conv2dConfig::new(4, 5, 4)
-                .stride(2)
-                .padding(1)
-                .init(22, dev)
-                .unwrap(),
-        )
-        .push("act2", LeakyReLU(0.2))
-        .push("flatten", Flatten)
-        .push(
-            "fc",
-            LinearConfig::new(5 * 4 * 4, 2 * Z).init(23, dev).unwrap(),
-        )
+    tiny_encoder(|| LeakyReLU(0.2), 21, dev)
 }
 
 /// alpha of the code variant computed directly: GAP of grad(sum mu) / (RMS + 1e-5), the RMS

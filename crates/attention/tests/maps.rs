@@ -8,33 +8,11 @@ use vaecam_attention::{
 use vaecam_tensor::nn::{Conv2dConfig, Flatten, LeakyReLU, LinearConfig, Sequential, Tanh};
 use vaecam_tensor::{grad, no_grad, Device, Tensor};
 
-const Z: usize = 3;
+mod common;
+use common::{tiny_encoder, Z};
 
 fn net(dev: &Device) -> Sequential {
-    Sequential::new()
-        .push(
-            "conv1",
-            Conv2dConfig::new(1, 4, 4)
-                .stride(2)
-                .padding(1)
-                .init(11, dev)
-                .unwrap(),
-        )
-        .push("act1", LeakyReLU(0.2))
-        .push(
-            "conv2",
-            Conv2dConfig::new(4, 5, 4)
-                .stride(2)
-                .padding(1)
-                .init(12, dev)
-                .unwrap(),
-        )
-        .push("act2", LeakyReLU(0.2))
-        .push("flatten", Flatten)
-        .push(
-            "fc",
-            LinearConfig::new(5 * 4 * 4, 2 * Z).init(13, dev).unwrap(),
-        )
+    tiny_encoder(|| LeakyReLU(0.2), 11, dev)
 }
 
 fn input(dev: &Device) -> Tensor {

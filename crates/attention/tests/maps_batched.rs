@@ -11,33 +11,11 @@ use vaecam_tensor::nn::{
 };
 use vaecam_tensor::{grad, Device, Tensor};
 
-const Z: usize = 3;
+mod common;
+use common::{tiny_encoder, Z};
 
 fn net(dev: &Device) -> Sequential {
-    Sequential::new()
-        .push(
-            "conv1",
-            Conv2dConfig::new(1, 4, 4)
-                .stride(2)
-                .padding(1)
-                .init(31, dev)
-                .unwrap(),
-        )
-        .push("act1", Tanh)
-        .push(
-            "conv2",
-            Conv2dConfig::new(4, 5, 4)
-                .stride(2)
-                .padding(1)
-                .init(32, dev)
-                .unwrap(),
-        )
-        .push("act2", Tanh)
-        .push("flatten", Flatten)
-        .push(
-            "fc",
-            LinearConfig::new(5 * 4 * 4, 2 * Z).init(33, dev).unwrap(),
-        )
+    tiny_encoder(|| Tanh, 31, dev)
 }
 
 fn bn_net(dev: &Device) -> Sequential {
