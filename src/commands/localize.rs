@@ -5,7 +5,9 @@ use crate::error::{Error, Result};
 use crate::pipelines::category::{evaluate_category, CategoryOutcome, MapSettings};
 use crate::pipelines::localize::{training_split, OutputOptions};
 use crate::pipelines::maps::{self, VariantName};
+use crate::pipelines::model_source::ModelArgs;
 use crate::report::tables::CategoryRow;
+use crate::run_folder::{Intent, RunFolder};
 use crate::settings::{DeviceChoice, ModelChoice};
 use crate::source::LoaderSource;
 use crate::spec::{self, DataSpec, ImageOptions};
@@ -16,7 +18,7 @@ use std::sync::Arc;
 use vaecam_attention::CodeNorm;
 use vaecam_data::Dataset;
 use vaecam_tensor::Device;
-use vaecam_vae::{RunConfig, RunMode, TrainOptions, Trainer, Vae};
+use vaecam_vae::{RunConfig, TrainOptions, Vae};
 
 /// `--in-channels`: 1, 3, or from the category's images.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -77,6 +79,13 @@ pub struct LocalizeArgs {
     /// Use a trained run instead (one category).
     #[arg(long)]
     pub run: Option<PathBuf>,
+    /// An architecture file of a VAE trained elsewhere (docs/architecture-files.md), with
+    /// --weights: explains that model instead of training one.
+    #[arg(long, requires = "weights", conflicts_with_all = ["train", "run"])]
+    pub arch: Option<PathBuf>,
+    /// The PyTorch state_dict (safetensors) for --arch.
+    #[arg(long, requires = "arch")]
+    pub weights: Option<PathBuf>,
     /// The architecture to train.
     #[arg(long, value_enum, default_value = "conv")]
     pub model: ModelChoice,
@@ -113,7 +122,8 @@ pub struct LocalizeArgs {
     /// Write maps/METHOD/*.npy (float32, input size).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub save_maps: bool,
-    /// Picture files per category: `all` or a count (report.html shows every image anyway).
+    /// Picture files per category: `all`, or a count taken in turn from each defect type
+    /// (report.html shows every image anyway).
     #[arg(long, default_value = "all", value_parser = parse_pictures)]
     pub pictures: PictureCount,
     /// Seed (training and synthetic data).
@@ -189,51 +199,48 @@ fn categories(a: &LocalizeArgs) -> Result<Vec<DataSpec>> {
     }
 }
 
-/// Trains (or resumes, when the folder holds a run) a VAE on `data` into `dir`, then writes
-/// its sample pictures; returns the model in evaluation mode and the training seconds.
-fn train_on(
+/// The run configuration of one category's training.
+fn category_run_config(
     a: &LocalizeArgs,
     model: vaecam_vae::VaeConfig,
-    data: Arc<dyn Dataset>,
     spec: &DataSpec,
+) -> RunConfig {
+    RunConfig {
+        model,
+        train: TrainOptions {
+            steps: a.steps,
+            batch_size: a.batch as usize,
+            lr: a.lr,
+            beta: a.beta,
+            seed: a.seed,
+            checkpoint_every: 250,
+            ..Default::default()
+        },
+        data: spec.to_string(),
+        extra: serde_json::Value::Null,
+    }
+}
+
+/// Trains (or resumes, when `folder` holds a run of the same settings: the one resume policy
+/// of [`RunFolder`]) a VAE on `data`, then writes its sample pictures; returns the model in
+/// evaluation mode and the training seconds.
+fn train_on(
+    a: &LocalizeArgs,
+    config: RunConfig,
+    data: Arc<dyn Dataset>,
     flips: bool,
-    dir: &Path,
+    folder: &RunFolder,
     dev: &Device,
 ) -> Result<(Vae, f64)> {
     let t0 = std::time::Instant::now();
-    let train = TrainOptions {
-        steps: a.steps,
-        batch_size: a.batch as usize,
-        lr: a.lr,
-        beta: a.beta,
-        seed: a.seed,
-        checkpoint_every: 250,
-        ..Default::default()
-    };
-    let config = RunConfig {
-        model,
-        train,
-        data: spec.to_string(),
-        extra: serde_json::Value::Null,
-    };
-    let mode = if dir.join(vaecam_vae::trainer::CONFIG).exists() {
-        RunMode::Resume
-    } else {
-        RunMode::New
-    };
-    let mut tr = Trainer::create(dir, config, mode, dev)?;
+    let data_name = config.data.clone();
+    let mut tr = folder.open(config, Intent::ResumeOrNew, dev)?;
     eprintln!(
-        "vaecam localize: training on {spec} ({} images, {} steps)",
+        "vaecam localize: training on {data_name} ({} images, {} steps)",
         data.len(),
         a.steps
     );
-    let mut src = LoaderSource::new(
-        data.clone(),
-        a.batch as usize,
-        a.seed,
-        flips,
-        &spec.to_string(),
-    )?;
+    let mut src = LoaderSource::new(data.clone(), a.batch as usize, a.seed, flips, &data_name)?;
     let bar = crate::pipelines::training::progress(a.quiet, a.steps, tr.step());
     tr.train(&mut src, &mut |r| {
         bar.set_position(r.step);
@@ -243,9 +250,22 @@ fn train_on(
         ));
     })?;
     bar.finish_and_clear();
-    crate::pipelines::training::write_samples(&tr.vae, data.as_ref(), &dir.join("samples"))?;
+    crate::pipelines::training::write_samples(
+        &tr.vae,
+        data.as_ref(),
+        &folder.dir().join("samples"),
+    )?;
     tr.vae.set_training(false);
     Ok((tr.vae, t0.elapsed().as_secs_f64()))
+}
+
+/// The model flags of `localize` in the form every command opens models with.
+fn given_model_args(a: &LocalizeArgs) -> ModelArgs {
+    ModelArgs {
+        run: a.run.clone(),
+        arch: a.arch.clone(),
+        weights: a.weights.clone(),
+    }
 }
 
 /// 3 when the category's first training image is colour, else 1.
@@ -274,29 +294,29 @@ pub fn run(a: LocalizeArgs) -> Result<()> {
     let dev = a.device.open()?;
     let variant_name = a.variant;
     let specs = categories(&a)?;
-    if !a.train && a.run.is_none() {
-        return Err(Error::Usage("pass --train to train a VAE on each category's train/good images, or --run RUN_DIR to use a trained one".into()));
+    let given_model = a.run.is_some() || a.arch.is_some();
+    if !a.train && !given_model {
+        return Err(Error::Usage("pass --train to train a VAE on each category's train/good images, --run RUN_DIR to use a trained one, or --arch FILE.json --weights FILE.safetensors for a model trained elsewhere".into()));
     }
-    if a.run.is_some() && specs.len() > 1 {
+    if given_model && specs.len() > 1 {
         return Err(Error::Usage(
-            "--run explains one category; use --train with --categories".into(),
+            "--run / --arch explain one category; use --train with --categories".into(),
         ));
     }
     std::fs::create_dir_all(&a.out).map_err(|e| Error::Io {
         path: a.out.clone(),
         msg: e.to_string(),
     })?;
-    if let [DataSpec::Mnist { dir, digit }] = specs.as_slice() {
-        return mnist(&a, dir, *digit, variant_name, &dev);
-    }
     let code_norm = match a.code_norm {
         CodeNormChoice::Image => CodeNorm::Image,
         CodeNormChoice::Batch => CodeNorm::Batch,
     };
-    let loaded_run = match &a.run {
-        Some(run) => Some(vaecam_vae::load_model(run, &dev)?.0),
-        None => None,
-    };
+    let loaded_run = given_model
+        .then(|| given_model_args(&a).open(&dev).map(|m| m.vae))
+        .transpose()?;
+    if let [DataSpec::Mnist { dir, digit }] = specs.as_slice() {
+        return mnist(&a, dir, *digit, variant_name, code_norm, loaded_run, &dev);
+    }
     // Every category's files are read (and checked) before any training starts.
     let mut cats = Vec::new();
     for spec in &specs {
@@ -321,32 +341,51 @@ pub fn run(a: LocalizeArgs) -> Result<()> {
         )?;
         cats.push((spec, cat, channels));
     }
+    // Every category's settings are checked against a run its folder may hold (a rerun
+    // resumes only identical settings) before anything is trained.
+    let mut plans = Vec::new();
+    for (spec, cat, channels) in &cats {
+        let folder = RunFolder::new(a.out.join(&cat.name).join("run"));
+        let config = if loaded_run.is_none() {
+            let model = crate::pipelines::training::model_config(
+                a.model.as_str(),
+                spec,
+                Some(a.z as usize),
+                None,
+                a.size as usize,
+                *channels,
+            )?;
+            let config = category_run_config(&a, model, spec);
+            folder.check(&config, Intent::ResumeOrNew)?;
+            Some(config)
+        } else {
+            None
+        };
+        plans.push((folder, config));
+    }
     let mut loaded_run = loaded_run;
     let mut rows: Vec<Row> = Vec::new();
-    for (spec, cat, channels) in &cats {
+    for ((_, cat, _), (folder, config)) in cats.iter().zip(plans) {
         let dir = a.out.join(&cat.name);
-        let (vae, train_seconds) = match loaded_run.take() {
-            Some(v) => (v, None),
-            None => {
-                let model = crate::pipelines::training::model_config(
-                    a.model.as_str(),
-                    spec,
-                    Some(a.z as usize),
-                    None,
-                    a.size as usize,
-                    *channels,
-                )?;
+        let (vae, train_seconds) = match config {
+            Some(config) => {
                 let (v, t) = train_on(
                     &a,
-                    model,
+                    config,
                     Arc::new(training_split(cat)),
-                    spec,
                     a.flip,
-                    &dir.join("run"),
+                    &folder,
                     &dev,
                 )?;
                 (v, Some(t))
             }
+            // No config is planned only for the one category of a given model.
+            None => (
+                loaded_run
+                    .take()
+                    .ok_or_else(|| Error::Usage("a given model explains one category".into()))?,
+                None,
+            ),
         };
         let stats_images: Vec<Vec<f32>> = {
             let h = crate::pipelines::localize::held_out(cat);
@@ -401,6 +440,8 @@ fn mnist(
     dir: &Path,
     digit: u8,
     variant_name: VariantName,
+    code_norm: CodeNorm,
+    given: Option<Vae>,
     dev: &Device,
 ) -> Result<()> {
     let data = vaecam_data::mnist::Mnist::load(dir)?.one_class(digit)?;
@@ -408,8 +449,8 @@ fn mnist(
         dir: dir.to_path_buf(),
         digit,
     };
-    let vae = match &a.run {
-        Some(run) => vaecam_vae::load_model(run, dev)?.0,
+    let vae = match given {
+        Some(v) => v,
         None => {
             let model = crate::pipelines::training::model_config(
                 "mnist",
@@ -421,11 +462,10 @@ fn mnist(
             )?;
             train_on(
                 a,
-                model,
+                category_run_config(a, model, &spec),
                 Arc::new(data.train.clone()),
-                &spec,
                 false,
-                &a.out.join("run"),
+                &RunFolder::new(a.out.join("run")),
                 dev,
             )?
             .0
@@ -448,6 +488,7 @@ fn mnist(
         &data,
         &layer,
         &variant,
+        code_norm,
         picture_digit,
         dev,
         &a.out,

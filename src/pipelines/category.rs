@@ -192,6 +192,8 @@ pub fn evaluate_category(
     let side = (w as u32).max(128);
     let mut html_images = Vec::new();
     let fused_thr = head.methods[2].threshold;
+    let defects: Vec<String> = cat.test.iter().map(|t| t.defect.clone()).collect();
+    let with_picture = crate::pipelines::localize::picture_selection(&defects, outputs.pictures);
     for (i, t) in cat.test.iter().enumerate() {
         let img = Chw {
             data: &t.image,
@@ -255,7 +257,7 @@ pub fn evaluate_category(
             },
         ];
         let stem = image_stem(&t.path, &t.defect);
-        if outputs.pictures.is_none_or(|n| i < n) {
+        if with_picture[i] {
             pictures::save(
                 &panel_row(&panels, side),
                 &dir.join("pictures").join(format!("{stem}.png")),

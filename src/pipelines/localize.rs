@@ -335,6 +335,39 @@ pub struct OutputOptions {
     pub pictures: Option<usize>,
 }
 
+/// Which test images get a picture file when only `n` are asked for: taken in turn from each
+/// defect type (`good` included), in folder order, so a few pictures show every kind of
+/// defect instead of the first folder's images only. `None` picks every image.
+pub fn picture_selection(defects: &[String], n: Option<usize>) -> Vec<bool> {
+    let Some(n) = n else {
+        return vec![true; defects.len()];
+    };
+    let mut kinds: Vec<&str> = Vec::new();
+    for d in defects {
+        if !kinds.contains(&d.as_str()) {
+            kinds.push(d);
+        }
+    }
+    let mut queues: Vec<std::collections::VecDeque<usize>> = kinds
+        .iter()
+        .map(|k| (0..defects.len()).filter(|&i| defects[i] == *k).collect())
+        .collect();
+    let mut chosen = vec![false; defects.len()];
+    let mut left = n.min(defects.len());
+    while left > 0 {
+        for q in queues.iter_mut() {
+            if left == 0 {
+                break;
+            }
+            if let Some(i) = q.pop_front() {
+                chosen[i] = true;
+                left -= 1;
+            }
+        }
+    }
+    chosen
+}
+
 /// Where a category's outputs go.
 pub fn category_dir(out: &Path, name: &str) -> PathBuf {
     out.join(name)
@@ -399,6 +432,31 @@ mod tests {
         assert_eq!(&b[10 + hl..10 + hl + 4], &1.0f32.to_le_bytes());
         assert_eq!(b.len(), 10 + hl + 24);
         std::fs::remove_file(p).unwrap();
+    }
+
+    #[test]
+    fn a_few_pictures_show_every_defect_type() {
+        let d: Vec<String> = ["good", "good", "good", "hole", "hole", "crack"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let pick = picture_selection(&d, Some(3));
+        assert_eq!(pick, [true, false, false, true, false, true]);
+        assert_eq!(
+            picture_selection(&d, Some(5))
+                .iter()
+                .filter(|&&b| b)
+                .count(),
+            5
+        );
+        assert!(picture_selection(&d, None).iter().all(|&b| b));
+        assert_eq!(
+            picture_selection(&d, Some(99))
+                .iter()
+                .filter(|&&b| b)
+                .count(),
+            6
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! attention maps on a chosen outlier digit (their figure: 8s).
 
 use crate::error::{Error, Result};
-use crate::pipelines::maps::map_batch;
+use crate::pipelines::maps::map_batch_norm;
 use crate::report::pictures::{self, Chw};
 use serde_json::json;
 use std::path::Path;
@@ -32,6 +32,7 @@ pub fn evaluate(
     data: &OneClass,
     layer: &str,
     variant: &vaecam_attention::Variant,
+    code_norm: vaecam_attention::CodeNorm,
     picture_digit: u8,
     dev: &Device,
     out: &Path,
@@ -48,7 +49,7 @@ pub fn evaluate(
         .collect::<std::result::Result<_, _>>()?;
     for (b, chunk) in images.chunks(64).enumerate() {
         let refs: Vec<&[f32]> = chunk.iter().map(|v| v.as_slice()).collect();
-        let m = map_batch(vae, &refs, layer, variant, false, dev)?;
+        let m = map_batch_norm(vae, &refs, layer, variant, code_norm, false, dev)?;
         for (j, img) in chunk.iter().enumerate() {
             let a = &m.attention[j];
             att.push(a.iter().sum::<f32>() / a.len() as f32);
@@ -96,7 +97,15 @@ pub fn evaluate(
         )?;
     }
     let mean = |f: fn(&DigitRow) -> f64| rows.iter().map(f).sum::<f64>() / rows.len() as f64;
-    let mut md = format!("MNIST one-class: trained on digit {} ({} training images); image AUROC of the inlier against each digit (variant `{}`, layer `{layer}`).\n\n| outlier digit | test images | AUROC attention (mean of map) | AUROC reconstruction error |\n|---:|---:|---:|---:|\n", data.inlier, data.train.len(), variant.name());
+    let norm = match code_norm {
+        vaecam_attention::CodeNorm::Image => "image",
+        vaecam_attention::CodeNorm::Batch => "batch",
+    };
+    let label = match variant {
+        vaecam_attention::Variant::Code => format!("code (gradient RMS per {norm})"),
+        v => v.name().to_string(),
+    };
+    let mut md = format!("MNIST one-class: trained on digit {} ({} training images); image AUROC of the inlier against each digit (variant `{}`, layer `{layer}`).\n\n| outlier digit | test images | AUROC attention (mean of map) | AUROC reconstruction error |\n|---:|---:|---:|---:|\n", data.inlier, data.train.len(), label);
     for r in &rows {
         md.push_str(&format!(
             "| {} | {} | {:.3} | {:.3} |\n",
@@ -109,7 +118,7 @@ pub fn evaluate(
         mean(|r| r.recon)
     ));
     let doc = json!({
-        "inlier": data.inlier, "layer": layer, "variant": variant.name(),
+        "inlier": data.inlier, "layer": layer, "variant": variant.name(), "variant_label": label, "code_norm": norm,
         "digits": rows.iter().map(|r| json!({"digit": r.digit, "count": r.count, "auroc_attention": r.attention, "auroc_recon_error": r.recon})).collect::<Vec<_>>(),
         "mean": {"auroc_attention": mean(|r| r.attention), "auroc_recon_error": mean(|r| r.recon)},
     });
