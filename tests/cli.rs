@@ -1,7 +1,7 @@
 //! The `vaecam` command line, end to end.
 
 mod common;
-use common::{tmp, vaecam};
+use common::{tiny_benchmark, tmp, vaecam};
 
 #[test]
 fn every_command_has_help() {
@@ -100,23 +100,7 @@ fn train_then_refuse_then_resume_then_reconstruct() {
         log.contains("\"step\":5") && log.contains("\"step\":3"),
         "{log}"
     );
-    let imgs = tmp("imgs");
-    let (ok, _, err) = vaecam(&[
-        "make-benchmark",
-        "--out",
-        imgs.to_str().unwrap(),
-        "--categories",
-        "carpet",
-        "--size",
-        "32",
-        "--train",
-        "2",
-        "--test-good",
-        "1",
-        "--test-per-defect",
-        "1",
-    ]);
-    assert!(ok, "{err}");
+    let imgs = tiny_benchmark("imgs", "carpet", 32, 2, 1, 1);
     let train_good = imgs.join("carpet/train/good");
     let (ok, _, err) = vaecam(&[
         "reconstruct",

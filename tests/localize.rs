@@ -1,7 +1,7 @@
 //! `vaecam localize` and `vaecam explain` end to end on a generated synthetic category.
 
 mod common;
-use common::{tmp, vaecam};
+use common::{tiny_benchmark, tmp, vaecam};
 
 #[test]
 fn attention_localizes_defects_better_than_chance_and_explain_writes_pictures() {
@@ -52,23 +52,7 @@ fn attention_localizes_defects_better_than_chance_and_explain_writes_pictures() 
     check_outputs(&out, &m);
     check_layer_sweep(&out);
     // explain on some test images of the same category.
-    let bench = tmp("bench");
-    let (ok, _, err) = vaecam(&[
-        "make-benchmark",
-        "--out",
-        bench.to_str().unwrap(),
-        "--categories",
-        "wood",
-        "--size",
-        "32",
-        "--train",
-        "2",
-        "--test-good",
-        "1",
-        "--test-per-defect",
-        "1",
-    ]);
-    assert!(ok, "{err}");
+    let bench = tiny_benchmark("bench", "wood", 32, 2, 1, 1);
     let ex = tmp("explain");
     let run = out.join("wood/run");
     let (ok, _, err) = vaecam(&[
@@ -274,23 +258,7 @@ fn check_layer_sweep(out: &std::path::Path) {
 
 #[test]
 fn every_category_is_checked_before_any_training_starts() {
-    let root = tmp("precheck");
-    let (ok, _, err) = vaecam(&[
-        "make-benchmark",
-        "--out",
-        root.to_str().unwrap(),
-        "--categories",
-        "wood,tiles",
-        "--size",
-        "32",
-        "--train",
-        "4",
-        "--test-good",
-        "1",
-        "--test-per-defect",
-        "1",
-    ]);
-    assert!(ok, "{err}");
+    let root = tiny_benchmark("precheck", "wood,tiles", 32, 4, 1, 1);
     // The last category (sorted: wood) gets a corrupt test image.
     let bad = root.join("wood/test/hole/000.png");
     std::fs::write(&bad, b"not a png").unwrap();

@@ -2,36 +2,13 @@
 //! (the run folder's), and the MNIST path's `--code-norm`.
 
 mod common;
-use common::{tmp, vaecam};
+use common::{tiny_benchmark, tmp, vaecam};
 use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/import")
         .join(name)
-}
-
-/// A tiny MVTec-format category (`tiles`) at `size` px.
-fn tiny_benchmark(name: &str, size: u32) -> PathBuf {
-    let root = tmp(name);
-    let size = size.to_string();
-    let (ok, _, err) = vaecam(&[
-        "make-benchmark",
-        "--out",
-        root.to_str().unwrap(),
-        "--categories",
-        "tiles",
-        "--size",
-        &size,
-        "--train",
-        "4",
-        "--test-good",
-        "2",
-        "--test-per-defect",
-        "1",
-    ]);
-    assert!(ok, "{err}");
-    root
 }
 
 fn metrics(out: &Path) -> serde_json::Value {
@@ -41,7 +18,7 @@ fn metrics(out: &Path) -> serde_json::Value {
 #[test]
 fn localize_explains_an_imported_pytorch_model() {
     // The import fixture: a dSprites VAE trained in PyTorch (64 px, gray).
-    let root = tiny_benchmark("imported-bench", 64);
+    let root = tiny_benchmark("imported-bench", "tiles", 64, 4, 2, 1);
     let out = tmp("imported-out");
     let (arch, weights) = (fixture("arch.json"), fixture("weights.safetensors"));
     let (ok, stdout, err) = vaecam(&[
@@ -90,7 +67,7 @@ fn localize_explains_an_imported_pytorch_model() {
 
 #[test]
 fn a_rerun_resumes_same_settings_and_refuses_changed_ones_before_training() {
-    let root = tiny_benchmark("resume-bench", 32);
+    let root = tiny_benchmark("resume-bench", "tiles", 32, 4, 2, 1);
     let out = tmp("resume-out");
     let run = |beta: &str, steps: &str| {
         vaecam(&[

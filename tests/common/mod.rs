@@ -24,3 +24,40 @@ pub fn tmp(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     d
 }
+
+/// A small synthetic MVTec-format benchmark in a fresh temporary folder `name`: `categories`
+/// (comma-separated) at `size` px with `train` training images, `good` normal test images and
+/// `per_defect` test images of each defect type.
+pub fn tiny_benchmark(
+    name: &str,
+    categories: &str,
+    size: u32,
+    train: u32,
+    good: u32,
+    per_defect: u32,
+) -> PathBuf {
+    let root = tmp(name);
+    let (size, train, good, per_defect) = (
+        size.to_string(),
+        train.to_string(),
+        good.to_string(),
+        per_defect.to_string(),
+    );
+    let (ok, _, err) = vaecam(&[
+        "make-benchmark",
+        "--out",
+        root.to_str().unwrap(),
+        "--categories",
+        categories,
+        "--size",
+        &size,
+        "--train",
+        &train,
+        "--test-good",
+        &good,
+        "--test-per-defect",
+        &per_defect,
+    ]);
+    assert!(ok, "make-benchmark: {err}");
+    root
+}
