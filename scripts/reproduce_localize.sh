@@ -4,7 +4,7 @@
 #
 #   scripts/reproduce_localize.sh [quickstart|textures|mnist|all] [OUT]   (default: all, OUT=runs/localize-repro)
 #
-# quickstart: the README's first command (synthetic wood, 64 px, 400 steps).
+# quickstart: the README's first command (synthetic tiles, 64 px, 400 steps).
 # textures:   make-benchmark with ../shared/data/textures (brick, grass) plus the four
 #             procedural textures (woven, wood, tiles, carpet): six categories at 128 px,
 #             default localize settings (conv VAE, 300 steps of 32, lr 1e-3, beta 0.1,
@@ -33,9 +33,10 @@ timed() { # name, command...
 }
 
 if [[ $PHASE == quickstart || $PHASE == all ]]; then
-    timed quickstart "$BIN" localize --data synthetic:wood --train --size 64 --steps 400 \
+    timed quickstart "$BIN" localize --data synthetic:tiles --train --size 64 --steps 400 \
         --device "$DEVICE" --quiet --out "$OUT/quickstart"
     cp "$OUT/quickstart/metrics.json" docs/results/localize-quickstart.json
+    cp "$OUT/quickstart/table.md" docs/results/localize-quickstart.md
 fi
 
 if [[ $PHASE == textures || $PHASE == all ]]; then

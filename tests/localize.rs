@@ -416,7 +416,7 @@ fn quick_start_reconstructions_explain_half_of_the_variance() {
     let (ok, _, err) = vaecam(&[
         "localize",
         "--data",
-        "synthetic:wood",
+        "synthetic:tiles",
         "--train",
         "--size",
         "64",
