@@ -406,7 +406,7 @@ fn batched_paper_maps(
         create_graph,
     )?
     .remove(0);
-    weigh_blocks(&g.global_avg_pool()?, &a, nd)
+    weigh_blocks(&g.global_avg_pool()?, a, nd)
 }
 
 /// Maps and alpha from block-major channel weights `alpha_rows` (`[nd * N, K]` or
