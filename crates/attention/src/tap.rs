@@ -18,7 +18,7 @@ pub struct GradientSums {
     pub logvar: Tensor,
     /// The tapped activation A `[N, K, h, w]` (on the tape).
     pub activation: Tensor,
-    /// `sums[b * N + n, k]` = the sum over positions (p, q) of d mu_{dims[b]}(n) / dA_k(n, p, q)
+    /// `sums[b * N + n, k]` = the sum over positions (p, q) of `d mu_{dims[b]}(n) / dA_k(n, p, q)`
     /// (not on the tape): `[V * N, K]` for V = `dims.len()`.
     pub sums: Tensor,
 }
