@@ -1,6 +1,6 @@
 //! `cargo bench --bench attention`: what latent attention maps cost.
 //!
-//! Per-image time of the D = 32 per-dimension maps (both strategies) and of the aggregate-only
+//! Per-image time of the D = 32 per-dimension maps (each strategy) and of the aggregate-only
 //! variants, against one encoder forward pass, on the 128x128 texture VAE at batch 16.
 
 use std::time::Instant;
@@ -54,10 +54,20 @@ fn main() {
             reps,
         ) / n as f64;
         println!("| encoder forward | {:.3} | 1.0 |", fwd * 1e3);
-        let cases: [(&str, MapOptions); 4] = [
+        let cases: [(&str, MapOptions); 5] = [
+            (
+                "per-dim maps, D=32, one stacked backward (Stacked)",
+                MapOptions {
+                    strategy: Strategy::Stacked,
+                    ..Default::default()
+                },
+            ),
             (
                 "per-dim maps, D=32, 32 VJPs (PerDim)",
-                MapOptions::default(),
+                MapOptions {
+                    strategy: Strategy::PerDim,
+                    ..Default::default()
+                },
             ),
             (
                 "per-dim maps, D=32, one batched VJP (Batched)",

@@ -3,15 +3,31 @@
 //! Prints a table (GFLOP/s; images/s for the training step) for each device and writes it to
 //! `target/bench/engine-<device>.json`, which `benches/torch_reference.py` reads to print the
 //! PyTorch figures and the vaecam/PyTorch ratio side by side. GPU timings include the wait
-//! for the device (`Device::synchronize`). `VAECAM_BENCH_DEVICE=cpu|gpu` runs one backend.
+//! for the device (`Device::synchronize`). `VAECAM_BENCH_DEVICE=cpu|gpu` runs one backend;
+//! `VAECAM_BENCH_ROWS=matmul,maps` runs only the rows whose name contains one of the words;
+//! `VAECAM_BENCH_MAP_REPS` (default 1) sets the timed runs of the maps rows (tens of seconds
+//! each on a CPU). `scripts/bench_cpu.sh` runs this and PyTorch's side in one command.
 
+#[path = "common/model_rows.rs"]
+mod model_rows;
+
+use model_rows::{AD_FACTOR_STEP, FACTOR_STEP, MAPS, MAP_BATCH, TEXTURE_STEP};
 use std::time::Instant;
+use vaecam_attention::Strategy;
 use vaecam_tensor::optim::{Adam, AdamConfig};
 use vaecam_tensor::{Device, Tensor};
-use vaecam_vae::{
-    kl_divergence, reconstruction_loss, FactorOptions, RunConfig, RunMode, TrainOptions, Trainer,
-    Vae, VaeConfig,
-};
+use vaecam_vae::{kl_divergence, reconstruction_loss, Vae, VaeConfig};
+
+/// True when `VAECAM_BENCH_ROWS` is unset or `name` contains one of its comma-separated words.
+fn wanted(name: &str) -> bool {
+    match std::env::var("VAECAM_BENCH_ROWS") {
+        Ok(f) if !f.trim().is_empty() => f
+            .split(',')
+            .map(str::trim)
+            .any(|w| !w.is_empty() && name.contains(w)),
+        _ => true,
+    }
+}
 
 /// Median seconds per call over enough repetitions to fill ~`budget` seconds.
 fn time(budget: f64, mut f: impl FnMut()) -> f64 {
@@ -66,6 +82,9 @@ fn main() {
         // A GPU op returns once it is recorded: each timed call waits for the device to finish.
         let sync_dev = dev.clone();
         let gflops = |rows: &mut Vec<Row>, name: String, flops: f64, f: &mut dyn FnMut()| {
+            if !wanted(&name) {
+                return;
+            }
             let s = time(budget, || {
                 f();
                 sync_dev.synchronize().unwrap();
@@ -88,18 +107,19 @@ fn main() {
             },
         );
         // Sum of 16M floats (memory bound: GB/s of input read).
-        let big = Tensor::randn([1 << 24], 9, &dev).unwrap();
-        let s = time(budget, || {
-            big.sum_all().unwrap();
-            dev.synchronize().unwrap();
-        });
-        rows.push(Row {
-            name: "sum of 16M floats".into(),
-            ms: s * 1e3,
-            value: (4usize << 24) as f64 / s / 1e9,
-            unit: "GB/s",
-        });
-        drop(big);
+        if wanted("sum of 16M floats") {
+            let big = Tensor::randn([1 << 24], 9, &dev).unwrap();
+            let s = time(budget, || {
+                big.sum_all().unwrap();
+                dev.synchronize().unwrap();
+            });
+            rows.push(Row {
+                name: "sum of 16M floats".into(),
+                ms: s * 1e3,
+                value: (4usize << 24) as f64 / s / 1e9,
+                unit: "GB/s",
+            });
+        }
         let n = 64;
         for &(cin, cout, hw) in &[
             (1usize, 32usize, 64usize),
@@ -159,68 +179,93 @@ fn main() {
             );
         }
         // One full dSprites VAE training step: forward, loss, backward, Adam.
-        let vae = Vae::new(&VaeConfig::dsprites(10), 0, &dev).unwrap();
-        let mut opt = Adam::new(
-            vae.parameters(),
-            AdamConfig {
-                lr: 1e-4,
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        let x = Tensor::rand([n, 1, 64, 64], 8, &dev)
-            .unwrap()
-            .affine(1.0, -0.5)
-            .unwrap()
-            .sign()
-            .unwrap()
-            .relu()
+        if wanted("dSprites VAE train step, batch 64") {
+            let vae = Vae::new(&VaeConfig::dsprites(10), 0, &dev).unwrap();
+            let mut opt = Adam::new(
+                vae.parameters(),
+                AdamConfig {
+                    lr: 1e-4,
+                    ..Default::default()
+                },
+            )
             .unwrap();
-        let mut step = 0u64;
-        let s = time(budget.max(2.0), || {
-            step += 1;
-            let out = vae.forward(&x, Some(step)).unwrap();
-            let loss = reconstruction_loss(&out.logits, &x, vae.config.likelihood)
-                .unwrap()
-                .add(&kl_divergence(&out.mu, &out.logvar).unwrap())
-                .unwrap();
-            let g = loss.backward().unwrap();
-            opt.step(&g).unwrap();
-            dev.synchronize().unwrap();
-        });
-        rows.push(Row {
-            name: "dSprites VAE train step, batch 64".into(),
-            ms: s * 1e3,
-            value: n as f64 / s,
-            unit: "images/s",
-        });
-
-        // A FactorVAE step: the VAE half (64 images) plus the discriminator's half.
-        let dir = std::env::temp_dir().join(format!("vaecam-bench-factor-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let cfg = RunConfig {
-            model: VaeConfig::dsprites(10),
-            train: TrainOptions {
-                steps: u64::MAX,
-                batch_size: n,
-                factor: Some(FactorOptions::with_gamma(40.0)),
-                ..Default::default()
-            },
-            data: "bench".into(),
-            extra: serde_json::Value::Null,
-        };
-        let mut tr = Trainer::create(&dir, cfg, RunMode::New, &dev).unwrap();
-        let x2 = Tensor::concat(&[x.clone(), x.clone()], 0).unwrap();
-        let s = time(budget.max(2.0), || {
-            tr.train_step(&x2).unwrap();
-        });
-        rows.push(Row {
-            name: "dSprites FactorVAE train step, batch 64".into(),
-            ms: s * 1e3,
-            value: n as f64 / s,
-            unit: "images/s",
-        });
-        let _ = std::fs::remove_dir_all(&dir);
+            let x = model_rows::binary_images(n, &dev);
+            let mut step = 0u64;
+            let s = time(budget.max(2.0), || {
+                step += 1;
+                let out = vae.forward(&x, Some(step)).unwrap();
+                let loss = reconstruction_loss(&out.logits, &x, vae.config.likelihood)
+                    .unwrap()
+                    .add(&kl_divergence(&out.mu, &out.logvar).unwrap())
+                    .unwrap();
+                let g = loss.backward().unwrap();
+                opt.step(&g).unwrap();
+                dev.synchronize().unwrap();
+            });
+            rows.push(Row {
+                name: "dSprites VAE train step, batch 64".into(),
+                ms: s * 1e3,
+                value: n as f64 / s,
+                unit: "images/s",
+            });
+        }
+        // FactorVAE steps: the VAE half (64 images) plus the discriminator's half; the AD
+        // variant adds the attention-disentanglement loss (45 pairs, second order).
+        for (name, ad, tag) in [(FACTOR_STEP, false, "factor"), (AD_FACTOR_STEP, true, "ad")] {
+            if !wanted(name) {
+                continue;
+            }
+            let (mut tr, dir) = model_rows::factor_trainer(&dev, n, ad, tag);
+            let x = model_rows::binary_images(n, &dev);
+            let x2 = Tensor::concat(&[x.clone(), x.clone()], 0).unwrap();
+            let s = time(budget.max(2.0), || {
+                tr.train_step(&x2).unwrap();
+                dev.synchronize().unwrap();
+            });
+            rows.push(Row {
+                name: name.into(),
+                ms: s * 1e3,
+                value: n as f64 / s,
+                unit: "images/s",
+            });
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        if wanted(TEXTURE_STEP) {
+            let batch = 32;
+            let s = time(budget.max(2.0), model_rows::texture_step(&dev, batch));
+            rows.push(Row {
+                name: TEXTURE_STEP.into(),
+                ms: s * 1e3,
+                value: batch as f64 / s,
+                unit: "images/s",
+            });
+        }
+        let map_reps: usize = std::env::var("VAECAM_BENCH_MAP_REPS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1);
+        for (label, strategy) in [
+            ("stacked backward", Strategy::Stacked),
+            ("one VJP per dim", Strategy::PerDim),
+        ] {
+            let name = format!("{MAPS} ({label})");
+            if !wanted(&name) {
+                continue;
+            }
+            let (vae, x) = model_rows::maps_model(&dev);
+            // Warm up on one batch, not the whole set (a full run takes tens of seconds).
+            model_rows::map_all(&vae, &x.slice(0, 0, MAP_BATCH).unwrap(), strategy);
+            let s = model_rows::time_heavy(map_reps, || {
+                model_rows::map_all(&vae, &x, strategy);
+                dev.synchronize().unwrap();
+            });
+            rows.push(Row {
+                name,
+                ms: s * 1e3,
+                value: model_rows::MAP_IMAGES as f64 / s,
+                unit: "images/s",
+            });
+        }
 
         println!("| op | ms | throughput |");
         println!("|---|---:|---:|");

@@ -1,8 +1,10 @@
 """Runs benches/engine.rs's shapes in PyTorch CPU and prints vaecam/PyTorch side by side.
 
 Usage: cargo bench --bench engine   (writes target/bench/engine-cpu.json)
-       python3 benches/torch_reference.py [--threads 2]
-Without the vaecam JSON it prints PyTorch's figures alone. Needs torch; exits quietly without it.
+       python3 benches/torch_reference.py [--threads 2] [--rows matmul,maps]
+or both in one command: scripts/bench_cpu.sh. --rows (or VAECAM_BENCH_ROWS) keeps the rows whose
+name contains one of the comma-separated words, like the vaecam bench. Without the vaecam JSON
+it prints PyTorch's figures alone. Needs torch; exits quietly without it.
 """
 import argparse
 import json
@@ -24,6 +26,8 @@ try:
 except ImportError:
     print("torch is not installed: nothing to compare (pip install torch)")
     sys.exit(0)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_models as model_rows  # noqa: E402  (the model rows; needs torch imported first)
 
 
 def sync():
@@ -49,12 +53,27 @@ def conv_flops(n, cin, cout, oh, ow, k):
     return 2.0 * n * cout * oh * ow * cin * k * k
 
 
+def wanted(name):
+    words = [w.strip() for w in os.environ.get("VAECAM_BENCH_ROWS", "").split(",") if w.strip()]
+    return not words or any(w in name for w in words)
+
+
 def rows(budget):
     out = []
-    a = torch.randn(1024, 1024); b = torch.randn(1024, 1024)
-    s = timeit(lambda: a @ b, budget)
-    out.append(("matmul 1024x1024x1024", s, 2 * 1024 ** 3 / s / 1e9, "GFLOP/s"))
+    if wanted("matmul 1024x1024x1024"):
+        a = torch.randn(1024, 1024); b = torch.randn(1024, 1024)
+        s = timeit(lambda: a @ b, budget)
+        out.append(("matmul 1024x1024x1024", s, 2 * 1024 ** 3 / s / 1e9, "GFLOP/s"))
+    out += conv_rows(budget)
+    out += model_rows.rows(budget, timeit, wanted)
+    return out
+
+
+def conv_rows(budget):
+    out = []
     n = 64
+    if not wanted("conv"):
+        return out
     for cin, cout, hw in [(1, 32, 64), (32, 32, 32), (32, 64, 16), (64, 64, 8)]:
         x = torch.randn(n, cin, hw, hw); w = torch.randn(cout, cin, 4, 4)
         o = hw // 2
@@ -72,26 +91,6 @@ def rows(budget):
         fl = conv_flops(n, cin, cout, hw, hw, 4)
         s = timeit(lambda: F.conv_transpose2d(x, w, None, 2, 1), budget)
         out.append((f"conv_transpose2d {cin}->{cout} @{hw}->{2 * hw}", s, fl / s / 1e9, "GFLOP/s"))
-    z = 10
-    enc = nn.Sequential(nn.Conv2d(1, 32, 4, 2, 1), nn.ReLU(), nn.Conv2d(32, 32, 4, 2, 1), nn.ReLU(),
-                        nn.Conv2d(32, 64, 4, 2, 1), nn.ReLU(), nn.Conv2d(64, 64, 4, 2, 1), nn.ReLU(),
-                        nn.Flatten(), nn.Linear(1024, 128), nn.ReLU(), nn.Linear(128, 2 * z))
-    dec = nn.Sequential(nn.Linear(z, 128), nn.ReLU(), nn.Linear(128, 1024), nn.ReLU(), nn.Unflatten(1, (64, 4, 4)),
-                        nn.ConvTranspose2d(64, 64, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(),
-                        nn.ConvTranspose2d(32, 32, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(32, 1, 4, 2, 1))
-    opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=1e-4)
-    x = (torch.rand(n, 1, 64, 64) > 0.5).float()
-
-    def step():
-        h = enc(x); mu, logvar = h[:, :z], h[:, z:]
-        zz = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-        logits = dec(zz)
-        rec = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / n
-        kl = -0.5 * torch.sum(1 + logvar - mu ** 2 - logvar.exp()) / n
-        opt.zero_grad(); (rec + kl).backward(); opt.step()
-
-    s = timeit(step, max(budget, 2.0))
-    out.append(("dSprites VAE train step, batch 64", s, n / s, "images/s"))
     return out
 
 
@@ -100,6 +99,7 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--seconds", type=float, default=1.0)
     ap.add_argument("--device", default="cpu", help="cpu or cuda (compares with engine-gpu.json)")
+    ap.add_argument("--rows", default=None, help="comma-separated words; rows whose name contains one")
     ap.add_argument("--vaecam", default=None, help="vaecam's JSON (default target/bench/engine-cpu.json or -gpu.json)")
     args = ap.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -109,6 +109,8 @@ def main():
         tag = "cpu" if args.device == "cpu" else "gpu"
         args.vaecam = os.path.join(os.path.dirname(__file__), "..", "target", "bench", f"engine-{tag}.json")
     torch.set_num_threads(args.threads)
+    if args.rows is not None:
+        os.environ["VAECAM_BENCH_ROWS"] = args.rows
     ours = {}
     if os.path.exists(args.vaecam):
         ours = {r["name"]: r for r in json.load(open(args.vaecam))["rows"]}
@@ -117,10 +119,12 @@ def main():
     print("| op | PyTorch | vaecam | vaecam / PyTorch |")
     print("|---|---:|---:|---:|")
     for name, s, v, unit in rows(args.seconds):
-        o = ours.get(name)
-        mine = f"{o['value']:.1f}" if o else "-"
-        ratio = f"{o['value'] / v:.2f}x" if o else "-"
-        print(f"| {name} | {v:.1f} {unit} | {mine} | {ratio} |")
+        # vaecam may time one workload several ways: "NAME (how)" rows sit beside NAME.
+        mine = [(k, o) for k, o in ours.items() if k == name or k.startswith(name + " (")]
+        if not mine:
+            print(f"| {name} | {v:.1f} {unit} | - | - |", flush=True)
+        for k, o in mine:
+            print(f"| {k} | {v:.1f} {unit} | {o['value']:.1f} | {o['value'] / v:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":

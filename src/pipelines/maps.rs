@@ -178,15 +178,12 @@ pub fn map_batch_norm(
     let n = images.len();
     let x = Tensor::from_vec(images.concat(), vec![n, c, s, s], dev)?;
     let enc = SequentialEncoder::new(&vae.encoder, vae.config.z_dim);
-    let strategy = if per_dim {
-        Strategy::PerDim
-    } else {
-        Strategy::Batched
-    };
+    // Auto: one stacked backward of the encoder's tail for all dimensions when every layer
+    // after the tap has a rule (evaluation mode), else one vector-Jacobian product each.
     let opts = MapOptions {
         variant: variant.clone(),
         per_dim,
-        strategy,
+        strategy: Strategy::Auto,
         code_norm,
         ..Default::default()
     };

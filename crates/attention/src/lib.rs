@@ -38,4 +38,4 @@ pub use maps::{
     latent_attention_maps, maps_from_activation, maps_from_activation_batched, AttentionMaps,
     CodeNorm, MapOptions, Strategy, Variant,
 };
-pub use tap::{SequentialEncoder, TappedEncoder};
+pub use tap::{GradientSums, SequentialEncoder, TappedEncoder};

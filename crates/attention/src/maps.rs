@@ -45,8 +45,19 @@ pub enum CodeNorm {
 }
 
 /// How per-dimension gradients are computed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Strategy {
+    /// [`Strategy::Stacked`] when it can run (the encoder's layers after the tap all have a
+    /// stacked rule, no BatchNorm among them is in training mode, no `create_graph`, no
+    /// `sample_seed`), otherwise [`Strategy::PerDim`]. The default.
+    #[default]
+    Auto,
+    /// One forward pass, then ONE backward of the encoder's tail for all D dimensions at once
+    /// (D x N cotangent rows through the same weights, big GEMMs instead of D small ones),
+    /// reusing the forward's activations, without the tape. Needs evaluation mode for
+    /// BatchNorm, no `create_graph` (alpha is a constant) and no `sample_seed`; refuses
+    /// otherwise, naming the reason.
+    Stacked,
     /// One forward pass, then D vector-Jacobian products from mu back to the tapped layer only.
     /// Works in training mode and with `create_graph` (the AD loss uses it).
     PerDim,
@@ -86,7 +97,7 @@ impl Default for MapOptions {
             per_dim: true,
             size: None,
             create_graph: false,
-            strategy: Strategy::PerDim,
+            strategy: Strategy::Auto,
             sample_seed: None,
             dims: None,
             code_norm: CodeNorm::Image,
@@ -154,29 +165,7 @@ pub fn latent_attention_maps(
     }
     let (in_h, in_w) = (x.dims()[2], x.dims()[3]);
     let (oh, ow) = opts.size.unwrap_or((in_h, in_w));
-    let (mu, logvar, mut acts) = enc.encode_tapped(x, &[layer])?;
-    let a = acts.remove(0);
-    if a.rank() != 4 {
-        return Err(Error::Shape {
-            op: "latent_attention_maps",
-            msg: format!(
-                "layer {layer:?} gives {}, not a [N, C, h, w] feature map",
-                a.shape()
-            ),
-        });
-    }
-    if !a.requires_grad() {
-        return Err(Error::Autograd(format!("layer {layer:?}'s activation is not on the tape: the encoder's parameters must require gradients")));
-    }
-    let (n, d) = (mu.dims()[0], mu.dims()[1]);
-    let z = match opts.sample_seed {
-        Some(seed) => mu.add(&logvar.mul_scalar(0.5)?.exp()?.mul(&Tensor::randn(
-            mu.shape().clone(),
-            seed,
-            x.device(),
-        )?)?)?,
-        None => mu.clone(),
-    };
+    let d = enc.z_dim();
     let cg = opts.create_graph;
     let dims: Vec<usize> = match &opts.dims {
         Some(v) => {
@@ -189,10 +178,47 @@ pub fn latent_attention_maps(
         }
         None => (0..d).collect(),
     };
+    let stacked = opts.variant == Variant::Paper && use_stacked(enc, layer, opts)?;
+    let (mu, logvar, a, sums) = if stacked {
+        let r = enc.encode_with_gradient_sums(x, layer, &dims)?;
+        (r.mu, r.logvar, r.activation, Some(r.sums))
+    } else {
+        let (mu, logvar, mut acts) = enc.encode_tapped(x, &[layer])?;
+        (mu, logvar, acts.remove(0), None)
+    };
+    if a.rank() != 4 {
+        return Err(Error::Shape {
+            op: "latent_attention_maps",
+            msg: format!(
+                "layer {layer:?} gives {}, not a [N, C, h, w] feature map",
+                a.shape()
+            ),
+        });
+    }
+    if !a.requires_grad() {
+        return Err(Error::Autograd(format!("layer {layer:?}'s activation is not on the tape: the encoder's parameters must require gradients")));
+    }
+    let n = mu.dims()[0];
+    if mu.dims()[1] != d {
+        return Err(Error::Shape {
+            op: "latent_attention_maps",
+            msg: format!("mu {} for an encoder of {d} latent dimensions", mu.shape()),
+        });
+    }
+    let z = match opts.sample_seed {
+        Some(seed) => mu.add(&logvar.mul_scalar(0.5)?.exp()?.mul(&Tensor::randn(
+            mu.shape().clone(),
+            seed,
+            x.device(),
+        )?)?)?,
+        None => mu.clone(),
+    };
     let (per_dim_raw, aggregate_raw, alpha) = match &opts.variant {
         Variant::Paper => {
-            let (maps, alphas) = if opts.strategy == Strategy::Batched && opts.sample_seed.is_none()
-            {
+            let (maps, alphas) = if let Some(sums) = &sums {
+                let hw = (a.dims()[2] * a.dims()[3]) as f32;
+                weigh_blocks(&sums.mul_scalar(1.0 / hw)?, &a, dims.len())?
+            } else if opts.strategy == Strategy::Batched && opts.sample_seed.is_none() {
                 batched_paper_maps(enc, layer, &a, n, d, &dims, cg)?
             } else {
                 maps_from_activation(&a, &z, Some(&dims), cg)?
@@ -380,16 +406,43 @@ fn batched_paper_maps(
         create_graph,
     )?
     .remove(0);
-    let (k, h, w) = (a.dims()[1], a.dims()[2], a.dims()[3]);
-    // alpha [nd*N, K] -> [N, nd, K]; map[n, b] = sum_k alpha[n, b, k] A[n, k]: one batched
-    // product with the live A instead of nd weighted copies.
-    let alphas = g
-        .global_avg_pool()?
-        .reshape(vec![nd, n, k])?
-        .permute(&[1, 0, 2])?;
+    weigh_blocks(&g.global_avg_pool()?, a, nd)
+}
+
+/// Maps and alpha from block-major channel weights `alpha_rows` (`[nd * N, K]` or
+/// `[nd * N, K, 1, 1]`, row `b * N + n`) and the live activation A `[N, K, h, w]`:
+/// alpha -> `[N, nd, K]`, map[n, b] = ReLU(sum_k alpha[n, b, k] A[n, k]) as one batched product
+/// with A instead of nd weighted copies, so a loss on the maps reaches the parameters through A.
+fn weigh_blocks(alpha_rows: &Tensor, a: &Tensor, nd: usize) -> Result<(Tensor, Tensor)> {
+    let (n, k, h, w) = (a.dims()[0], a.dims()[1], a.dims()[2], a.dims()[3]);
+    let alphas = alpha_rows.reshape(vec![nd, n, k])?.permute(&[1, 0, 2])?;
     let maps = alphas
         .matmul(&a.reshape(vec![n, k, h * w])?)?
         .reshape(vec![n, nd, h, w])?
         .relu()?;
     Ok((maps, alphas))
+}
+
+/// Whether the Paper variant's per-dimension gradients take the stacked path: always for
+/// [`Strategy::Stacked`] (refusing, with the reason, what it cannot do), when possible for
+/// [`Strategy::Auto`], never for the others.
+fn use_stacked(enc: &dyn TappedEncoder, layer: &str, opts: &MapOptions) -> Result<bool> {
+    let blocker = if opts.create_graph {
+        Some("create_graph needs the tape (the stacked backward gives alpha as a constant)".into())
+    } else if opts.sample_seed.is_some() {
+        Some(
+            "a sampled z (sample_seed) depends on logvar too; the stacked backward seeds mu".into(),
+        )
+    } else {
+        enc.stacked_refusal(layer)?
+    };
+    match (opts.strategy, blocker) {
+        (Strategy::Stacked, Some(why)) => Err(Error::InvalidArgument(format!(
+            "Strategy::Stacked from layer {layer:?} cannot run: {why}; use Strategy::Auto to \
+             fall back to Strategy::PerDim"
+        ))),
+        (Strategy::Stacked, None) => Ok(true),
+        (Strategy::Auto, blocker) => Ok(blocker.is_none()),
+        _ => Ok(false),
+    }
 }

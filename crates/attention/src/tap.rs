@@ -2,8 +2,26 @@
 //! gradients of any latent quantity with respect to it come from the engine's `grad` without a
 //! second forward pass.
 
-use vaecam_tensor::nn::Sequential;
+use vaecam_tensor::nn::{Sequential, StackedCotangent};
 use vaecam_tensor::{Error, Result, Tensor};
+
+/// Cotangent floats one chunk of the stacked backward may hold per layer (64 MiB of f32):
+/// the latent dimensions are processed in chunks of this many rows, so memory stays bounded
+/// for any batch while each GEMM still has hundreds of rows.
+const STACKED_CHUNK_FLOATS: usize = 1 << 24;
+
+/// What [`TappedEncoder::encode_with_gradient_sums`] returns.
+pub struct GradientSums {
+    /// Posterior mean `[N, D]`.
+    pub mu: Tensor,
+    /// Posterior log-variance `[N, D]`.
+    pub logvar: Tensor,
+    /// The tapped activation A `[N, K, h, w]` (on the tape).
+    pub activation: Tensor,
+    /// `sums[b * N + n, k]` = the sum over positions (p, q) of `d mu_{dims[b]}(n) / dA_k(n, p, q)`
+    /// (not on the tape): `[V * N, K]` for V = `dims.len()`.
+    pub sums: Tensor,
+}
 
 /// An encoder to a Gaussian posterior whose intermediate layers can be tapped by name.
 pub trait TappedEncoder {
@@ -27,6 +45,30 @@ pub trait TappedEncoder {
     fn batch_mixing_layer_after(&self, layer: &str) -> Result<Option<String>> {
         let _ = layer;
         Ok(None)
+    }
+    /// Why [`TappedEncoder::encode_with_gradient_sums`] cannot run from `layer` now (a layer
+    /// after it without a stacked backward rule, BatchNorm in training mode), or None when
+    /// it can. The default: this encoder has none.
+    fn stacked_refusal(&self, layer: &str) -> Result<Option<String>> {
+        let _ = layer;
+        Ok(Some(
+            "this encoder has no stacked backward (TappedEncoder::encode_with_gradient_sums)"
+                .into(),
+        ))
+    }
+    /// One forward pass, then the per-dimension gradient sums at `layer` for the latent
+    /// dimensions `dims` from one stacked backward of the layers after it (no second forward,
+    /// no tape walk per dimension). The default says it is not available.
+    fn encode_with_gradient_sums(
+        &self,
+        x: &Tensor,
+        layer: &str,
+        dims: &[usize],
+    ) -> Result<GradientSums> {
+        let _ = (x, dims);
+        Err(Error::NotImplemented(format!(
+            "this encoder has no stacked backward from layer {layer:?}; use Strategy::PerDim"
+        )))
     }
 }
 
@@ -73,5 +115,76 @@ impl TappedEncoder for SequentialEncoder<'_> {
     }
     fn batch_mixing_layer_after(&self, layer: &str) -> Result<Option<String>> {
         self.net.batch_mixing_layer_after(layer)
+    }
+    fn stacked_refusal(&self, layer: &str) -> Result<Option<String>> {
+        self.net.stacked_vjp_refusal_after(layer)
+    }
+    fn encode_with_gradient_sums(
+        &self,
+        x: &Tensor,
+        layer: &str,
+        dims: &[usize],
+    ) -> Result<GradientSums> {
+        let tap = self
+            .net
+            .layer_names()
+            .iter()
+            .position(|l| l == layer)
+            .ok_or_else(|| Error::UnknownName(format!("no encoder layer named {layer:?}")))?;
+        let outs = self.net.forward_recorded(x)?;
+        let (mu, logvar) = self.split(outs.last().expect("a Sequential encoder has layers"))?;
+        if outs[tap].rank() != 4 {
+            return Err(Error::Shape {
+                op: "encode_with_gradient_sums",
+                msg: format!(
+                    "layer {layer:?} gives {}, not a [N, C, h, w] feature map",
+                    outs[tap].shape()
+                ),
+            });
+        }
+        let n = x.dims()[0];
+        let width = 2 * self.z;
+        if dims.is_empty() {
+            return Err(Error::InvalidArgument(
+                "encode_with_gradient_sums: no latent dimensions asked".into(),
+            ));
+        }
+        if let Some(bad) = dims.iter().find(|&&i| i >= self.z) {
+            return Err(Error::InvalidArgument(format!(
+                "latent dimension {bad} does not exist (z has {})",
+                self.z
+            )));
+        }
+        let widest_row = outs[tap..]
+            .iter()
+            .map(|t| t.numel() / n.max(1))
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let per_chunk = (STACKED_CHUNK_FLOATS / (widest_row * n.max(1))).max(1);
+        let mut parts = Vec::new();
+        for chunk in dims.chunks(per_chunk) {
+            // Seed the mu columns only: a one-hot row per dimension, shared by every sample.
+            let mut seed = vec![0f32; chunk.len() * width];
+            for (b, &i) in chunk.iter().enumerate() {
+                seed[b * width + i] = 1.0;
+            }
+            let seed = Tensor::from_vec(seed, [chunk.len(), width], x.device())?;
+            let sums =
+                self.net
+                    .stacked_vjp_after(layer, &outs, StackedCotangent::Shared(seed), true)?;
+            parts.push(sums.into_per_sample(n)?);
+        }
+        let sums = if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Tensor::concat(&parts, 0)?
+        };
+        Ok(GradientSums {
+            mu,
+            logvar,
+            activation: outs[tap].clone(),
+            sums,
+        })
     }
 }

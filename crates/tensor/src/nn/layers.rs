@@ -1,6 +1,6 @@
 //! Conv2d, ConvTranspose2d, Linear and the parameter-free layers.
 
-use super::{join, Init, Module};
+use super::{join, Init, Module, StackedCotangent};
 use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::rng::derive_seed;
@@ -147,6 +147,35 @@ impl Module for Conv2d {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         x.conv2d(&self.weight, self.bias.as_ref(), self.stride, self.padding)
     }
+    fn stacked_vjp_refusal(&self) -> Option<String> {
+        None
+    }
+    fn stacked_vjp(
+        &self,
+        input: &Tensor,
+        _output: &Tensor,
+        cot: &StackedCotangent,
+    ) -> Result<StackedCotangent> {
+        let hw = (input.dims()[2], input.dims()[3]);
+        cot.map(|g| g.conv2d_backward_data(&self.weight, hw, self.stride, self.padding))
+    }
+    fn stacked_vjp_spatial_sum(
+        &self,
+        input: &Tensor,
+        output: &Tensor,
+        cot: &StackedCotangent,
+    ) -> Result<StackedCotangent> {
+        let (in_hw, out_hw) = (
+            (input.dims()[2], input.dims()[3]),
+            (output.dims()[2], output.dims()[3]),
+        );
+        let sums =
+            super::stacked::conv_tap_sums(&self.weight, self.stride, self.padding, in_hw, out_hw)?;
+        cot.map(|g| {
+            g.reshape(vec![g.dims()[0], sums.dims()[1]])?
+                .linear(&sums, None)
+        })
+    }
     fn named_parameters(&self, prefix: &str, out: &mut Vec<(String, Tensor)>) {
         push_weight_bias(out, prefix, &self.weight, self.bias.as_ref());
     }
@@ -281,6 +310,19 @@ impl Module for ConvTranspose2d {
             self.output_padding,
         )
     }
+    fn stacked_vjp_refusal(&self) -> Option<String> {
+        None
+    }
+    fn stacked_vjp(
+        &self,
+        _input: &Tensor,
+        _output: &Tensor,
+        cot: &StackedCotangent,
+    ) -> Result<StackedCotangent> {
+        // A transposed convolution is conv2d's input gradient, so its own input gradient is
+        // the convolution with the same weight (output padding only adds unused rows).
+        cot.map(|g| g.conv2d(&self.weight, None, self.stride, self.padding))
+    }
     fn named_parameters(&self, prefix: &str, out: &mut Vec<(String, Tensor)>) {
         push_weight_bias(out, prefix, &self.weight, self.bias.as_ref());
     }
@@ -357,6 +399,17 @@ impl Module for Linear {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         x.linear(&self.weight, self.bias.as_ref())
     }
+    fn stacked_vjp_refusal(&self) -> Option<String> {
+        None
+    }
+    fn stacked_vjp(
+        &self,
+        _input: &Tensor,
+        _output: &Tensor,
+        cot: &StackedCotangent,
+    ) -> Result<StackedCotangent> {
+        cot.map(|g| g.matmul(&self.weight))
+    }
     fn named_parameters(&self, prefix: &str, out: &mut Vec<(String, Tensor)>) {
         push_weight_bias(out, prefix, &self.weight, self.bias.as_ref());
     }
@@ -372,20 +425,48 @@ impl Module for LeakyReLU {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         x.leaky_relu(self.0)
     }
+    fn stacked_vjp_refusal(&self) -> Option<String> {
+        None
+    }
+    fn stacked_vjp(
+        &self,
+        input: &Tensor,
+        _output: &Tensor,
+        cot: &StackedCotangent,
+    ) -> Result<StackedCotangent> {
+        // 1 where x > 0, else the slope (the tape's rule): step(x) = relu(sign(x)).
+        let slope = self.0;
+        cot.mul_per_sample(&input.sign()?.relu()?.affine(1.0 - slope, slope)?)
+    }
     fn describe(&self) -> String {
         format!("LeakyReLU({})", self.0)
     }
 }
 
-/// A layer without parameters that applies one tensor method.
+/// The stacked rule of a parameter-free layer: (input, output, cotangent) -> cotangent.
+type StackedRule = fn(&Tensor, &Tensor, &StackedCotangent) -> Result<StackedCotangent>;
+
+/// A layer without parameters that applies one tensor method, with its stacked backward rule.
 macro_rules! stateless_layer {
-    ($(#[$doc:meta] $name:ident => $apply:expr;)*) => {$(
+    ($(#[$doc:meta] $name:ident => $apply:expr, $vjp:expr;)*) => {$(
         #[$doc]
         pub struct $name;
         impl Module for $name {
             fn forward(&self, x: &Tensor) -> Result<Tensor> {
                 let f: fn(&Tensor) -> Result<Tensor> = $apply;
                 f(x)
+            }
+            fn stacked_vjp_refusal(&self) -> Option<String> {
+                None
+            }
+            fn stacked_vjp(
+                &self,
+                input: &Tensor,
+                output: &Tensor,
+                cot: &StackedCotangent,
+            ) -> Result<StackedCotangent> {
+                let f: StackedRule = $vjp;
+                f(input, output, cot)
             }
             fn describe(&self) -> String {
                 stringify!($name).into()
@@ -394,15 +475,16 @@ macro_rules! stateless_layer {
     )*};
 }
 
+// The factors are the tape's rules (ops/unary.rs) evaluated at the forward's input or output.
 stateless_layer! {
     /// ReLU.
-    ReLU => |x| x.relu();
+    ReLU => |x| x.relu(), |x, _, g| g.mul_per_sample(&x.sign()?.relu()?);
     /// Logistic sigmoid.
-    Sigmoid => |x| x.sigmoid();
+    Sigmoid => |x| x.sigmoid(), |_, y, g| g.mul_per_sample(&y.mul(&y.affine(-1.0, 1.0)?)?);
     /// Hyperbolic tangent.
-    Tanh => |x| x.tanh();
+    Tanh => |x| x.tanh(), |_, y, g| g.mul_per_sample(&y.mul(y)?.affine(-1.0, 1.0)?);
     /// Flattens everything after the batch axis: `[N, ...]` to `[N, prod(...)]`.
-    Flatten => |x| x.flatten(1);
+    Flatten => |x| x.flatten(1), |x, _, g| g.reshape_rows(&x.dims()[1..]);
 }
 
 /// Reshapes `[N, ...]` to `[N, dims...]`.
@@ -412,6 +494,17 @@ impl Module for Reshape {
         let mut d = vec![x.dims()[0]];
         d.extend_from_slice(&self.0);
         x.reshape(d)
+    }
+    fn stacked_vjp_refusal(&self) -> Option<String> {
+        None
+    }
+    fn stacked_vjp(
+        &self,
+        input: &Tensor,
+        _output: &Tensor,
+        cot: &StackedCotangent,
+    ) -> Result<StackedCotangent> {
+        cot.reshape_rows(&input.dims()[1..])
     }
     fn describe(&self) -> String {
         format!("Reshape({:?})", self.0)

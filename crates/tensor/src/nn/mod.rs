@@ -5,6 +5,7 @@ mod layers;
 mod norm;
 mod residual;
 mod sequential;
+mod stacked;
 
 pub use init::Init;
 pub use layers::{
@@ -14,6 +15,7 @@ pub use layers::{
 pub use norm::{BatchNorm2d, BatchNorm2dConfig};
 pub use residual::{ResidualBlock, ResidualBlockConfig};
 pub use sequential::Sequential;
+pub use stacked::StackedCotangent;
 
 use crate::error::Result;
 use crate::tensor::Tensor;
@@ -35,6 +37,35 @@ pub trait Module: Send + Sync {
     }
     /// A short description, e.g. `Conv2d(1->32, k4, s2, p1)`.
     fn describe(&self) -> String;
+    /// Why [`Module::stacked_vjp`] cannot run on this module now, or None when it can. The
+    /// default: no rule. A module whose output mixes the batch must refuse.
+    fn stacked_vjp_refusal(&self) -> Option<String> {
+        Some(format!("{} has no stacked backward rule", self.describe()))
+    }
+    /// Vector-Jacobian products of V stacked cotangents of this module's output at once,
+    /// without the tape: `input` and `output` are what the module saw and gave in one forward
+    /// pass over N samples; the result is the cotangents with respect to the input. Only
+    /// valid when [`Module::stacked_vjp_refusal`] is None.
+    fn stacked_vjp(
+        &self,
+        input: &Tensor,
+        output: &Tensor,
+        cot: &StackedCotangent,
+    ) -> Result<StackedCotangent> {
+        let _ = (input, output, cot);
+        Err(stacked::no_stacked_rule(&self.describe()))
+    }
+    /// [`Module::stacked_vjp`] summed over the spatial positions of a `[N, C, H, W]` input:
+    /// `[rows, C]` (what alpha = GAP of the gradient needs). The default forms the full
+    /// input cotangent and sums it.
+    fn stacked_vjp_spatial_sum(
+        &self,
+        input: &Tensor,
+        output: &Tensor,
+        cot: &StackedCotangent,
+    ) -> Result<StackedCotangent> {
+        stacked::sum_spatial(self.stacked_vjp(input, output, cot)?)
+    }
 }
 
 /// Every parameter of `m`, named.

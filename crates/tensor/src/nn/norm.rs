@@ -1,6 +1,6 @@
 //! Batch normalisation over NCHW channels.
 
-use super::{join, Module};
+use super::{join, Module, StackedCotangent};
 use crate::autograd::no_grad;
 use crate::device::Device;
 use crate::error::{shape_err, Error, Result};
@@ -153,6 +153,35 @@ impl Module for BatchNorm2d {
     }
     fn mixes_batch(&self) -> bool {
         self.is_training()
+    }
+    fn stacked_vjp_refusal(&self) -> Option<String> {
+        self.is_training().then(|| {
+            format!(
+                "{} is in training mode (its output depends on the whole batch); call \
+                 set_training(false)",
+                self.describe()
+            )
+        })
+    }
+    fn stacked_vjp(
+        &self,
+        _input: &Tensor,
+        _output: &Tensor,
+        cot: &StackedCotangent,
+    ) -> Result<StackedCotangent> {
+        if let Some(why) = self.stacked_vjp_refusal() {
+            return Err(Error::InvalidArgument(why));
+        }
+        // Evaluation mode is y = (x - mean) * s + b with s = weight / sqrt(var + eps): the
+        // same product as the forward's, so the factor is bit-identical to the tape's.
+        let c = self.weight.numel();
+        let ch = |t: &Tensor| t.reshape(vec![1, c, 1, 1]);
+        let inv_std = ch(&self.running_var)?
+            .add_scalar(self.eps)?
+            .sqrt()?
+            .recip()?;
+        let scale = inv_std.mul(&ch(&self.weight)?)?;
+        cot.map(|g| g.mul(&scale))
     }
     fn describe(&self) -> String {
         format!("BatchNorm2d({})", self.weight.numel())

@@ -1,6 +1,6 @@
 //! A stack of named layers whose intermediate activations can be tapped by name.
 
-use super::{join, Module};
+use super::{join, Module, StackedCotangent};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -101,6 +101,86 @@ impl Sequential {
             h = layer.forward(&h)?;
         }
         Ok(h)
+    }
+
+    /// Runs the stack and returns every layer's output, in order (the last is the stack's
+    /// output): what [`Self::stacked_vjp_after`] needs from the forward pass. The outputs are
+    /// tensors on the tape, as in [`Self::forward_tapped`].
+    pub fn forward_recorded(&self, x: &Tensor) -> Result<Vec<Tensor>> {
+        let mut outs: Vec<Tensor> = Vec::with_capacity(self.layers.len());
+        for (_, layer) in &self.layers {
+            let h = layer.forward(outs.last().unwrap_or(x))?;
+            outs.push(h);
+        }
+        Ok(outs)
+    }
+
+    fn index_of(&self, name: &str) -> Result<usize> {
+        self.check_names(&[name])?;
+        Ok(self
+            .layers
+            .iter()
+            .position(|(n, _)| n == name)
+            .expect("checked above"))
+    }
+
+    /// Why [`Self::stacked_vjp_after`] cannot run from `name` now (the first layer after it
+    /// without a stacked rule, or a BatchNorm in training mode), or None when it can.
+    pub fn stacked_vjp_refusal_after(&self, name: &str) -> Result<Option<String>> {
+        let start = self.index_of(name)? + 1;
+        Ok(self.layers[start..].iter().find_map(|(n, l)| {
+            l.stacked_vjp_refusal()
+                .map(|why| format!("layer {n:?}: {why}"))
+        }))
+    }
+
+    /// Stacked vector-Jacobian products from the stack's output back to the output of layer
+    /// `name`, through the layers after it, from one forward pass's `outputs`
+    /// ([`Self::forward_recorded`]) and cotangents `cot` of the stack's output. With
+    /// `spatial_sum` the result is summed over the spatial positions of `name`'s `[N, C, H, W]`
+    /// output (`[rows, C]`). Runs without recording on the tape.
+    pub fn stacked_vjp_after(
+        &self,
+        name: &str,
+        outputs: &[Tensor],
+        cot: StackedCotangent,
+        spatial_sum: bool,
+    ) -> Result<StackedCotangent> {
+        let tap = self.index_of(name)?;
+        if outputs.len() != self.layers.len() {
+            return Err(Error::InvalidArgument(format!(
+                "stacked_vjp_after: {} recorded outputs for {} layers",
+                outputs.len(),
+                self.layers.len()
+            )));
+        }
+        if let Some(why) = self.stacked_vjp_refusal_after(name)? {
+            return Err(Error::InvalidArgument(format!(
+                "no stacked backward from layer {name:?}: {why}"
+            )));
+        }
+        if spatial_sum && outputs[tap].rank() != 4 {
+            return Err(Error::InvalidArgument(format!(
+                "layer {name:?} gives {}, not a [N, C, H, W] feature map to sum over",
+                outputs[tap].shape()
+            )));
+        }
+        crate::autograd::no_grad(|| {
+            let mut cot = cot;
+            for i in (tap + 1..self.layers.len()).rev() {
+                let (input, output) = (&outputs[i - 1], &outputs[i]);
+                let layer = &self.layers[i].1;
+                cot = if spatial_sum && i == tap + 1 {
+                    layer.stacked_vjp_spatial_sum(input, output, &cot)?
+                } else {
+                    layer.stacked_vjp(input, output, &cot)?
+                };
+            }
+            if spatial_sum && tap + 1 == self.layers.len() {
+                cot = super::stacked::sum_spatial(cot)?;
+            }
+            Ok(cot)
+        })
     }
 
     /// The first layer after `name` whose output mixes the samples of a batch (see

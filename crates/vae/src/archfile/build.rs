@@ -4,7 +4,8 @@
 use super::schema::*;
 use vaecam_tensor::nn::{
     BatchNorm2d, BatchNorm2dConfig, Conv2d, Conv2dConfig, ConvTranspose2dConfig, Flatten, Init,
-    LeakyReLU, Linear, LinearConfig, Module, ReLU, Reshape, Sequential, Sigmoid, Tanh,
+    LeakyReLU, Linear, LinearConfig, Module, ReLU, Reshape, Sequential, Sigmoid, StackedCotangent,
+    Tanh,
 };
 use vaecam_tensor::rng::derive_seed;
 use vaecam_tensor::{Device, Result, Tensor};
@@ -35,6 +36,28 @@ impl<M: Module> Module for Prefixed<M> {
     fn set_training(&self, training: bool) {
         self.inner.set_training(training);
     }
+    fn mixes_batch(&self) -> bool {
+        self.inner.mixes_batch()
+    }
+    fn stacked_vjp_refusal(&self) -> Option<String> {
+        self.inner.stacked_vjp_refusal()
+    }
+    fn stacked_vjp(
+        &self,
+        input: &Tensor,
+        output: &Tensor,
+        cot: &StackedCotangent,
+    ) -> Result<StackedCotangent> {
+        self.inner.stacked_vjp(input, output, cot)
+    }
+    fn stacked_vjp_spatial_sum(
+        &self,
+        input: &Tensor,
+        output: &Tensor,
+        cot: &StackedCotangent,
+    ) -> Result<StackedCotangent> {
+        self.inner.stacked_vjp_spatial_sum(input, output, cot)
+    }
     fn describe(&self) -> String {
         format!("{} [{}]", self.inner.describe(), self.params)
     }
@@ -62,6 +85,23 @@ impl Module for TwoLinearHead {
     fn named_parameters(&self, _prefix: &str, out: &mut Vec<(String, Tensor)>) {
         self.mu.named_parameters(&self.mu_params, out);
         self.logvar.named_parameters(&self.logvar_params, out);
+    }
+    fn stacked_vjp_refusal(&self) -> Option<String> {
+        None
+    }
+    fn stacked_vjp(
+        &self,
+        _input: &Tensor,
+        _output: &Tensor,
+        cot: &StackedCotangent,
+    ) -> Result<StackedCotangent> {
+        // [mu | logvar] cotangent columns go back through their own weights and add up.
+        let z = self.mu.weight.dims()[0];
+        cot.map(|g| {
+            g.slice(1, 0, z)?
+                .matmul(&self.mu.weight)?
+                .add(&g.slice(1, z, z)?.matmul(&self.logvar.weight)?)
+        })
     }
     fn describe(&self) -> String {
         format!(
@@ -127,6 +167,14 @@ impl Module for Residual {
         if let Some((_, b)) = &self.projection {
             b.set_training(training);
         }
+    }
+    fn mixes_batch(&self) -> bool {
+        self.bn1.mixes_batch()
+            || self.bn2.mixes_batch()
+            || self
+                .projection
+                .as_ref()
+                .is_some_and(|(_, b)| b.mixes_batch())
     }
     fn describe(&self) -> String {
         let d = self.conv1.weight.dims();
