@@ -5,9 +5,9 @@
 //! new device (the WGSL backend) plugs in by adding a `Storage` variant.
 
 use crate::cpu;
-use crate::cpu::conv::Conv2dGeometry;
 use crate::device::Device;
 use crate::error::{Error, Result};
+use crate::geometry::{Conv2dGeometry, MatmulSpec, Pool2dSpec, UpsampleSpec};
 use crate::gpu::{self, GpuStorage};
 use crate::shape::Shape;
 
@@ -83,61 +83,6 @@ pub enum ReduceOp {
     Sum,
     /// Maximum.
     Max,
-}
-
-/// A (batched) matrix product `C[b] = op(A[b]) op(B[b])`, row-major.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MatmulSpec {
-    /// Number of products.
-    pub batch: usize,
-    /// Rows of op(A) and C.
-    pub m: usize,
-    /// Columns of op(B) and C.
-    pub n: usize,
-    /// Inner dimension.
-    pub k: usize,
-    /// A is stored k x m.
-    pub trans_a: bool,
-    /// B is stored n x k.
-    pub trans_b: bool,
-    /// One A shared by every product.
-    pub broadcast_a: bool,
-    /// One B shared by every product.
-    pub broadcast_b: bool,
-}
-
-/// Average pooling with a square window, no padding, on NCHW.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Pool2dSpec {
-    /// Batch size times channels.
-    pub nc: usize,
-    /// Input height.
-    pub h: usize,
-    /// Input width.
-    pub w: usize,
-    /// Window size.
-    pub k: usize,
-    /// Stride.
-    pub stride: usize,
-    /// Output height.
-    pub oh: usize,
-    /// Output width.
-    pub ow: usize,
-}
-
-/// Bilinear resize of NCHW planes (PyTorch `align_corners=False`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct UpsampleSpec {
-    /// Batch size times channels.
-    pub nc: usize,
-    /// Input height.
-    pub h: usize,
-    /// Input width.
-    pub w: usize,
-    /// Output height.
-    pub oh: usize,
-    /// Output width.
-    pub ow: usize,
 }
 
 /// One Adam step's hyper-parameters (PyTorch semantics: L2 weight decay added to the gradient).

@@ -23,6 +23,7 @@ pub mod backend;
 pub mod cpu;
 pub mod device;
 pub mod error;
+pub mod geometry;
 pub mod gpu;
 pub mod io;
 pub mod nn;

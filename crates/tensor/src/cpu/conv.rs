@@ -13,134 +13,8 @@ use super::conv_simd::{narrow_col2im, PackedIm2col, PlaneGather};
 use super::gemm::{dot_nt, gemm_par, gemm_seq, Strided};
 #[cfg(target_arch = "x86_64")]
 use super::gemm_avx512::PACKED_NR;
+use crate::geometry::Conv2dGeometry;
 use rayon::prelude::*;
-
-/// Shape of a convolution: input `[n, c_in, h, w]`, weight
-/// `[c_out, c_in, kh, kw]`, output `[n, c_out, oh, ow]`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Conv2dGeometry {
-    /// Batch size.
-    pub n: usize,
-    /// Input channels.
-    pub c_in: usize,
-    /// Input height.
-    pub h: usize,
-    /// Input width.
-    pub w: usize,
-    /// Output channels.
-    pub c_out: usize,
-    /// Kernel height.
-    pub kh: usize,
-    /// Kernel width.
-    pub kw: usize,
-    /// Stride (rows, columns).
-    pub stride: (usize, usize),
-    /// Zero padding (rows, columns).
-    pub padding: (usize, usize),
-    /// Output height.
-    pub oh: usize,
-    /// Output width.
-    pub ow: usize,
-}
-
-impl Conv2dGeometry {
-    /// Geometry with `oh = (h + 2*ph - kh) / sh + 1` (likewise `ow`). `None`
-    /// if the kernel does not fit the padded input, or a stride or kernel
-    /// size is zero.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        n: usize,
-        c_in: usize,
-        h: usize,
-        w: usize,
-        c_out: usize,
-        kh: usize,
-        kw: usize,
-        stride: (usize, usize),
-        padding: (usize, usize),
-    ) -> Option<Self> {
-        if stride.0 == 0 || stride.1 == 0 || kh == 0 || kw == 0 {
-            return None;
-        }
-        let (hp, wp) = (h + 2 * padding.0, w + 2 * padding.1);
-        if hp < kh || wp < kw {
-            return None;
-        }
-        let (oh, ow) = ((hp - kh) / stride.0 + 1, (wp - kw) / stride.1 + 1);
-        Some(Conv2dGeometry {
-            n,
-            c_in,
-            h,
-            w,
-            c_out,
-            kh,
-            kw,
-            stride,
-            padding,
-            oh,
-            ow,
-        })
-    }
-
-    /// Geometry of the convolution whose backward-data is a conv_transpose2d
-    /// producing `h x w` from `oh x ow`. The caller picks `h, w` (which
-    /// absorbs output_padding); `None` unless this conv maps `h x w` back to
-    /// exactly `oh x ow`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn with_input_size(
-        n: usize,
-        c_in: usize,
-        h: usize,
-        w: usize,
-        c_out: usize,
-        kh: usize,
-        kw: usize,
-        stride: (usize, usize),
-        padding: (usize, usize),
-        oh: usize,
-        ow: usize,
-    ) -> Option<Self> {
-        let g = Self::new(n, c_in, h, w, c_out, kh, kw, stride, padding)?;
-        (g.oh == oh && g.ow == ow).then_some(g)
-    }
-
-    pub(crate) fn x_len(&self) -> usize {
-        self.n * self.c_in * self.h * self.w
-    }
-    pub(crate) fn y_len(&self) -> usize {
-        self.n * self.c_out * self.oh * self.ow
-    }
-    pub(crate) fn w_len(&self) -> usize {
-        self.c_out * self.krows()
-    }
-    /// Rows of the im2col matrix (the GEMM inner dimension of forward).
-    pub(crate) fn krows(&self) -> usize {
-        self.c_in * self.kh * self.kw
-    }
-    /// Multiply-adds times two of one pass (forward, backward-data or
-    /// backward-weight all cost the same).
-    fn flops(&self) -> usize {
-        2 * self.n * self.c_out * self.ohw() * self.krows()
-    }
-    pub(crate) fn ohw(&self) -> usize {
-        self.oh * self.ow
-    }
-
-    /// Images per chunk: enough output columns for efficient GEMM tiles,
-    /// no more than a fair share of the batch per thread, and an im2col
-    /// buffer of at most 4 MiB unless a single image needs more.
-    fn chunk(&self) -> usize {
-        const TARGET_COLS: usize = 512;
-        const MAX_COL_FLOATS: usize = 1 << 20;
-        let threads = rayon::current_num_threads().max(1);
-        let mut nb = TARGET_COLS.div_ceil(self.ohw().max(1));
-        nb = nb.min(self.n.div_ceil(threads)).max(1);
-        while nb > 1 && nb * self.ohw() * self.krows() > MAX_COL_FLOATS {
-            nb -= 1;
-        }
-        nb
-    }
-}
 
 /// Range of output positions `o` whose input index `o*s + k - p` lies in
 /// `[0, len)`.
@@ -353,7 +227,7 @@ fn for_chunks<F>(g: &Conv2dGeometry, out: &mut [f32], per_image: usize, f: F)
 where
     F: Fn(usize, usize, &mut [f32], bool, &mut Vec<f32>, &mut Vec<f32>) + Sync,
 {
-    let nb = g.chunk();
+    let nb = chunk(g);
     if per_image == 0 || g.n == 0 {
         return;
     }
@@ -551,7 +425,7 @@ pub fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
         dw.fill(0.0);
         return;
     }
-    let (k, ohw, chw, nb) = (g.krows(), g.ohw(), g.c_in * g.h * g.w, g.chunk());
+    let (k, ohw, chw, nb) = (g.krows(), g.ohw(), g.c_in * g.h * g.w, chunk(g));
     let yimg = g.c_out * ohw;
     let chunks = g.n.div_ceil(nb);
     let par_chunks = chunks >= rayon::current_num_threads();
@@ -697,3 +571,18 @@ pub fn conv2d_backward_weight_reference(g: &Conv2dGeometry, x: &[f32], dy: &[f32
 #[cfg(test)]
 #[path = "conv_tests.rs"]
 mod tests;
+
+/// Images per chunk: enough output columns for efficient GEMM tiles, no more than a fair
+/// share of the batch per thread, and an im2col buffer of at most 4 MiB unless a single
+/// image needs more.
+fn chunk(g: &Conv2dGeometry) -> usize {
+    const TARGET_COLS: usize = 512;
+    const MAX_COL_FLOATS: usize = 1 << 20;
+    let threads = rayon::current_num_threads().max(1);
+    let mut nb = TARGET_COLS.div_ceil(g.ohw().max(1));
+    nb = nb.min(g.n.div_ceil(threads)).max(1);
+    while nb > 1 && nb * g.ohw() * g.krows() > MAX_COL_FLOATS {
+        nb -= 1;
+    }
+    nb
+}

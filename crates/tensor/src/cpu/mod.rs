@@ -24,7 +24,7 @@ pub mod optim;
 pub mod pool;
 pub mod reduce;
 
-use crate::backend::MatmulSpec;
+use crate::geometry::MatmulSpec;
 
 /// Below this many elements a kernel runs on the calling thread: rayon's fork/join costs more.
 pub(crate) const PAR_MIN: usize = 1 << 15;
