@@ -4,7 +4,7 @@
 use std::time::Instant;
 use vaecam_tensor::cpu::conv::{conv2d_backward_data, conv2d_backward_weight, conv2d_forward};
 use vaecam_tensor::cpu::gemm::sgemm;
-use vaecam_tensor::geometry::Conv2dGeometry;
+use vaecam_tensor::geometry::{Conv2dGeometry, MatmulSpec};
 
 /// CPU seconds used so far by all threads of this process (Linux
 /// schedstat, nanosecond resolution).
@@ -84,7 +84,10 @@ fn main() {
     ] {
         let shape = format!("1024x1024x1024 {name}");
         if wanted("matmul", &shape) {
-            let s = median_secs(|| sgemm(n, n, n, &a, ta, &b, tb, &mut c, false), 15);
+            let s = median_secs(
+                || sgemm(MatmulSpec::single(n, n, n, ta, tb), &a, &b, &mut c, false),
+                15,
+            );
             row("matmul", &shape, 2.0 * (n * n * n) as f64, s);
         }
     }

@@ -10,7 +10,7 @@
 use super::conv_simd::RowPlan;
 #[cfg(target_arch = "x86_64")]
 use super::conv_simd::{narrow_col2im, PackedIm2col, PlaneGather};
-use super::gemm::{dot_nt, gemm_par, gemm_seq, Strided};
+use super::gemm::{dot_nt, gemm_par, gemm_seq, Dims, DotShape, Strided, StridedMut};
 #[cfg(target_arch = "x86_64")]
 use super::gemm_avx512::PACKED_NR;
 use crate::geometry::Conv2dGeometry;
@@ -196,17 +196,17 @@ fn regroup(c: usize, ohw: usize, nb: usize, src: &[f32], dst: &mut [f32], to_wid
 }
 
 /// `C = A*B` (or `+=`), on one thread when chunks already run in parallel.
-#[allow(clippy::too_many_arguments)]
-fn gemm(par: bool, m: usize, n: usize, k: usize, a: Strided, b: Strided, c: &mut [f32], acc: bool) {
-    assert!(c.len() >= m * n);
+fn gemm(par: bool, d: Dims, a: Strided, b: Strided, c: &mut [f32], acc: bool) {
+    assert!(c.len() >= d.m * d.n);
     let beta = if acc { 1.0 } else { 0.0 };
+    let c = StridedMut::rows(c.as_mut_ptr(), d.n);
     // SAFETY: callers pass operands sized for these shapes (they are slices
     // checked against the geometry), and `c` is a distinct &mut.
     unsafe {
         if par {
-            gemm_par(m, n, k, a, b, c.as_mut_ptr(), n as isize, 1, beta)
+            gemm_par(d, a, b, c, beta)
         } else {
-            gemm_seq(m, n, k, a, b, c.as_mut_ptr(), n as isize, 1, beta)
+            gemm_seq(d, a, b, c, beta)
         }
     }
 }
@@ -340,10 +340,20 @@ pub fn conv2d_forward(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
         im2col(g, &x[i0 * chw..(i0 + nb) * chw], nb, col);
         let (ncols, wm, cm) = (nb * ohw, mat(w, k, 1), mat(col, nb * ohw, 1));
         if nb == 1 {
-            gemm(par, g.c_out, ncols, k, wm, cm, yc, false);
+            let d = Dims {
+                m: g.c_out,
+                n: ncols,
+                k,
+            };
+            gemm(par, d, wm, cm, yc, false);
         } else {
             let tmp = scratch(tmp, g.c_out * ncols);
-            gemm(par, g.c_out, ncols, k, wm, cm, tmp, false);
+            let d = Dims {
+                m: g.c_out,
+                n: ncols,
+                k,
+            };
+            gemm(par, d, wm, cm, tmp, false);
             regroup(g.c_out, ohw, nb, tmp, yc, false);
         }
     });
@@ -385,16 +395,12 @@ pub fn conv2d_backward_data(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut 
         };
         let col = scratch(col, k * ncols);
         // col = W^T * dy: W is stored [c_out, k], read transposed.
-        gemm(
-            par,
-            k,
-            ncols,
-            g.c_out,
-            mat(w, 1, k),
-            mat(dyw, ncols, 1),
-            col,
-            false,
-        );
+        let d = Dims {
+            m: k,
+            n: ncols,
+            k: g.c_out,
+        };
+        gemm(par, d, mat(w, 1, k), mat(dyw, ncols, 1), col, false);
         dxc.fill(0.0);
         col2im(g, col, nb, dxc);
     });
@@ -448,10 +454,22 @@ pub fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
             t
         };
         if k * g.c_out <= 1024 {
-            dot_nt(k, g.c_out, ncols, col, ncols, dyw, ncols, dwt);
+            let shape = DotShape {
+                m: k,
+                n: g.c_out,
+                len: ncols,
+                lda: ncols,
+                ldb: ncols,
+            };
+            dot_nt(shape, col, dyw, dwt);
         } else {
             let (a, b) = (mat(col, ncols, 1), mat(dyw, 1, ncols));
-            gemm(threaded_gemm, k, g.c_out, ncols, a, b, dwt, true);
+            let d = Dims {
+                m: k,
+                n: g.c_out,
+                k: ncols,
+            };
+            gemm(threaded_gemm, d, a, b, dwt, true);
         }
     };
     // One partial dw^T per group of chunks (a group per thread), in a buffer

@@ -6,6 +6,7 @@
 //! on rayon's pool, so the engine has one thread pool and kernels called
 //! from inside rayon tasks (conv) never oversubscribe.
 
+use crate::geometry::MatmulSpec;
 use rayon::prelude::*;
 
 /// Below this many flops a product runs on the calling thread: splitting it
@@ -36,6 +37,55 @@ pub(crate) struct Strided {
 unsafe impl Send for Strided {}
 unsafe impl Sync for Strided {}
 
+/// Sizes of one product `C[m x n] = A[m x k] B[k x n]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Dims {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+}
+
+/// Strided view of the output matrix: element (i, j) is at `ptr + i*rs + j*cs`.
+#[derive(Clone, Copy)]
+pub(crate) struct StridedMut {
+    pub ptr: *mut f32,
+    pub rs: isize,
+    pub cs: isize,
+}
+
+impl StridedMut {
+    /// A contiguous row-major matrix with `cols` columns.
+    pub(crate) fn rows(ptr: *mut f32, cols: usize) -> Self {
+        StridedMut {
+            ptr,
+            rs: cols as isize,
+            cs: 1,
+        }
+    }
+}
+
+/// One register tile of C as a SIMD micro-kernel writes it: `mr x nr` (at most the kernel's
+/// full tile) at `ptr`, rows `rs` floats apart, added to the old values when `accumulate`.
+#[derive(Clone, Copy)]
+pub(crate) struct CTile {
+    pub ptr: *mut f32,
+    pub rs: isize,
+    pub mr: usize,
+    pub nr: usize,
+    pub accumulate: bool,
+}
+
+/// The operands of `C[m x n] += A * B^T` as [`dot_nt`] reads them: A's m rows and B's n rows
+/// are each `len` contiguous floats, `lda` and `ldb` apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DotShape {
+    pub m: usize,
+    pub n: usize,
+    pub len: usize,
+    pub lda: usize,
+    pub ldb: usize,
+}
+
 impl Strided {
     /// Row-major storage with `cols_stored` columns, seen through an optional transpose.
     fn of(ptr: *const f32, cols_stored: usize, trans: bool) -> Self {
@@ -61,18 +111,13 @@ impl Strided {
 /// # Safety
 /// All pointers must cover the strided extents of an m x k, k x n and m x n
 /// matrix, and C must not alias A or B.
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn gemm_seq(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: Strided,
-    b: Strided,
-    c: *mut f32,
-    rsc: isize,
-    csc: isize,
-    beta: f32,
-) {
+pub(crate) unsafe fn gemm_seq(d: Dims, a: Strided, b: Strided, c: StridedMut, beta: f32) {
+    let Dims { m, n, k } = d;
+    let StridedMut {
+        ptr: c,
+        rs: rsc,
+        cs: csc,
+    } = c;
     if m == 0 || n == 0 {
         return;
     }
@@ -90,11 +135,9 @@ pub(crate) unsafe fn gemm_seq(
     if csc == 1 {
         match super::isa::active() {
             super::isa::Isa::Avx512 => {
-                return super::gemm_avx512::gemm(m, n, k, a, b, c, rsc, beta != 0.0)
+                return super::gemm_avx512::gemm(d, a, b, c, rsc, beta != 0.0)
             }
-            super::isa::Isa::Avx2 => {
-                return super::gemm_avx2::gemm(m, n, k, a, b, c, rsc, beta != 0.0)
-            }
+            super::isa::Isa::Avx2 => return super::gemm_avx2::gemm(d, a, b, c, rsc, beta != 0.0),
             super::isa::Isa::Portable => {}
         }
     }
@@ -108,17 +151,14 @@ pub(crate) unsafe fn gemm_seq(
 /// product. Meant for tiny m*n with a long `len` (the weight gradient of a
 /// conv with one input or output channel), where GEMM packing would copy far
 /// more than it computes.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn dot_nt(
-    m: usize,
-    n: usize,
-    len: usize,
-    a: &[f32],
-    lda: usize,
-    b: &[f32],
-    ldb: usize,
-    c: &mut [f32],
-) {
+pub(crate) fn dot_nt(s: DotShape, a: &[f32], b: &[f32], c: &mut [f32]) {
+    let DotShape {
+        m,
+        n,
+        len,
+        lda,
+        ldb,
+    } = s;
     assert!(c.len() >= m * n);
     if m == 0 || n == 0 || len == 0 {
         return;
@@ -129,14 +169,10 @@ pub(crate) fn dot_nt(
         // SAFETY: feature detected (the active path never exceeds it);
         // extents asserted above.
         super::isa::Isa::Avx512 => {
-            return unsafe {
-                super::gemm_avx512::dot_nt(m, n, len, a.as_ptr(), lda, b.as_ptr(), ldb, c)
-            };
+            return unsafe { super::gemm_avx512::dot_nt(s, a.as_ptr(), b.as_ptr(), c) };
         }
         super::isa::Isa::Avx2 => {
-            return unsafe {
-                super::gemm_avx2::dot_nt(m, n, len, a.as_ptr(), lda, b.as_ptr(), ldb, c)
-            };
+            return unsafe { super::gemm_avx2::dot_nt(s, a.as_ptr(), b.as_ptr(), c) };
         }
         super::isa::Isa::Portable => {}
     }
@@ -153,22 +189,17 @@ pub(crate) fn dot_nt(
 ///
 /// # Safety
 /// As for [`gemm_seq`].
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn gemm_par(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: Strided,
-    b: Strided,
-    c: *mut f32,
-    rsc: isize,
-    csc: isize,
-    beta: f32,
-) {
+pub(crate) unsafe fn gemm_par(d: Dims, a: Strided, b: Strided, c: StridedMut, beta: f32) {
+    let Dims { m, n, k } = d;
     let threads = rayon::current_num_threads();
     if threads <= 1 || 2 * m * n * k < PAR_MIN_FLOPS {
-        return gemm_seq(m, n, k, a, b, c, rsc, csc, beta);
+        return gemm_seq(d, a, b, c, beta);
     }
+    let StridedMut {
+        ptr: c,
+        rs: rsc,
+        cs: csc,
+    } = c;
     let split_rows = m >= n;
     let len = if split_rows { m } else { n };
     // Multiples of 16 so a column split never cuts a 16-lane vector of C.
@@ -185,38 +216,30 @@ pub(crate) unsafe fn gemm_par(
                 ptr: a.ptr.offset(lo_i * a.rs),
                 ..a
             };
-            gemm_seq(sz, n, k, a2, b, cp.get().offset(lo_i * rsc), rsc, csc, beta);
+            let c2 = StridedMut {
+                ptr: cp.get().offset(lo_i * rsc),
+                rs: rsc,
+                cs: csc,
+            };
+            gemm_seq(Dims { m: sz, ..d }, a2, b, c2, beta);
         } else {
             let b2 = Strided {
                 ptr: b.ptr.offset(lo_i * b.cs),
                 ..b
             };
-            gemm_seq(m, sz, k, a, b2, cp.get().offset(lo_i * csc), rsc, csc, beta);
+            let c2 = StridedMut {
+                ptr: cp.get().offset(lo_i * csc),
+                rs: rsc,
+                cs: csc,
+            };
+            gemm_seq(Dims { n: sz, ..d }, a, b2, c2, beta);
         }
     });
 }
 
-/// `C[m x n] (= or +=) op(A) * op(B)`, all row-major and contiguous.
-///
-/// `op(A)` is A stored `m x k`, or with `trans_a` the transpose of A stored
-/// `k x m`; likewise `op(B)` is `k x n` or the transpose of `n x k` storage.
-/// With `accumulate` the product is added to C, otherwise C is overwritten
-/// (its previous contents are never read). Runs on rayon's pool.
-///
-/// # Panics
-/// If a slice length differs from what the shape requires.
-#[allow(clippy::too_many_arguments)]
-pub fn sgemm(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[f32],
-    trans_a: bool,
-    b: &[f32],
-    trans_b: bool,
-    c: &mut [f32],
-    accumulate: bool,
-) {
+/// One product `C[m x n] (= or +=) op(A) * op(B)` (`s.batch` is ignored): see [`sgemm`].
+fn sgemm_single(s: MatmulSpec, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+    let MatmulSpec { m, n, k, .. } = s;
     assert_eq!(
         a.len(),
         m * k,
@@ -238,21 +261,23 @@ pub fn sgemm(
         c.len(),
         m * n
     );
-    let (sa, sb) = operands(m, n, k, a.as_ptr(), trans_a, b.as_ptr(), trans_b);
+    let (sa, sb) = operands(s, a.as_ptr(), b.as_ptr());
     let beta = if accumulate { 1.0 } else { 0.0 };
+    let c = StridedMut::rows(c.as_mut_ptr(), n);
     // SAFETY: lengths were checked above and C is a distinct &mut slice.
-    unsafe { gemm_par(m, n, k, sa, sb, c.as_mut_ptr(), n as isize, 1, beta) }
+    unsafe { gemm_par(Dims { m, n, k }, sa, sb, c, beta) }
 }
 
-fn operands(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: *const f32,
-    trans_a: bool,
-    b: *const f32,
-    trans_b: bool,
-) -> (Strided, Strided) {
+/// Strided views of `s`'s operands (one product of the batch).
+fn operands(s: MatmulSpec, a: *const f32, b: *const f32) -> (Strided, Strided) {
+    let MatmulSpec {
+        m,
+        n,
+        k,
+        trans_a,
+        trans_b,
+        ..
+    } = s;
     let sa = if trans_a {
         Strided::of(a, m, true)
     } else {
@@ -266,29 +291,27 @@ fn operands(
     (sa, sb)
 }
 
-/// `batch` independent products `C_i (= or +=) op(A_i) * op(B_i)`.
+/// `s.batch` independent products `C_i (= or +=) op(A_i) * op(B_i)`, row-major.
 ///
-/// Matrices are stored back to back with strides `m*k`, `k*n` and `m*n`.
-/// `broadcast_a` (or `broadcast_b`) means A (or B) is one matrix shared by
-/// every batch entry. Other conventions are as in [`sgemm`].
+/// `op(A)` is A stored `m x k`, or with `trans_a` the transpose of A stored `k x m`; likewise
+/// `op(B)` is `k x n` or the transpose of `n x k` storage. Matrices are stored back to back
+/// with strides `m*k`, `k*n` and `m*n`; `broadcast_a` (or `broadcast_b`) means A (or B) is
+/// one matrix shared by every batch entry. With `accumulate` the products are added to C,
+/// otherwise C is overwritten (its previous contents are never read). Runs on rayon's pool.
 ///
 /// # Panics
 /// If a slice length differs from what the shape requires.
-#[allow(clippy::too_many_arguments)]
-pub fn sgemm_batched(
-    batch: usize,
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[f32],
-    trans_a: bool,
-    broadcast_a: bool,
-    b: &[f32],
-    trans_b: bool,
-    broadcast_b: bool,
-    c: &mut [f32],
-    accumulate: bool,
-) {
+pub fn sgemm(s: MatmulSpec, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+    let MatmulSpec {
+        batch,
+        m,
+        n,
+        k,
+        trans_a,
+        broadcast_a,
+        broadcast_b,
+        ..
+    } = s;
     let na = if broadcast_a { 1 } else { batch };
     let nb = if broadcast_b { 1 } else { batch };
     assert_eq!(a.len(), na * m * k, "sgemm_batched: A length mismatch");
@@ -300,10 +323,15 @@ pub fn sgemm_batched(
     // A stack of untransposed A's against one shared B is a single tall
     // product, which blocks and threads far better than `batch` small ones.
     if broadcast_b && !broadcast_a && !trans_a {
-        return sgemm(batch * m, n, k, a, false, b, trans_b, c, accumulate);
+        let tall = MatmulSpec {
+            batch: 1,
+            m: batch * m,
+            ..s
+        };
+        return sgemm_single(tall, a, b, c, accumulate);
     }
     let beta = if accumulate { 1.0 } else { 0.0 };
-    let (sa, sb) = operands(m, n, k, a.as_ptr(), trans_a, b.as_ptr(), trans_b);
+    let (sa, sb) = operands(s, a.as_ptr(), b.as_ptr());
     let (stride_a, stride_b) = (
         if broadcast_a { 0 } else { (m * k) as isize },
         if broadcast_b { 0 } else { (k * n) as isize },
@@ -322,12 +350,13 @@ pub fn sgemm_batched(
             ptr: sb.ptr.wrapping_offset(i * stride_b),
             ..sb
         };
+        let ci = StridedMut::rows(ci.as_mut_ptr(), n);
         // SAFETY: lengths were checked above; entry i stays inside a and b.
         unsafe {
             if par {
-                gemm_par(m, n, k, ai, bi, ci.as_mut_ptr(), n as isize, 1, beta)
+                gemm_par(Dims { m, n, k }, ai, bi, ci, beta)
             } else {
-                gemm_seq(m, n, k, ai, bi, ci.as_mut_ptr(), n as isize, 1, beta)
+                gemm_seq(Dims { m, n, k }, ai, bi, ci, beta)
             }
         }
     };
@@ -364,18 +393,15 @@ mod tests {
             .collect()
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn naive(
-        m: usize,
-        n: usize,
-        k: usize,
-        a: &[f32],
-        ta: bool,
-        b: &[f32],
-        tb: bool,
-        c: &mut [f32],
-        acc: bool,
-    ) {
+    fn naive(s: MatmulSpec, a: &[f32], b: &[f32], c: &mut [f32], acc: bool) {
+        let MatmulSpec {
+            m,
+            n,
+            k,
+            trans_a: ta,
+            trans_b: tb,
+            ..
+        } = s;
         for i in 0..m {
             for j in 0..n {
                 let mut s = 0f64;
@@ -432,8 +458,8 @@ mod tests {
                             };
                             let mut got = c0.clone();
                             let mut want = c0.clone();
-                            sgemm(m, n, k, &a, ta, &b, tb, &mut got, acc);
-                            naive(m, n, k, &a, ta, &b, tb, &mut want, acc);
+                            sgemm(MatmulSpec::single(m, n, k, ta, tb), &a, &b, &mut got, acc);
+                            naive(MatmulSpec::single(m, n, k, ta, tb), &a, &b, &mut want, acc);
                             close(&got, &want, k);
                         }
                     }
@@ -454,16 +480,34 @@ mod tests {
             let b = fill(k * n, 8);
             let mut got = vec![0.0; m * n];
             let mut want = vec![0.0; m * n];
-            sgemm(m, n, k, &a, ta, &b, tb, &mut got, false);
-            naive(m, n, k, &a, ta, &b, tb, &mut want, false);
+            sgemm(MatmulSpec::single(m, n, k, ta, tb), &a, &b, &mut got, false);
+            naive(
+                MatmulSpec::single(m, n, k, ta, tb),
+                &a,
+                &b,
+                &mut want,
+                false,
+            );
             close(&got, &want, k);
             // A wide C is split by columns instead of rows.
             let (m2, n2) = (30, n * 10);
             let b2 = fill(k * n2, 9);
             let mut got = vec![0.0; m2 * n2];
             let mut want = vec![0.0; m2 * n2];
-            sgemm(m2, n2, k, &a[..m2 * k], ta, &b2, tb, &mut got, false);
-            naive(m2, n2, k, &a[..m2 * k], ta, &b2, tb, &mut want, false);
+            sgemm(
+                MatmulSpec::single(m2, n2, k, ta, tb),
+                &a[..m2 * k],
+                &b2,
+                &mut got,
+                false,
+            );
+            naive(
+                MatmulSpec::single(m2, n2, k, ta, tb),
+                &a[..m2 * k],
+                &b2,
+                &mut want,
+                false,
+            );
             close(&got, &want, k);
         }
     }
@@ -488,8 +532,8 @@ mod tests {
                 let (a, b, c0) = (fill(m * k, 21), fill(k * n, 22), fill(m * n, 23));
                 for acc in [false, true] {
                     let (mut got, mut want) = (c0.clone(), c0.clone());
-                    sgemm(m, n, k, &a, ta, &b, tb, &mut got, acc);
-                    naive(m, n, k, &a, ta, &b, tb, &mut want, acc);
+                    sgemm(MatmulSpec::single(m, n, k, ta, tb), &a, &b, &mut got, acc);
+                    naive(MatmulSpec::single(m, n, k, ta, tb), &a, &b, &mut want, acc);
                     close(&got, &want, k);
                 }
             }
@@ -499,9 +543,21 @@ mod tests {
     #[test]
     fn sgemm_zero_k_overwrites_or_keeps() {
         let mut c = vec![5.0; 6];
-        sgemm(2, 3, 0, &[], false, &[], false, &mut c, true);
+        sgemm(
+            MatmulSpec::single(2, 3, 0, false, false),
+            &[],
+            &[],
+            &mut c,
+            true,
+        );
         assert_eq!(c, vec![5.0; 6]);
-        sgemm(2, 3, 0, &[], false, &[], false, &mut c, false);
+        sgemm(
+            MatmulSpec::single(2, 3, 0, false, false),
+            &[],
+            &[],
+            &mut c,
+            false,
+        );
         assert_eq!(c, vec![0.0; 6]);
     }
 
@@ -514,7 +570,14 @@ mod tests {
                 let b = fill((n - 1) * ldb + len, 32);
                 let c0 = fill(m * n, 33);
                 let mut got = c0.clone();
-                dot_nt(m, n, len, &a, lda, &b, ldb, &mut got);
+                let shape = DotShape {
+                    m,
+                    n,
+                    len,
+                    lda,
+                    ldb,
+                };
+                dot_nt(shape, &a, &b, &mut got);
                 let want: Vec<f32> = (0..m * n)
                     .map(|ij| {
                         let (i, j) = (ij / n, ij % n);
@@ -551,19 +614,25 @@ mod tests {
                                 vec![f32::NAN; batch * m * n]
                             };
                             let mut got = c0.clone();
-                            sgemm_batched(batch, m, n, k, &a, ta, ba, &b, tb, bb, &mut got, acc);
+                            let spec = MatmulSpec {
+                                batch,
+                                m,
+                                n,
+                                k,
+                                trans_a: ta,
+                                trans_b: tb,
+                                broadcast_a: ba,
+                                broadcast_b: bb,
+                            };
+                            sgemm(spec, &a, &b, &mut got, acc);
                             let mut want = c0.clone();
                             for i in 0..batch {
                                 let ai = if ba { 0 } else { i };
                                 let bi = if bb { 0 } else { i };
                                 naive(
-                                    m,
-                                    n,
-                                    k,
+                                    MatmulSpec::single(m, n, k, ta, tb),
                                     &a[ai * m * k..(ai + 1) * m * k],
-                                    ta,
                                     &b[bi * k * n..(bi + 1) * k * n],
-                                    tb,
                                     &mut want[i * m * n..(i + 1) * m * n],
                                     acc,
                                 );

@@ -32,20 +32,7 @@ pub(crate) const PAR_MIN: usize = 1 << 15;
 /// Batched matrix product on host slices.
 pub fn matmul(a: &[f32], b: &[f32], s: MatmulSpec) -> Vec<f32> {
     let mut c = buffers::zeroed(s.batch * s.m * s.n);
-    gemm::sgemm_batched(
-        s.batch,
-        s.m,
-        s.n,
-        s.k,
-        a,
-        s.trans_a,
-        s.broadcast_a,
-        b,
-        s.trans_b,
-        s.broadcast_b,
-        &mut c,
-        false,
-    );
+    gemm::sgemm(s, a, b, &mut c, false);
     c
 }
 
