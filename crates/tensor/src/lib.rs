@@ -26,6 +26,7 @@ pub mod error;
 pub mod geometry;
 pub mod gpu;
 pub mod io;
+pub mod kernels;
 pub mod nn;
 pub mod op_table;
 pub mod ops;

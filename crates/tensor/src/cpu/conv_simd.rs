@@ -8,6 +8,7 @@
 use super::conv::valid_range;
 #[cfg(target_arch = "x86_64")]
 use super::gemm_avx512::PACKED_NR;
+#[cfg(target_arch = "x86_64")]
 use crate::geometry::Conv2dGeometry;
 
 /// Small feature maps (rows under 8 outputs) as whole planes: each block of

@@ -66,6 +66,7 @@ impl StridedMut {
 
 /// One register tile of C as a SIMD micro-kernel writes it: `mr x nr` (at most the kernel's
 /// full tile) at `ptr`, rows `rs` floats apart, added to the old values when `accumulate`.
+#[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
 pub(crate) struct CTile {
     pub ptr: *mut f32,

@@ -19,10 +19,13 @@ mod gemm_avx2;
 #[cfg(target_arch = "x86_64")]
 mod gemm_avx512;
 pub mod isa;
+mod kernels;
 pub mod layout;
 pub mod optim;
 pub mod pool;
 pub mod reduce;
+
+pub use kernels::CpuKernels;
 
 use crate::geometry::MatmulSpec;
 

@@ -25,6 +25,7 @@ pub(crate) mod params;
 pub mod conv;
 mod conv_lowered;
 pub mod elementwise;
+mod kernels;
 pub mod layout;
 pub mod matmul;
 pub mod optim;
@@ -34,6 +35,7 @@ pub mod rng;
 pub mod web;
 
 pub use context::{stats, GpuDevice, GpuStats, Kernels};
+pub use kernels::GpuKernels;
 pub use web::PendingRead;
 
 use crate::error::Result;
