@@ -9,24 +9,17 @@ override VEC: bool = false;
 @group(0) @binding(2) var<storage, read> in0v: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> out0: array<f32>;
 
-fn init() -> f32 {
-    if (OP == 0u) { return 0.0; }
-    return bitcast<f32>(0xff800000u); // -inf
-}
-// Compensated (Kahan) accumulation for sums, plain combine for max: a long run of f32
+// fn init(), combine(a, b), combine4(a, b) and compensated() are appended from the op table
+// (REDUCE_OPS in crates/tensor/src/op_table.rs); OP is the row's position.
+// Compensated (Kahan) accumulation for sums, plain combine otherwise: a long run of f32
 // additions otherwise drifts (the CPU accumulates in f64). acc.x = value, acc.y = carry.
 fn accumulate(acc: vec2<f32>, v: f32) -> vec2<f32> {
-    if (OP != 0u) { return vec2(combine(acc.x, v), 0.0); }
+    if (!compensated()) { return vec2(combine(acc.x, v), 0.0); }
     let y = v - acc.y;
     let t = acc.x + y;
     // P.one is 1.0 at run time; multiplying by it hides the pattern (a + b) - a from the
     // driver's algebraic simplifier, which would otherwise fold the carry to 0.
     return vec2(t, (t * P.one - acc.x) - y);
-}
-fn combine(a: f32, b: f32) -> f32 {
-    if (OP == 0u) { return a + b; }
-    // NaN propagates, as on the CPU.
-    return select(a, b, b > a || b != b);
 }
 
 // P: ReduceParams (n_out, n_kept, n_red_dims, n_red, chunk_len, n_chunks, one = 1.0,
@@ -103,13 +96,13 @@ fn tree(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         var carry = vec4(0.0);
         for (var r = (base + start) / 4u + li; r < (base + end) / 4u; r += 256u) {
             let x = in0v[r];
-            if (OP == 0u) {
+            if (compensated()) {
                 let y = x - carry;
                 let t = v + y;
                 carry = (t * P.one - v) - y;
                 v = t;
             } else {
-                v = select(v, x, (x > v) | (x != x));
+                v = combine4(v, x);
             }
         }
         acc = accumulate(acc, v.x);

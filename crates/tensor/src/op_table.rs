@@ -10,7 +10,7 @@
 //! method; `op_table_tests.rs` (CPU vs WGSL) and `tests/op_table_rows.rs` (finite-difference
 //! first and second order on every device) then check the row without further code.
 
-use crate::backend::{BinaryOp, UnaryOp};
+use crate::backend::{BinaryOp, ReduceOp, UnaryOp};
 use crate::error::Result;
 use crate::ops::unary::unary_untracked;
 use crate::tensor::Tensor;
@@ -141,6 +141,140 @@ pub fn binary_row(op: BinaryOp) -> (usize, &'static BinaryOpRow) {
         .enumerate()
         .find(|(_, r)| r.op == op)
         .expect("every BinaryOp has a row in BINARY_OPS (checked by the op-table test)")
+}
+
+/// A reduction's backward rule: `dx = rule(g, y, x, axes)` for the upstream gradient `g` and
+/// the output `y` (both in the keepdim shape), the input `x` and the reduced axes.
+pub type ReduceBackward = fn(&Tensor, &Tensor, &Tensor, &[usize]) -> Result<Tensor>;
+
+/// One reduction: identity, combine and backward rule on each backend.
+pub struct ReduceOpRow {
+    /// The op.
+    pub op: ReduceOp,
+    /// The op's name.
+    pub name: &'static str,
+    /// The identity (the result of an empty reduction).
+    pub identity: f64,
+    /// CPU: one contiguous run reduced, in f64.
+    pub cpu_run: fn(&[f32]) -> f64,
+    /// CPU: two partial results combined.
+    pub cpu_combine: fn(f64, f64) -> f64,
+    /// WGSL: the identity as an f32 expression.
+    pub wgsl_identity: &'static str,
+    /// WGSL: `a`, `b` (f32) combined.
+    pub wgsl_combine: &'static str,
+    /// WGSL: `a`, `b` (`vec4<f32>`) combined lane by lane.
+    pub wgsl_combine_vec4: &'static str,
+    /// The GPU accumulates with Kahan compensation (sums; the CPU uses f64).
+    pub compensated: bool,
+    /// The backward rule.
+    pub backward: ReduceBackward,
+}
+
+fn run_sum(x: &[f32]) -> f64 {
+    // Eight independent accumulators let the compiler vectorise; f64 keeps large sums exact enough.
+    let mut acc = [0f64; 8];
+    let chunks = x.chunks_exact(8);
+    let rem = chunks.remainder();
+    for c in chunks {
+        for i in 0..8 {
+            acc[i] += c[i] as f64;
+        }
+    }
+    acc.iter().sum::<f64>() + rem.iter().map(|&v| v as f64).sum::<f64>()
+}
+
+/// NaN propagates, as in the WGSL combine.
+fn max_nan(a: f64, b: f64) -> f64 {
+    if b > a || b.is_nan() {
+        b
+    } else {
+        a
+    }
+}
+
+fn run_max(x: &[f32]) -> f64 {
+    x.iter().fold(
+        f32::NEG_INFINITY,
+        |m, &v| {
+            if v > m || v.is_nan() {
+                v
+            } else {
+                m
+            }
+        },
+    ) as f64
+}
+
+/// d max / dx: the gradient is shared evenly between tied maxima.
+fn max_backward(g: &Tensor, y: &Tensor, x: &Tensor, axes: &[usize]) -> Result<Tensor> {
+    let mask = x.eq_mask(&y.detach())?;
+    let count = mask.sum(axes, true)?;
+    g.div(&count)?.broadcast_to(x.shape().clone())?.mul(&mask)
+}
+
+/// Every reduction. The order is free: codes are positions, found by [`reduce_row`].
+pub const REDUCE_OPS: &[ReduceOpRow] = &[
+    ReduceOpRow {
+        op: ReduceOp::Sum,
+        name: "sum",
+        identity: 0.0,
+        cpu_run: run_sum,
+        cpu_combine: |a, b| a + b,
+        wgsl_identity: "0.0",
+        wgsl_combine: "a + b",
+        wgsl_combine_vec4: "a + b",
+        compensated: true,
+        backward: |g, _, x, _| g.broadcast_to(x.shape().clone()),
+    },
+    ReduceOpRow {
+        op: ReduceOp::Max,
+        name: "max",
+        identity: f64::NEG_INFINITY,
+        cpu_run: run_max,
+        cpu_combine: max_nan,
+        wgsl_identity: "bitcast<f32>(0xff800000u)",
+        wgsl_combine: "select(a, b, b > a || b != b)",
+        wgsl_combine_vec4: "select(a, b, (b > a) | (b != b))",
+        compensated: false,
+        backward: max_backward,
+    },
+];
+
+/// The reduction's row and its position (the GPU's op code).
+pub fn reduce_row(op: ReduceOp) -> (usize, &'static ReduceOpRow) {
+    REDUCE_OPS
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.op == op)
+        .expect("every ReduceOp has a row in REDUCE_OPS (checked by the op-table test)")
+}
+
+/// WGSL `init()`, `combine(a, b)`, `combine4(a, b)` and `compensated()` over [`REDUCE_OPS`].
+pub fn wgsl_reduce_fns() -> String {
+    let mut s = wgsl_switch(
+        "fn init() -> f32",
+        REDUCE_OPS.iter().map(|r| r.wgsl_identity),
+        "0.0",
+    );
+    s += &wgsl_switch(
+        "fn combine(a: f32, b: f32) -> f32",
+        REDUCE_OPS.iter().map(|r| r.wgsl_combine),
+        "a",
+    );
+    s += &wgsl_switch(
+        "fn combine4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32>",
+        REDUCE_OPS.iter().map(|r| r.wgsl_combine_vec4),
+        "a",
+    );
+    s += &wgsl_switch(
+        "fn compensated() -> bool",
+        REDUCE_OPS
+            .iter()
+            .map(|r| if r.compensated { "true" } else { "false" }),
+        "false",
+    );
+    s
 }
 
 /// `switch OP { case i: { return expr_i; } ... }` as the body of `fn op(args) -> ty`.

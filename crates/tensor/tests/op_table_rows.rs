@@ -1,10 +1,11 @@
-//! Generated from the op table: every unary row with a backward rule gets a central
-//! finite-difference gradient check and a second-order check on every device, with no code
-//! per op. (CPU-vs-WGSL forward agreement per row is in src/op_table_tests.rs.)
+//! Generated from the op table: every unary row with a backward rule, and every reduction
+//! row, gets a central finite-difference gradient check and a second-order check on every
+//! device, with no code per op. (CPU-vs-WGSL forward agreement per row is in
+//! src/op_table_tests.rs.)
 
 mod common;
 use common::*;
-use vaecam_tensor::op_table::{UnaryOpRow, UNARY_OPS};
+use vaecam_tensor::op_table::{UnaryOpRow, REDUCE_OPS, UNARY_OPS};
 
 const EPS: f32 = 1e-3;
 const RTOL: f64 = 2e-2;
@@ -55,6 +56,18 @@ device_tests! {
             let x = (row_inputs(row, 12, 2), vec![3, 4]);
             let y = (values(12, 9, -1.0, 1.0), vec![3, 4]);
             check_second_order(dev, &[x, y], |x| x[0].unary_op(row.example)?.mul(&x[1]), EPS, RTOL, ATOL, row.name);
+        }
+    }
+
+    fn every_reduce_row_gradient_matches_finite_differences(dev: &Device) {
+        // Distinct random values: no ties for max.
+        for row in REDUCE_OPS {
+            for axes in [&[1][..], &[0, 2], &[0, 1, 2]] {
+                let x = (values(24, 3, -1.0, 1.0), vec![2, 3, 4]);
+                let what = format!("{} over {axes:?}", row.name);
+                check_grad(dev, &[x.clone()], |x| x[0].reduce_op(row.op, axes, false), EPS, RTOL, ATOL, &what);
+                check_second_order(dev, &[x], |x| x[0].reduce_op(row.op, axes, true)?.square(), EPS, RTOL, ATOL, &what);
+            }
         }
     }
 }
