@@ -65,7 +65,7 @@ device_tests! {
             for axes in [&[1][..], &[0, 2], &[0, 1, 2]] {
                 let x = (values(24, 3, -1.0, 1.0), vec![2, 3, 4]);
                 let what = format!("{} over {axes:?}", row.name);
-                check_grad(dev, &[x.clone()], |x| x[0].reduce_op(row.op, axes, false), EPS, RTOL, ATOL, &what);
+                check_grad(dev, std::slice::from_ref(&x), |x| x[0].reduce_op(row.op, axes, false), EPS, RTOL, ATOL, &what);
                 check_second_order(dev, &[x], |x| x[0].reduce_op(row.op, axes, true)?.square(), EPS, RTOL, ATOL, &what);
             }
         }
