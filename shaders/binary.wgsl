@@ -7,16 +7,19 @@ override OP: u32 = 0u;
 
 // fn op(a, b) is appended from the op table (crates/tensor/src/op_table.rs).
 
-// params: n, rank, dims[8] @2, a strides[8] @10, b strides[8] @18
+// P: BinaryParams (n, rank, dims, a_strides, b_strides)
+fn dim_at(d: u32) -> u32 { return P.dims[d >> 2u][d & 3u]; }
+fn a_stride_at(d: u32) -> u32 { return P.a_strides[d >> 2u][d & 3u]; }
+fn b_stride_at(d: u32) -> u32 { return P.b_strides[d >> 2u][d & 3u]; }
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
     let i = flat_id(wg, nwg) * 256u + li;
-    if (i >= pu(0u)) { return; }
-    let rank = pu(1u);
+    if (i >= P.n) { return; }
+    let rank = P.rank;
     if (rank == 1u) {
         // Same shapes or a scalar operand: no div/mod (scalarised on CPU adapters).
-        out0[i] = op(in0[i * pu(10u)], in1[i * pu(18u)]);
+        out0[i] = op(in0[i * P.a_strides[0].x], in1[i * P.b_strides[0].x]);
         return;
     }
     var rem = i;
@@ -24,11 +27,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     var ob = 0u;
     for (var d = rank; d > 0u; d--) {
         let ax = d - 1u;
-        let dim = pu(2u + ax);
+        let dim = dim_at(ax);
         let c = rem % dim;
         rem = rem / dim;
-        oa += c * pu(10u + ax);
-        ob += c * pu(18u + ax);
+        oa += c * a_stride_at(ax);
+        ob += c * b_stride_at(ax);
     }
     out0[i] = op(in0[oa], in1[ob]);
 }

@@ -10,12 +10,12 @@ override SB: bool = false;
 
 // fn op(a, b) is appended from the op table (crates/tensor/src/op_table.rs).
 
-// params: n (in vec4s)
+// P: Binary4Params (n4: invocations)
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
     let i = flat_id(wg, nwg) * 256u + li;
-    if (i >= pu(0u)) { return; }
+    if (i >= P.n4) { return; }
     var a: vec4<f32>;
     var b: vec4<f32>;
     if (SA) { a = vec4(in0[0].x); } else { a = in0[i]; }

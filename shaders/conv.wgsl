@@ -3,7 +3,8 @@
 // are 1-D (64 invocations) over (channel block, column block) pairs so that small layers
 // (few channels, 4x4 outputs) waste no invocations. Integer division stays out of the inner
 // loops: llvmpipe scalarises it.
-// params (all entries): n, c_in, h, w, c_out, kh, kw, sh, sw, ph, pw, oh, ow, [13] [14] extra
+// P: ConvParams (the geometry n, c_in, h, w, c_out, kh, kw, sh, sw, ph, pw, oh, ow, plus the
+// work split of each entry point)
 override KW4: bool = false;
 @group(0) @binding(1) var<storage, read> in0: array<f32>;
 @group(0) @binding(2) var<storage, read> in1: array<f32>;
@@ -14,14 +15,14 @@ override KW4: bool = false;
 // in0 = x, in1 = w (in1v = w again, as vec4s, when KW4: kw % 4 == 0).
 // Columns are (image, output pixel) flattened; an invocation's 8 columns are interleaved with
 // its 7 neighbours' (column = group*64 + t*8 + lane) so that SIMD lanes read nearby pixels.
-// params[13] = number of 64-column groups
+// P.col_groups = number of 64-column groups
 @compute @workgroup_size(64)
 fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_index) li: u32) {
-    let nimg = pu(0u); let c_in = pu(1u); let h = pu(2u); let w = pu(3u); let c_out = pu(4u);
-    let kh = pu(5u); let kw = pu(6u); let sh = pu(7u); let sw = pu(8u);
-    let ph = i32(pu(9u)); let pw = i32(pu(10u)); let oh = pu(11u); let ow = pu(12u);
-    let groups = pu(13u);
+    let nimg = P.n; let c_in = P.c_in; let h = P.h; let w = P.w; let c_out = P.c_out;
+    let kh = P.kh; let kw = P.kw; let sh = P.sh; let sw = P.sw;
+    let ph = i32(P.ph); let pw = i32(P.pw); let oh = P.oh; let ow = P.ow;
+    let groups = P.col_groups;
     let id = flat_id(wg, nwg) * 64u + li;
     let lane = id % 8u;
     let pair = id / 8u;
@@ -104,15 +105,15 @@ fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
 // dy[n, o, (y + ph - i) / sh, (x + pw - j) / sw] w[o, c, i, j]. Pixels are grouped by phase
 // (y % sh, x % sw): all pixels of one invocation share their valid taps, and no tap is spent
 // on a stride hole. An invocation owns 8 consecutive pixels of one (image, phase) group.
-// in0 = dy, in1 = w. params[13] = pixel blocks per group, [14] = blocks in all groups
+// in0 = dy, in1 = w. P.blocks_per_group, P.n_blocks = blocks in all groups
 @compute @workgroup_size(64)
 fn backward_data(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                  @builtin(local_invocation_index) li: u32) {
-    let c_in = pu(1u); let h = pu(2u); let w = pu(3u); let c_out = pu(4u);
-    let kh = pu(5u); let kw = pu(6u); let sh = pu(7u); let sw = pu(8u);
-    let ph = pu(9u); let pw = pu(10u); let oh = pu(11u); let ow = pu(12u);
-    let bpg = pu(13u);
-    let nblocks = pu(14u);
+    let c_in = P.c_in; let h = P.h; let w = P.w; let c_out = P.c_out;
+    let kh = P.kh; let kw = P.kw; let sh = P.sh; let sw = P.sw;
+    let ph = P.ph; let pw = P.pw; let oh = P.oh; let ow = P.ow;
+    let bpg = P.blocks_per_group;
+    let nblocks = P.n_blocks;
     let id = flat_id(wg, nwg) * 64u + li;
     let c0 = (id / nblocks) * 8u;
     if (c0 >= c_in) { return; }
@@ -185,14 +186,14 @@ fn backward_data(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
 
 // Partial dw over a range of (image, output row) pairs (split-K: grid y = split index):
 // out[z, o, (c, i, j)] = sum_{(n, p) in split z} sum_q dy[n, o, p, q] x[n, c, p*sh+i-ph, q*sw+j-pw]
-// in0 = x, in1 = dy. params[13] = rows per split, [14] = 64-column groups
+// in0 = x, in1 = dy. P.rows_per_split, P.col_groups = 64-column groups
 @compute @workgroup_size(64)
 fn backward_weight(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-    let nimg = pu(0u); let c_in = pu(1u); let h = pu(2u); let w = pu(3u); let c_out = pu(4u);
-    let kh = pu(5u); let kw = pu(6u); let sh = pu(7u); let sw = pu(8u);
-    let ph = i32(pu(9u)); let pw = i32(pu(10u)); let oh = pu(11u); let ow = pu(12u);
-    let rows_per = pu(13u);
-    let groups = pu(14u);
+    let nimg = P.n; let c_in = P.c_in; let h = P.h; let w = P.w; let c_out = P.c_out;
+    let kh = P.kh; let kw = P.kw; let sh = P.sh; let sw = P.sw;
+    let ph = i32(P.ph); let pw = i32(P.pw); let oh = P.oh; let ow = P.ow;
+    let rows_per = P.rows_per_split;
+    let groups = P.col_groups;
     let id = wg.x * 64u + li;
     let lane = id % 8u;
     let pair = id / 8u;
@@ -258,24 +259,24 @@ fn backward_weight(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
 // One invocation per (image, tap row) writes that row's pixels, with no division in the loop.
 // Images are laid out in groups of gc: cols[group, (c,i,j), (image in group, p, q)]; gc = 1 gives
 // the per-image matrices of the forward pass, gc > 1 the split-K operands of backward-weight.
-// params[13] = first image, [14] = images in this call, [15] = gc
+// P.first_image, P.images (in this call), P.images_per_group = gc
 @compute @workgroup_size(64)
 fn im2col(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_index) li: u32) {
-    let c_in = pu(1u); let h = pu(2u); let w = pu(3u);
-    let kh = pu(5u); let kw = pu(6u); let sh = pu(7u); let sw = pu(8u);
-    let ph = i32(pu(9u)); let pw = i32(pu(10u)); let oh = pu(11u); let ow = pu(12u);
+    let c_in = P.c_in; let h = P.h; let w = P.w;
+    let kh = P.kh; let kw = P.kw; let sh = P.sh; let sw = P.sw;
+    let ph = i32(P.ph); let pw = i32(P.pw); let oh = P.oh; let ow = P.ow;
     let kk = c_in * kh * kw;
     let row = flat_id(wg, nwg) * 64u + li;
-    if (row >= pu(14u) * kk) { return; }
-    let nb = pu(13u) + row / kk;
+    if (row >= P.images * kk) { return; }
+    let nb = P.first_image + row / kk;
     let k = row % kk;
     let c = k / (kh * kw);
     let i = i32((k / kw) % kh) - ph;
     let j = i32(k % kw) - pw;
     let plane = (nb * c_in + c) * h * w;
-    let gc = pu(15u);
-    let local = nb - pu(13u);
+    let gc = P.images_per_group;
+    let local = nb - P.first_image;
     var dst = ((local / gc) * kk + k) * gc * oh * ow + (local % gc) * oh * ow;
     for (var p = 0u; p < oh; p++) {
         let y = i32(p * sh) + i;
@@ -296,9 +297,9 @@ fn im2col(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
 @compute @workgroup_size(64)
 fn col2im(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_index) li: u32) {
-    let nimg = pu(0u); let c_in = pu(1u); let h = pu(2u); let w = pu(3u);
-    let kh = pu(5u); let kw = pu(6u); let sh = pu(7u); let sw = pu(8u);
-    let ph = pu(9u); let pw = pu(10u); let oh = pu(11u); let ow = pu(12u);
+    let nimg = P.n; let c_in = P.c_in; let h = P.h; let w = P.w;
+    let kh = P.kh; let kw = P.kw; let sh = P.sh; let sw = P.sw;
+    let ph = P.ph; let pw = P.pw; let oh = P.oh; let ow = P.ow;
     let row = flat_id(wg, nwg) * 64u + li;
     if (row >= nimg * c_in * h) { return; }
     let y = row % h;
@@ -307,8 +308,8 @@ fn col2im(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
     let nb = nc / c_in;
     let npix = oh * ow;
     let kk = c_in * kh * kw;
-    // dcols grouping as in im2col: params[15] = images per group.
-    let gc = pu(15u);
+    // dcols grouping as in im2col: P.images_per_group.
+    let gc = P.images_per_group;
     let iy = (y + ph) % sh;
     let py = i32((y + ph) / sh);
     var rx = pw % sw;

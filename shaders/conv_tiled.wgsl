@@ -4,7 +4,7 @@
 //   0 forward:         y[o, (n,p,q)]      = sum_{(c,i,j)} w[o,(c,i,j)] * x[n, c, p*sh+i-ph, q*sw+j-pw]
 //   1 backward data:   dx[c, (n,y,x)]     = sum_{(o,i,j)} w[o,c,i,j] * dy[n, o, (y+ph-i)/sh, (x+pw-j)/sw]
 //   2 backward weight: dw[o, (c,i,j)] part z = sum_{(n,p,q) in split z} dy[n,o,p,q] * x[n, c, p*sh+i-ph, q*sw+j-pw]
-// params: n, c_in, h, w, c_out, kh, kw, sh, sw, ph, pw, oh, ow, k-per-split
+// P: ConvParams (the geometry; rows_per_split = reduction elements per split in MODE 2)
 override MODE: u32 = 0u;
 @group(0) @binding(1) var<storage, read> in0: array<f32>;
 @group(0) @binding(2) var<storage, read> in1: array<f32>;
@@ -14,9 +14,9 @@ var<workgroup> As: array<f32, 1024>;
 var<workgroup> Bs: array<f32, 1024>;
 
 fn dims() -> vec3<u32> {
-    let nimg = pu(0u); let c_in = pu(1u); let h = pu(2u); let w = pu(3u); let c_out = pu(4u);
-    let kk = pu(5u) * pu(6u);
-    let opix = pu(11u) * pu(12u);
+    let nimg = P.n; let c_in = P.c_in; let h = P.h; let w = P.w; let c_out = P.c_out;
+    let kk = P.kh * P.kw;
+    let opix = P.oh * P.ow;
     if (MODE == 0u) { return vec3(c_out, nimg * opix, c_in * kk); }
     if (MODE == 1u) { return vec3(c_in, nimg * h * w, c_out * kk); }
     return vec3(c_out, c_in * kk, nimg * opix);
@@ -24,28 +24,28 @@ fn dims() -> vec3<u32> {
 
 // x[n, c, y, x] with zero padding.
 fn xat(nb: u32, c: u32, y: i32, x: i32) -> f32 {
-    let h = pu(2u); let w = pu(3u);
+    let h = P.h; let w = P.w;
     if (y < 0 || x < 0 || y >= i32(h) || x >= i32(w)) { return 0.0; }
-    return in0[((nb * pu(1u) + c) * h + u32(y)) * w + u32(x)];
+    return in0[((nb * P.c_in + c) * h + u32(y)) * w + u32(x)];
 }
 
 // Operand A (rows x k) and B (k x cols); callers guarantee the indices are in range.
 fn load_a(r: u32, k: u32) -> f32 {
-    let kk = pu(5u) * pu(6u);
-    if (MODE == 0u) { return in1[r * pu(1u) * kk + k]; }
+    let kk = P.kh * P.kw;
+    if (MODE == 0u) { return in1[r * P.c_in * kk + k]; }
     if (MODE == 1u) {
         // w[o, c = r, i, j] with k = (o, i, j)
         let o = k / kk;
-        return in1[(o * pu(1u) + r) * kk + k % kk];
+        return in1[(o * P.c_in + r) * kk + k % kk];
     }
     // dy[n, o = r, p, q] with k = (n, p, q) (in0 is x, in1 is dy)
-    let opix = pu(11u) * pu(12u);
-    return in1[((k / opix) * pu(4u) + r) * opix + k % opix];
+    let opix = P.oh * P.ow;
+    return in1[((k / opix) * P.c_out + r) * opix + k % opix];
 }
 
 fn load_b(k: u32, col: u32) -> f32 {
-    let kh = pu(5u); let kw = pu(6u); let sh = pu(7u); let sw = pu(8u);
-    let ph = i32(pu(9u)); let pw = i32(pu(10u)); let oh = pu(11u); let ow = pu(12u);
+    let kh = P.kh; let kw = P.kw; let sh = P.sh; let sw = P.sw;
+    let ph = i32(P.ph); let pw = i32(P.pw); let oh = P.oh; let ow = P.ow;
     if (MODE == 0u) {
         let nb = col / (oh * ow); let pix = col % (oh * ow);
         let c = k / (kh * kw); let i = (k / kw) % kh; let j = k % kw;
@@ -53,7 +53,7 @@ fn load_b(k: u32, col: u32) -> f32 {
     }
     if (MODE == 1u) {
         // in0 is dy here.
-        let h = pu(2u); let w = pu(3u);
+        let h = P.h; let w = P.w;
         let nb = col / (h * w); let y = (col / w) % h; let x = col % w;
         let o = k / (kh * kw); let i = (k / kw) % kh; let j = k % kw;
         let py = i32(y) + ph - i32(i);
@@ -61,7 +61,7 @@ fn load_b(k: u32, col: u32) -> f32 {
         if (py < 0 || px < 0 || py % i32(sh) != 0 || px % i32(sw) != 0) { return 0.0; }
         let p = u32(py) / sh; let q = u32(px) / sw;
         if (p >= oh || q >= ow) { return 0.0; }
-        return in0[((nb * pu(4u) + o) * oh + p) * ow + q];
+        return in0[((nb * P.c_out + o) * oh + p) * ow + q];
     }
     let nb = k / (oh * ow); let pix = k % (oh * ow);
     let c = col / (kh * kw); let i = (col / kw) % kh; let j = col % kw;
@@ -71,10 +71,10 @@ fn load_b(k: u32, col: u32) -> f32 {
 fn store(r: u32, col: u32, z: u32, v: f32) {
     let d = dims();
     if (MODE == 0u) {
-        let opix = pu(11u) * pu(12u);
+        let opix = P.oh * P.ow;
         out0[((col / opix) * d.x + r) * opix + col % opix] = v;
     } else if (MODE == 1u) {
-        let hw = pu(2u) * pu(3u);
+        let hw = P.h * P.w;
         out0[((col / hw) * d.x + r) * hw + col % hw] = v;
     } else {
         out0[(z * d.x + r) * d.y + col] = v;
@@ -88,8 +88,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li: 
     var k_lo = 0u;
     var k_hi = d.z;
     if (MODE == 2u) {
-        k_lo = wg.z * pu(13u);
-        k_hi = min(k_lo + pu(13u), d.z);
+        k_lo = wg.z * P.rows_per_split;
+        k_hi = min(k_lo + P.rows_per_split, d.z);
     }
     let ib = wg.y * 64u;
     let jb = wg.x * 64u;

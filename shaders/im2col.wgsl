@@ -1,6 +1,6 @@
 // im2col for output rows whose width is a multiple of 4: as conv.wgsl's im2col, but every
 // store writes 4 pixels at once (one vec4), which llvmpipe executes as one store instead of
-// four. params as in conv.wgsl (13 = first image, 14 = images, 15 = images per group).
+// four. P: ConvParams, as in conv.wgsl's im2col.
 @group(0) @binding(1) var<storage, read> in0: array<f32>;
 @group(0) @binding(8) var<storage, read_write> out0: array<vec4<f32>>;
 
@@ -12,20 +12,20 @@ fn tap(rb: u32, yok: bool, x: i32, w: u32) -> f32 {
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-    let c_in = pu(1u); let h = pu(2u); let w = pu(3u);
-    let kh = pu(5u); let kw = pu(6u); let sh = pu(7u); let sw = i32(pu(8u));
-    let ph = i32(pu(9u)); let pw = i32(pu(10u)); let oh = pu(11u); let ow = pu(12u);
+    let c_in = P.c_in; let h = P.h; let w = P.w;
+    let kh = P.kh; let kw = P.kw; let sh = P.sh; let sw = i32(P.sw);
+    let ph = i32(P.ph); let pw = i32(P.pw); let oh = P.oh; let ow = P.ow;
     let kk = c_in * kh * kw;
     let row = flat_id(wg, nwg) * 64u + li;
-    if (row >= pu(14u) * kk) { return; }
-    let nb = pu(13u) + row / kk;
+    if (row >= P.images * kk) { return; }
+    let nb = P.first_image + row / kk;
     let k = row % kk;
     let c = k / (kh * kw);
     let i = i32((k / kw) % kh) - ph;
     let j = i32(k % kw) - pw;
     let plane = (nb * c_in + c) * h * w;
-    let gc = pu(15u);
-    let local = nb - pu(13u);
+    let gc = P.images_per_group;
+    let local = nb - P.first_image;
     var dst = (((local / gc) * kk + k) * gc * oh * ow + (local % gc) * oh * ow) / 4u;
     for (var p = 0u; p < oh; p++) {
         let y = i32(p * sh) + i;

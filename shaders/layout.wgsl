@@ -6,17 +6,21 @@
 
 fn gid(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 { return flat_id(wg, nwg) * 256u + li; }
 
-// params: n, rank, dims[8] @2, input strides[8] @10
+// P: LayoutParams (each entry point names the fields it reads)
+fn dim_at(d: u32) -> u32 { return P.dims[d >> 2u][d & 3u]; }
+fn stride_at(d: u32) -> u32 { return P.strides[d >> 2u][d & 3u]; }
+
+// reads n, rank, dims, strides
 @compute @workgroup_size(256)
 fn strided(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_index) li: u32) {
     let e = gid(wg, nwg, li);
-    if (e >= pu(0u)) { return; }
+    if (e >= P.n) { return; }
     var rem = e;
     var off = 0u;
-    for (var d = pu(1u); d > 0u; d--) {
-        let dim = pu(2u + d - 1u);
-        off += (rem % dim) * pu(10u + d - 1u);
+    for (var d = P.rank; d > 0u; d--) {
+        let dim = dim_at(d - 1u);
+        off += (rem % dim) * stride_at(d - 1u);
         rem = rem / dim;
     }
     out0[e] = in0[off];
@@ -24,14 +28,14 @@ fn strided(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
 
 // out[o, t, i] (out axis length len_out) from in[o, t + shift, i] (in axis length len_in),
 // zero where t + shift falls outside [0, len_in): slice (shift = start), pad (shift = -start).
-// params: n, len_out, inner, len_in, shift (i32)
+// reads n, len_out, inner, len_in, shift
 @compute @workgroup_size(256)
 fn window(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_index) li: u32) {
     let e = gid(wg, nwg, li);
-    if (e >= pu(0u)) { return; }
-    let len_out = pu(1u); let inner = pu(2u); let len_in = pu(3u);
-    let shift = bitcast<i32>(pu(4u));
+    if (e >= P.n) { return; }
+    let len_out = P.len_out; let inner = P.inner; let len_in = P.len_in;
+    let shift = P.shift;
     let i = e % inner;
     let t = (e / inner) % len_out;
     let o = e / (inner * len_out);
@@ -42,26 +46,26 @@ fn window(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
 }
 
 // Writes in[o, t, i] (axis length len) to out[o, at + t, i] (axis length total).
-// params: n (of the part), len, inner, total, at
+// reads n (of the part), len_out (the part's axis length), inner, len_in (the total), at
 @compute @workgroup_size(256)
 fn place(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_index) li: u32) {
     let e = gid(wg, nwg, li);
-    if (e >= pu(0u)) { return; }
-    let len = pu(1u); let inner = pu(2u); let total = pu(3u); let at = pu(4u);
+    if (e >= P.n) { return; }
+    let len = P.len_out; let inner = P.inner; let total = P.len_in; let at = P.at;
     let i = e % inner;
     let t = (e / inner) % len;
     let o = e / (inner * len);
     out0[(o * total + at + t) * inner + i] = in0[e];
 }
 
-// out[o, j, i] = in[o, idx[j], i]. params: n, k, inner, full
+// out[o, j, i] = in[o, idx[j], i]. reads n, k, inner, len_in (the full axis)
 @compute @workgroup_size(256)
 fn select_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) li: u32) {
     let e = gid(wg, nwg, li);
-    if (e >= pu(0u)) { return; }
-    let k = pu(1u); let inner = pu(2u); let full = pu(3u);
+    if (e >= P.n) { return; }
+    let k = P.k; let inner = P.inner; let full = P.len_in;
     let i = e % inner;
     let j = (e / inner) % k;
     let o = e / (inner * k);
@@ -69,13 +73,13 @@ fn select_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
 }
 
 // out[o, r, i] = sum over j with idx[j] == r of in[o, j, i] (gathered: no atomics).
-// params: n, k, inner, full
+// reads n, k, inner, len_in (the full axis)
 @compute @workgroup_size(256)
 fn add_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_index) li: u32) {
     let e = gid(wg, nwg, li);
-    if (e >= pu(0u)) { return; }
-    let k = pu(1u); let inner = pu(2u); let full = pu(3u);
+    if (e >= P.n) { return; }
+    let k = P.k; let inner = P.inner; let full = P.len_in;
     let i = e % inner;
     let r = (e / inner) % full;
     let o = e / (inner * full);
@@ -86,11 +90,11 @@ fn add_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: 
     out0[e] = acc;
 }
 
-// params: n, value
+// reads n, value
 @compute @workgroup_size(256)
 fn fill(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
     let e = gid(wg, nwg, li);
-    if (e >= pu(0u)) { return; }
-    out0[e] = pf(1u);
+    if (e >= P.n) { return; }
+    out0[e] = P.value;
 }

@@ -8,14 +8,14 @@ override TB: bool = false;
 @group(0) @binding(2) var<storage, read> in1: array<f32>;
 @group(0) @binding(8) var<storage, read_write> out0: array<f32>;
 
-// params: m, n, k, a batch stride, b batch stride
+// P: MatmulParams (m, n, k, a_stride, b_stride: elements between batch entries, 0 = shared)
 @compute @workgroup_size(8, 8, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li: vec3<u32>) {
-    let m = pu(0u);
-    let n = pu(1u);
-    let k = pu(2u);
-    let abase = wg.z * pu(3u);
-    let bbase = wg.z * pu(4u);
+    let m = P.m;
+    let n = P.n;
+    let k = P.k;
+    let abase = wg.z * P.a_stride;
+    let bbase = wg.z * P.b_stride;
     let cbase = wg.z * m * n;
     let i0 = (wg.y * 8u + li.y) * 8u;
     let jb = wg.x * 64u + li.x;

@@ -6,8 +6,8 @@
 @group(0) @binding(8) var<storage, read_write> out0: array<vec4<f32>>;
 
 // The tile owned by one workgroup is (8 * WY) rows x (8 * WX) columns; three shapes let small
-// m (few output channels) or small n use whole workgroups. params: m, n, k, a batch stride,
-// b batch stride (in floats)
+// m (few output channels) or small n use whole workgroups. P: MatmulParams (m, n, k,
+// a_stride, b_stride: floats between batch entries)
 @compute @workgroup_size(8, 8, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li: vec3<u32>) {
     tile(wg, li, 8u, 8u);
@@ -22,11 +22,11 @@ fn row(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li: v
 }
 
 fn tile(wg: vec3<u32>, li: vec3<u32>, wx: u32, wy: u32) {
-    let m = pu(0u);
-    let n4 = pu(1u) / 4u;
-    let k4 = pu(2u) / 4u;
-    let abase = wg.z * pu(3u) / 4u;
-    let bbase = wg.z * pu(4u) / 4u;
+    let m = P.m;
+    let n4 = P.n / 4u;
+    let k4 = P.k / 4u;
+    let abase = wg.z * P.a_stride / 4u;
+    let bbase = wg.z * P.b_stride / 4u;
     let cbase = wg.z * m * n4;
     let i0 = (wg.y * wy + li.y) * 8u;
     let j4 = (wg.x * wx + li.x) * 2u;

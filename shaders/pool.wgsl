@@ -1,7 +1,7 @@
 // Average pooling (square window, no padding) and bilinear resize (align_corners=False) on
 // NCHW planes, each with its adjoint. Adjoints gather (one invocation per input element)
 // instead of scattering, so no atomics are needed.
-// params: n_total, nc, h, w, oh, ow, k, stride
+// P: PoolParams (n = outputs of the entry point, nc, h, w, oh, ow, k, stride)
 @group(0) @binding(1) var<storage, read> in0: array<f32>;
 @group(0) @binding(8) var<storage, read_write> out0: array<f32>;
 
@@ -9,9 +9,9 @@
 fn avg_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) li: u32) {
     let e = flat_id(wg, nwg) * 256u + li;
-    if (e >= pu(0u)) { return; }
-    let h = pu(2u); let w = pu(3u); let oh = pu(4u); let ow = pu(5u);
-    let k = pu(6u); let s = pu(7u);
+    if (e >= P.n) { return; }
+    let h = P.h; let w = P.w; let oh = P.oh; let ow = P.ow;
+    let k = P.k; let s = P.stride;
     let plane = e / (oh * ow);
     let i = (e / ow) % oh;
     let j = e % ow;
@@ -27,9 +27,9 @@ fn avg_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
 fn avg_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_index) li: u32) {
     let e = flat_id(wg, nwg) * 256u + li;
-    if (e >= pu(0u)) { return; }
-    let h = pu(2u); let w = pu(3u); let oh = pu(4u); let ow = pu(5u);
-    let k = pu(6u); let s = pu(7u);
+    if (e >= P.n) { return; }
+    let h = P.h; let w = P.w; let oh = P.oh; let ow = P.ow;
+    let k = P.k; let s = P.stride;
     let plane = e / (h * w);
     let y = (e / w) % h;
     let x = e % w;
@@ -59,8 +59,8 @@ fn source(dst: u32, in_len: u32, out_len: u32) -> Src {
 fn up_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) li: u32) {
     let e = flat_id(wg, nwg) * 256u + li;
-    if (e >= pu(0u)) { return; }
-    let h = pu(2u); let w = pu(3u); let oh = pu(4u); let ow = pu(5u);
+    if (e >= P.n) { return; }
+    let h = P.h; let w = P.w; let oh = P.oh; let ow = P.ow;
     let plane = (e / (oh * ow)) * h * w;
     let r = source((e / ow) % oh, h, oh);
     let c = source(e % ow, w, ow);
@@ -87,8 +87,8 @@ fn reach(at: u32, in_len: u32, out_len: u32) -> vec2<u32> {
 fn up_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) li: u32) {
     let e = flat_id(wg, nwg) * 256u + li;
-    if (e >= pu(0u)) { return; }
-    let h = pu(2u); let w = pu(3u); let oh = pu(4u); let ow = pu(5u);
+    if (e >= P.n) { return; }
+    let h = P.h; let w = P.w; let oh = P.oh; let ow = P.ow;
     let plane = e / (h * w);
     let y = (e / w) % h;
     let x = e % w;

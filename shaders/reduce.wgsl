@@ -9,34 +9,31 @@ override VEC: bool = false;
 @group(0) @binding(2) var<storage, read> in0v: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> out0: array<f32>;
 
-fn init() -> f32 {
-    if (OP == 0u) { return 0.0; }
-    return bitcast<f32>(0xff800000u); // -inf
-}
-// Compensated (Kahan) accumulation for sums, plain combine for max: a long run of f32
+// fn init(), combine(a, b), combine4(a, b) and compensated() are appended from the op table
+// (REDUCE_OPS in crates/tensor/src/op_table.rs); OP is the row's position.
+// Compensated (Kahan) accumulation for sums, plain combine otherwise: a long run of f32
 // additions otherwise drifts (the CPU accumulates in f64). acc.x = value, acc.y = carry.
 fn accumulate(acc: vec2<f32>, v: f32) -> vec2<f32> {
-    if (OP != 0u) { return vec2(combine(acc.x, v), 0.0); }
+    if (!compensated()) { return vec2(combine(acc.x, v), 0.0); }
     let y = v - acc.y;
     let t = acc.x + y;
-    // pf(31) is 1.0 at run time; multiplying by it hides the pattern (a + b) - a from the
+    // P.one is 1.0 at run time; multiplying by it hides the pattern (a + b) - a from the
     // driver's algebraic simplifier, which would otherwise fold the carry to 0.
-    return vec2(t, (t * pf(31u) - acc.x) - y);
-}
-fn combine(a: f32, b: f32) -> f32 {
-    if (OP == 0u) { return a + b; }
-    // NaN propagates, as on the CPU.
-    return select(a, b, b > a || b != b);
+    return vec2(t, (t * P.one - acc.x) - y);
 }
 
-// params: n_out, n_kept, n_red_dims, n_red, chunk_len, n_chunks,
-//         kept dims @6, kept strides @12, red dims @18, red strides @24, 1.0 @31
+// P: ReduceParams (n_out, n_kept, n_red_dims, n_red, chunk_len, n_chunks, one = 1.0,
+//    kept_dims, kept_strides, red_dims, red_strides)
+fn kept_dim(d: u32) -> u32 { return P.kept_dims[d >> 2u][d & 3u]; }
+fn kept_stride(d: u32) -> u32 { return P.kept_strides[d >> 2u][d & 3u]; }
+fn red_dim(d: u32) -> u32 { return P.red_dims[d >> 2u][d & 3u]; }
+fn red_stride(d: u32) -> u32 { return P.red_strides[d >> 2u][d & 3u]; }
 fn kept_offset(o: u32) -> u32 {
     var rem = o;
     var off = 0u;
-    for (var d = pu(1u); d > 0u; d--) {
-        let dim = pu(6u + d - 1u);
-        off += (rem % dim) * pu(12u + d - 1u);
+    for (var d = P.n_kept; d > 0u; d--) {
+        let dim = kept_dim(d - 1u);
+        off += (rem % dim) * kept_stride(d - 1u);
         rem = rem / dim;
     }
     return off;
@@ -46,8 +43,8 @@ fn red_offset(r: u32, nd: u32) -> u32 {
     var rem = r;
     var off = 0u;
     for (var d = nd; d > 0u; d--) {
-        let dim = pu(18u + d - 1u);
-        off += (rem % dim) * pu(24u + d - 1u);
+        let dim = red_dim(d - 1u);
+        off += (rem % dim) * red_stride(d - 1u);
         rem = rem / dim;
     }
     return off;
@@ -57,18 +54,18 @@ fn red_offset(r: u32, nd: u32) -> u32 {
 fn serial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_index) li: u32) {
     let o = flat_id(wg, nwg) * 256u + li;
-    if (o >= pu(0u)) { return; }
+    if (o >= P.n_out) { return; }
     let base = kept_offset(o);
-    let nr = pu(2u);
+    let nr = P.n_red_dims;
     var acc = vec2(init(), 0.0);
     if (nr == 0u) {
         out0[o] = in0[base];
         return;
     }
     // The innermost reduced dim is walked without div/mod.
-    let inner = pu(18u + nr - 1u);
-    let istride = pu(24u + nr - 1u);
-    let outer = pu(3u) / inner;
+    let inner = red_dim(nr - 1u);
+    let istride = red_stride(nr - 1u);
+    let outer = P.n_red / inner;
     for (var t = 0u; t < outer; t++) {
         let off = base + red_offset(t, nr - 1u);
         for (var u = 0u; u < inner; u++) {
@@ -84,14 +81,14 @@ var<workgroup> sh: array<f32, 256>;
 fn tree(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
     let w = flat_id(wg, nwg);
-    let n_chunks = pu(5u);
-    if (w >= pu(0u) * n_chunks) { return; }
+    let n_chunks = P.n_chunks;
+    if (w >= P.n_out * n_chunks) { return; }
     let o = w / n_chunks;
     let c = w % n_chunks;
     let base = kept_offset(o);
-    let nr = pu(2u);
-    let start = c * pu(4u);
-    let end = min(start + pu(4u), pu(3u));
+    let nr = P.n_red_dims;
+    let start = c * P.chunk_len;
+    let end = min(start + P.chunk_len, P.n_red);
     var acc = vec2(init(), 0.0);
     if (VEC) {
         // Four independent compensated sums per invocation, one vec4 load per step.
@@ -99,13 +96,13 @@ fn tree(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         var carry = vec4(0.0);
         for (var r = (base + start) / 4u + li; r < (base + end) / 4u; r += 256u) {
             let x = in0v[r];
-            if (OP == 0u) {
+            if (compensated()) {
                 let y = x - carry;
                 let t = v + y;
-                carry = (t * pf(31u) - v) - y;
+                carry = (t * P.one - v) - y;
                 v = t;
             } else {
-                v = select(v, x, (x > v) | (x != x));
+                v = combine4(v, x);
             }
         }
         acc = accumulate(acc, v.x);
@@ -114,7 +111,7 @@ fn tree(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         acc = accumulate(acc, v.w);
     } else if (nr == 1u) {
         // One reduced dim: no div/mod per element (llvmpipe scalarises integer division).
-        let st = pu(24u);
+        let st = P.red_strides[0].x;
         for (var r = start + li; r < end; r += 256u) {
             acc = accumulate(acc, in0[base + r * st]);
         }

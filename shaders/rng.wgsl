@@ -37,14 +37,14 @@ fn box_muller(a: u32, b: u32) -> vec2<f32> {
     return vec2(r * cos(t), r * sin(t));
 }
 
-// params: n, key lo, key hi, first block (of 4 outputs) lo
+// P: RngParams (n, key_lo, key_hi)
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
     let blk = flat_id(wg, nwg) * 256u + li;
-    let n = pu(0u);
+    let n = P.n;
     if (blk * 4u >= n) { return; }
-    let r = philox(vec4(blk, 0u, 0u, 0u), vec2(pu(1u), pu(2u)));
+    let r = philox(vec4(blk, 0u, 0u, 0u), vec2(P.key_lo, P.key_hi));
     var v: vec4<f32>;
     if (NORMAL) {
         v = vec4(box_muller(r.x, r.y), box_muller(r.z, r.w));

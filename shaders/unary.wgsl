@@ -29,14 +29,14 @@ fn stable_sigmoid(x: f32) -> f32 {
 
 // fn op(x, p0, p1) is appended from the op table (crates/tensor/src/op_table.rs).
 
-// params: n (in vec4s), p0, p1
+// P: UnaryParams (n4: invocations, p0, p1)
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
     let i = flat_id(wg, nwg) * 256u + li;
-    if (i >= pu(0u)) { return; }
+    if (i >= P.n4) { return; }
     let v = in0[i];
-    let p0 = pf(1u);
-    let p1 = pf(2u);
+    let p0 = P.p0;
+    let p1 = P.p1;
     out0[i] = vec4(op(v.x, p0, p1), op(v.y, p0, p1), op(v.z, p0, p1), op(v.w, p0, p1));
 }

@@ -2,10 +2,9 @@
 //! median milliseconds and GFLOP/s; compare with benches/torch_reference.py.
 
 use std::time::Instant;
-use vaecam_tensor::cpu::conv::{
-    conv2d_backward_data, conv2d_backward_weight, conv2d_forward, Conv2dGeometry,
-};
+use vaecam_tensor::cpu::conv::{conv2d_backward_data, conv2d_backward_weight, conv2d_forward};
 use vaecam_tensor::cpu::gemm::sgemm;
+use vaecam_tensor::geometry::{Conv2dGeometry, MatmulSpec};
 
 /// CPU seconds used so far by all threads of this process (Linux
 /// schedstat, nanosecond resolution).
@@ -85,7 +84,10 @@ fn main() {
     ] {
         let shape = format!("1024x1024x1024 {name}");
         if wanted("matmul", &shape) {
-            let s = median_secs(|| sgemm(n, n, n, &a, ta, &b, tb, &mut c, false), 15);
+            let s = median_secs(
+                || sgemm(MatmulSpec::single(n, n, n, ta, tb), &a, &b, &mut c, false),
+                15,
+            );
             row("matmul", &shape, 2.0 * (n * n * n) as f64, s);
         }
     }
@@ -93,7 +95,7 @@ fn main() {
     // dSprites VAE encoder: (c_in, c_out, input size), batch 64, k4 s2 p1.
     let batch = 64;
     for (ci, co, h) in [(1, 32, 64), (32, 32, 32), (32, 64, 16), (64, 64, 8)] {
-        let g = Conv2dGeometry::new(batch, ci, h, h, co, 4, 4, (2, 2), (1, 1)).unwrap();
+        let g = Conv2dGeometry::new([batch, ci, h, h], co, (4, 4), (2, 2), (1, 1)).unwrap();
         let (x, w, dy) = conv_data(&g);
         let (mut y, mut dx, mut dw) = (vec![0.0; dy.len()], vec![0.0; x.len()], vec![0.0; w.len()]);
         let fl = conv_flops(&g);
@@ -113,7 +115,7 @@ fn main() {
     }
     // Other shapes the engine will meet: 3x3 stride-1 and batch 1.
     for (nb, ci, co, h, k, st, p) in [(16, 64, 64, 32, 3, 1, 1), (1, 32, 32, 32, 4, 2, 1)] {
-        let g = Conv2dGeometry::new(nb, ci, h, h, co, k, k, (st, st), (p, p)).unwrap();
+        let g = Conv2dGeometry::new([nb, ci, h, h], co, (k, k), (st, st), (p, p)).unwrap();
         let (x, w, dy) = conv_data(&g);
         let (mut y, mut dx, mut dw) = (vec![0.0; dy.len()], vec![0.0; x.len()], vec![0.0; w.len()]);
         let fl = conv_flops(&g);
@@ -134,18 +136,13 @@ fn main() {
     // Decoder conv_transpose (c_in_t, c_out_t, input size): the backward-data
     // of the conv c_out_t -> c_in_t at twice the size.
     for (ci, co, h) in [(64, 64, 4), (64, 32, 8), (32, 32, 16), (32, 1, 32)] {
-        let g = Conv2dGeometry::with_input_size(
-            batch,
-            co,
-            2 * h,
-            2 * h,
+        let g = Conv2dGeometry::with_output_size(
+            [batch, co, 2 * h, 2 * h],
             ci,
-            4,
-            4,
+            (4, 4),
             (2, 2),
             (1, 1),
-            h,
-            h,
+            (h, h),
         )
         .unwrap();
         let (x, w, dy) = conv_data(&g);

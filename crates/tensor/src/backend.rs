@@ -1,14 +1,17 @@
 //! The backend boundary: what every device must compute, in terms of storage and shapes.
 //!
 //! Ops in [`crate::ops`] validate shapes, call one of the [`Storage`] methods here and record
-//! their backward rule. A backend only ever sees storage plus plain-data op descriptions, so a
-//! new device (the WGSL backend) plugs in by adding a `Storage` variant.
+//! their backward rule. A backend only ever sees storage plus plain-data op descriptions
+//! ([`crate::geometry`]): it implements [`BackendKernels`], and each `Storage` method picks
+//! the implementation of the storage's variant in one line (the `on_backend!` macro), so a new device
+//! plugs in by adding a `Storage` variant and an arm to that macro.
 
-use crate::cpu;
-use crate::cpu::conv::Conv2dGeometry;
+use crate::cpu::{self, CpuKernels};
 use crate::device::Device;
 use crate::error::{Error, Result};
-use crate::gpu::{self, GpuStorage};
+use crate::geometry::{Conv2dGeometry, MatmulSpec, Pool2dSpec, UpsampleSpec};
+use crate::gpu::{GpuKernels, GpuStorage};
+use crate::kernels::BackendKernels;
 use crate::shape::Shape;
 
 /// Elementwise unary ops. The `*Grad`/`*Mask` variants are the derivative masks the backward
@@ -85,61 +88,6 @@ pub enum ReduceOp {
     Max,
 }
 
-/// A (batched) matrix product `C[b] = op(A[b]) op(B[b])`, row-major.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MatmulSpec {
-    /// Number of products.
-    pub batch: usize,
-    /// Rows of op(A) and C.
-    pub m: usize,
-    /// Columns of op(B) and C.
-    pub n: usize,
-    /// Inner dimension.
-    pub k: usize,
-    /// A is stored k x m.
-    pub trans_a: bool,
-    /// B is stored n x k.
-    pub trans_b: bool,
-    /// One A shared by every product.
-    pub broadcast_a: bool,
-    /// One B shared by every product.
-    pub broadcast_b: bool,
-}
-
-/// Average pooling with a square window, no padding, on NCHW.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Pool2dSpec {
-    /// Batch size times channels.
-    pub nc: usize,
-    /// Input height.
-    pub h: usize,
-    /// Input width.
-    pub w: usize,
-    /// Window size.
-    pub k: usize,
-    /// Stride.
-    pub stride: usize,
-    /// Output height.
-    pub oh: usize,
-    /// Output width.
-    pub ow: usize,
-}
-
-/// Bilinear resize of NCHW planes (PyTorch `align_corners=False`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct UpsampleSpec {
-    /// Batch size times channels.
-    pub nc: usize,
-    /// Input height.
-    pub h: usize,
-    /// Input width.
-    pub w: usize,
-    /// Output height.
-    pub oh: usize,
-    /// Output width.
-    pub ow: usize,
-}
-
 /// One Adam step's hyper-parameters (PyTorch semantics: L2 weight decay added to the gradient).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdamSpec {
@@ -167,12 +115,69 @@ pub enum Storage {
 }
 
 /// The error for storages of different backends combined in one op.
-fn mixed(op: &'static str, a: &Storage, b: &Storage) -> Error {
+fn mixed(op: &'static str, storages: &[&Storage]) -> Error {
+    let first = storages[0].device();
+    let other = storages
+        .iter()
+        .map(|s| s.device())
+        .find(|d| d.name() != first.name())
+        .unwrap_or_else(|| first.clone());
     Error::DeviceMismatch {
         op,
-        lhs: a.device().name(),
-        rhs: b.device().name(),
+        lhs: first.name(),
+        rhs: other.name(),
     }
+}
+
+/// Runs `$body` with `$K` the kernels of the backend all of `$s` live on, `$x` bound to their
+/// buffers; `new` wraps the resulting buffer back into a `Storage`, `in_place` returns `()`.
+/// Storages of different backends are a [`Error::DeviceMismatch`].
+macro_rules! on_backend {
+    (new $op:literal, ($($s:expr => $x:ident),+), |$K:ident| $body:expr) => {
+        match ($($s,)+) {
+            ($(Storage::Cpu($x),)+) => {
+                type $K = CpuKernels;
+                $body.map(Storage::Cpu)
+            }
+            ($(Storage::Gpu($x),)+) => {
+                type $K = GpuKernels;
+                $body.map(Storage::Gpu)
+            }
+            #[allow(unreachable_patterns)]
+            ($($x,)+) => Err(mixed($op, &[$(&*$x),+])),
+        }
+    };
+    (in_place $op:literal, ($($s:expr => $x:ident),+), |$K:ident| $body:expr) => {
+        match ($($s,)+) {
+            ($(Storage::Cpu($x),)+) => {
+                type $K = CpuKernels;
+                $body
+            }
+            ($(Storage::Gpu($x),)+) => {
+                type $K = GpuKernels;
+                $body
+            }
+            #[allow(unreachable_patterns)]
+            ($($x,)+) => Err(mixed($op, &[$(&*$x),+])),
+        }
+    };
+}
+
+/// Runs `$body` with `$K` the kernels of `$device`'s backend and `$d` its handle.
+macro_rules! on_device {
+    ($device:expr, |$K:ident, $d:ident| $body:expr) => {
+        match $device {
+            Device::Cpu => {
+                type $K = CpuKernels;
+                let $d = &();
+                $body.map(Storage::Cpu)
+            }
+            Device::Gpu($d) => {
+                type $K = GpuKernels;
+                $body.map(Storage::Gpu)
+            }
+        }
+    };
 }
 
 impl Drop for Storage {
@@ -187,32 +192,20 @@ impl Drop for Storage {
 impl Storage {
     /// Copies host data to `device`.
     pub fn from_slice(data: &[f32], device: &Device) -> Result<Storage> {
-        match device {
-            Device::Cpu => Ok(Storage::Cpu(data.to_vec())),
-            Device::Gpu(g) => Ok(Storage::Gpu(GpuStorage::from_slice(g, data)?)),
-        }
+        on_device!(device, |K, d| K::from_slice(d, data))
     }
     /// `n` zeros on `device`.
     pub fn zeros(n: usize, device: &Device) -> Result<Storage> {
-        match device {
-            Device::Cpu => Ok(Storage::Cpu(cpu::buffers::zeroed(n))),
-            Device::Gpu(g) => Ok(Storage::Gpu(gpu::layout::full(g, n, 0.0)?)),
-        }
+        on_device!(device, |K, d| K::zeros(d, n))
     }
     /// `n` copies of `v` on `device`.
     pub fn full(n: usize, v: f32, device: &Device) -> Result<Storage> {
-        match device {
-            Device::Cpu => Ok(Storage::Cpu(cpu::buffers::filled(n, v))),
-            Device::Gpu(g) => Ok(Storage::Gpu(gpu::layout::full(g, n, v)?)),
-        }
+        on_device!(device, |K, d| K::full(d, n, v))
     }
     /// Counter-based (Philox4x32-10) random numbers: standard normal or uniform [0, 1).
     /// The same seed gives the same numbers on every device.
     pub fn random(n: usize, seed: u64, normal: bool, device: &Device) -> Result<Storage> {
-        match device {
-            Device::Cpu => Ok(Storage::Cpu(crate::rng::philox_fill(n, seed, normal))),
-            Device::Gpu(g) => Ok(Storage::Gpu(gpu::rng::fill(g, n, seed, normal)?)),
-        }
+        on_device!(device, |K, d| K::random(d, n, seed, normal))
     }
     /// The device this storage lives on.
     pub fn device(&self) -> Device {
@@ -234,17 +227,11 @@ impl Storage {
     }
     /// Copies the data to the host. This is the only way data leaves a device.
     pub fn to_vec(&self) -> Result<Vec<f32>> {
-        match self {
-            Storage::Cpu(v) => Ok(v.clone()),
-            Storage::Gpu(g) => g.to_vec(),
-        }
+        on_backend!(in_place "to_vec", (self => a), |K| K::to_vec(a))
     }
     /// Elementwise unary op.
     pub fn unary(&self, op: UnaryOp) -> Result<Storage> {
-        match self {
-            Storage::Cpu(a) => Ok(Storage::Cpu(cpu::elementwise::unary(a, op))),
-            Storage::Gpu(a) => Ok(Storage::Gpu(gpu::elementwise::unary(a, op)?)),
-        }
+        on_backend!(new "unary", (self => a), |K| K::unary(a, op))
     }
     /// Elementwise binary op; `a_shape` and `b_shape` broadcast to `out`.
     pub fn binary(
@@ -255,127 +242,55 @@ impl Storage {
         out: &Shape,
         op: BinaryOp,
     ) -> Result<Storage> {
-        match (self, rhs) {
-            (Storage::Cpu(a), Storage::Cpu(b)) => Ok(Storage::Cpu(cpu::elementwise::binary(
-                a, a_shape, b, b_shape, out, op,
-            ))),
-            (Storage::Gpu(a), Storage::Gpu(b)) => Ok(Storage::Gpu(gpu::elementwise::binary(
-                a, a_shape, b, b_shape, out, op,
-            )?)),
-            (a, b) => Err(mixed("binary", a, b)),
-        }
+        on_backend!(new "binary", (self => a, rhs => b), |K| K::binary(a, a_shape, b, b_shape, out, op))
     }
     /// Reduces sorted, distinct `axes` of `shape` (the result has the keepdim shape).
     pub fn reduce(&self, shape: &Shape, axes: &[usize], op: ReduceOp) -> Result<Storage> {
-        match self {
-            Storage::Cpu(a) => Ok(Storage::Cpu(cpu::reduce::reduce(a, shape, axes, op))),
-            Storage::Gpu(a) => Ok(Storage::Gpu(gpu::reduce::reduce(a, shape, axes, op)?)),
-        }
+        on_backend!(new "reduce", (self => a), |K| K::reduce(a, shape, axes, op))
     }
     /// Materialises a broadcast of `shape` to `out`.
     pub fn broadcast_to(&self, shape: &Shape, out: &Shape) -> Result<Storage> {
-        match self {
-            Storage::Cpu(a) => Ok(Storage::Cpu(cpu::layout::broadcast_to(a, shape, out))),
-            Storage::Gpu(a) => Ok(Storage::Gpu(gpu::layout::broadcast_to(a, shape, out)?)),
-        }
+        on_backend!(new "broadcast_to", (self => a), |K| K::broadcast_to(a, shape, out))
     }
     /// Batched matrix product.
     pub fn matmul(&self, rhs: &Storage, spec: MatmulSpec) -> Result<Storage> {
-        match (self, rhs) {
-            (Storage::Cpu(a), Storage::Cpu(b)) => Ok(Storage::Cpu(cpu::matmul(a, b, spec))),
-            (Storage::Gpu(a), Storage::Gpu(b)) => {
-                Ok(Storage::Gpu(gpu::matmul::matmul(a, b, spec)?))
-            }
-            (a, b) => Err(mixed("matmul", a, b)),
-        }
+        on_backend!(new "matmul", (self => a, rhs => b), |K| K::matmul(a, b, spec))
     }
     /// 2-D convolution forward (`self` is the input, NCHW).
     pub fn conv2d(&self, w: &Storage, g: &Conv2dGeometry) -> Result<Storage> {
-        match (self, w) {
-            (Storage::Cpu(x), Storage::Cpu(w)) => {
-                let mut y = cpu::buffers::zeroed(g.n * g.c_out * g.oh * g.ow);
-                cpu::conv::conv2d_forward(g, x, w, &mut y);
-                Ok(Storage::Cpu(y))
-            }
-            (Storage::Gpu(x), Storage::Gpu(w)) => Ok(Storage::Gpu(gpu::conv::forward(x, w, g)?)),
-            (a, b) => Err(mixed("conv2d", a, b)),
-        }
+        on_backend!(new "conv2d", (self => x, w => w), |K| K::conv2d(x, w, g))
     }
     /// Gradient of conv2d with respect to its input (`self` is dy); conv_transpose2d forward.
     pub fn conv2d_backward_data(&self, w: &Storage, g: &Conv2dGeometry) -> Result<Storage> {
-        match (self, w) {
-            (Storage::Cpu(dy), Storage::Cpu(w)) => {
-                let mut dx = cpu::buffers::zeroed(g.n * g.c_in * g.h * g.w);
-                cpu::conv::conv2d_backward_data(g, dy, w, &mut dx);
-                Ok(Storage::Cpu(dx))
-            }
-            (Storage::Gpu(dy), Storage::Gpu(w)) => {
-                Ok(Storage::Gpu(gpu::conv::backward_data(dy, w, g)?))
-            }
-            (a, b) => Err(mixed("conv2d_backward_data", a, b)),
-        }
+        on_backend!(new "conv2d_backward_data", (self => dy, w => w), |K| K::conv2d_backward_data(dy, w, g))
     }
     /// Gradient of conv2d with respect to its weight (`self` is x).
     pub fn conv2d_backward_weight(&self, dy: &Storage, g: &Conv2dGeometry) -> Result<Storage> {
-        match (self, dy) {
-            (Storage::Cpu(x), Storage::Cpu(dy)) => {
-                let mut dw = cpu::buffers::zeroed(g.c_out * g.c_in * g.kh * g.kw);
-                cpu::conv::conv2d_backward_weight(g, x, dy, &mut dw);
-                Ok(Storage::Cpu(dw))
-            }
-            (Storage::Gpu(x), Storage::Gpu(dy)) => {
-                Ok(Storage::Gpu(gpu::conv::backward_weight(x, dy, g)?))
-            }
-            (a, b) => Err(mixed("conv2d_backward_weight", a, b)),
-        }
+        on_backend!(new "conv2d_backward_weight", (self => x, dy => dy), |K| K::conv2d_backward_weight(x, dy, g))
     }
     /// Average pooling.
     pub fn avg_pool2d(&self, spec: &Pool2dSpec) -> Result<Storage> {
-        match self {
-            Storage::Cpu(x) => Ok(Storage::Cpu(cpu::pool::avg_pool2d(x, spec))),
-            Storage::Gpu(x) => Ok(Storage::Gpu(gpu::pool::avg_pool2d(x, spec)?)),
-        }
+        on_backend!(new "avg_pool2d", (self => x), |K| K::avg_pool2d(x, spec))
     }
     /// Adjoint of average pooling (`self` is dy).
     pub fn avg_pool2d_backward(&self, spec: &Pool2dSpec) -> Result<Storage> {
-        match self {
-            Storage::Cpu(dy) => Ok(Storage::Cpu(cpu::pool::avg_pool2d_backward(dy, spec))),
-            Storage::Gpu(x) => Ok(Storage::Gpu(gpu::pool::avg_pool2d_backward(x, spec)?)),
-        }
+        on_backend!(new "avg_pool2d_backward", (self => dy), |K| K::avg_pool2d_backward(dy, spec))
     }
     /// Bilinear resize.
     pub fn upsample_bilinear(&self, spec: &UpsampleSpec) -> Result<Storage> {
-        match self {
-            Storage::Cpu(x) => Ok(Storage::Cpu(cpu::pool::upsample_bilinear(x, spec))),
-            Storage::Gpu(x) => Ok(Storage::Gpu(gpu::pool::upsample_bilinear(x, spec)?)),
-        }
+        on_backend!(new "upsample_bilinear", (self => x), |K| K::upsample_bilinear(x, spec))
     }
     /// Adjoint of the bilinear resize (`self` is dy).
     pub fn upsample_bilinear_backward(&self, spec: &UpsampleSpec) -> Result<Storage> {
-        match self {
-            Storage::Cpu(dy) => Ok(Storage::Cpu(cpu::pool::upsample_bilinear_backward(
-                dy, spec,
-            ))),
-            Storage::Gpu(x) => Ok(Storage::Gpu(gpu::pool::upsample_bilinear_backward(
-                x, spec,
-            )?)),
-        }
+        on_backend!(new "upsample_bilinear_backward", (self => dy), |K| K::upsample_bilinear_backward(dy, spec))
     }
     /// Copies `shape` permuted by `perm` into a contiguous tensor.
     pub fn permute(&self, shape: &Shape, perm: &[usize]) -> Result<Storage> {
-        match self {
-            Storage::Cpu(a) => Ok(Storage::Cpu(cpu::layout::permute(a, shape, perm))),
-            Storage::Gpu(a) => Ok(Storage::Gpu(gpu::layout::permute(a, shape, perm)?)),
-        }
+        on_backend!(new "permute", (self => a), |K| K::permute(a, shape, perm))
     }
     /// `len` entries from `start` along `axis`.
     pub fn slice(&self, shape: &Shape, axis: usize, start: usize, len: usize) -> Result<Storage> {
-        match self {
-            Storage::Cpu(a) => Ok(Storage::Cpu(cpu::layout::slice(a, shape, axis, start, len))),
-            Storage::Gpu(a) => Ok(Storage::Gpu(gpu::layout::slice(
-                a, shape, axis, start, len,
-            )?)),
-        }
+        on_backend!(new "slice", (self => a), |K| K::slice(a, shape, axis, start, len))
     }
     /// Places `self` (of `shape`) at `start` along `axis` in zeros of size `full` there.
     pub fn pad_axis(
@@ -385,44 +300,47 @@ impl Storage {
         start: usize,
         full: usize,
     ) -> Result<Storage> {
-        match self {
-            Storage::Cpu(a) => Ok(Storage::Cpu(cpu::layout::pad_axis(
-                a, shape, axis, start, full,
-            ))),
-            Storage::Gpu(a) => Ok(Storage::Gpu(gpu::layout::pad_axis(
-                a, shape, axis, start, full,
-            )?)),
-        }
+        on_backend!(new "pad_axis", (self => a), |K| K::pad_axis(a, shape, axis, start, full))
     }
-    /// Concatenates along `axis`.
+    /// Concatenates along `axis` (all parts on the first part's backend).
     pub fn concat(parts: &[(&Storage, &Shape)], axis: usize) -> Result<Storage> {
-        if let Some((Storage::Gpu(_), _)) = parts.first() {
-            let mut dev = Vec::with_capacity(parts.len());
-            for (s, sh) in parts {
-                match s {
-                    Storage::Gpu(g) => dev.push((g, *sh)),
-                    other => return Err(mixed("concat", parts[0].0, other)),
-                }
-            }
-            return Ok(Storage::Gpu(gpu::layout::concat(&dev, axis)?));
+        fn same<'a, B>(
+            parts: &[(&'a Storage, &'a Shape)],
+            buf: impl Fn(&'a Storage) -> Option<&'a B>,
+        ) -> Result<Vec<(&'a B, &'a Shape)>> {
+            let typed = parts.iter().map(|(s, sh)| buf(s).map(|b| (b, *sh)));
+            let bad = |i: usize| mixed("concat", &[parts[0].0, parts[i].0]);
+            typed
+                .enumerate()
+                .map(|(i, t)| t.ok_or_else(|| bad(i)))
+                .collect()
         }
-        let mut host = Vec::with_capacity(parts.len());
-        for (s, sh) in parts {
-            match s {
-                Storage::Cpu(a) => host.push((a.as_slice(), *sh)),
-                other => return Err(mixed("concat", parts[0].0, other)),
+        match parts.first() {
+            None | Some((Storage::Cpu(_), _)) => {
+                let host = same(parts, |s| {
+                    if let Storage::Cpu(v) = s {
+                        Some(v)
+                    } else {
+                        None
+                    }
+                })?;
+                CpuKernels::concat(&host, axis).map(Storage::Cpu)
+            }
+            Some((Storage::Gpu(_), _)) => {
+                let dev = same(parts, |s| {
+                    if let Storage::Gpu(g) = s {
+                        Some(g)
+                    } else {
+                        None
+                    }
+                })?;
+                GpuKernels::concat(&dev, axis).map(Storage::Gpu)
             }
         }
-        Ok(Storage::Cpu(cpu::layout::concat(&host, axis)))
     }
     /// Entries `idx` along `axis`.
     pub fn index_select(&self, shape: &Shape, axis: usize, idx: &[u32]) -> Result<Storage> {
-        match self {
-            Storage::Cpu(a) => Ok(Storage::Cpu(cpu::layout::index_select(a, shape, axis, idx))),
-            Storage::Gpu(a) => Ok(Storage::Gpu(gpu::layout::index_select(
-                a, shape, axis, idx,
-            )?)),
-        }
+        on_backend!(new "index_select", (self => a), |K| K::index_select(a, shape, axis, idx))
     }
     /// Adjoint of `index_select`: adds row j of `self` into row `idx[j]` of zeros of size `full`.
     pub fn index_add(
@@ -432,14 +350,7 @@ impl Storage {
         idx: &[u32],
         full: usize,
     ) -> Result<Storage> {
-        match self {
-            Storage::Cpu(a) => Ok(Storage::Cpu(cpu::layout::index_add(
-                a, shape, axis, idx, full,
-            ))),
-            Storage::Gpu(a) => Ok(Storage::Gpu(gpu::layout::index_add(
-                a, shape, axis, idx, full,
-            )?)),
-        }
+        on_backend!(new "index_add", (self => a), |K| K::index_add(a, shape, axis, idx, full))
     }
     /// One in-place Adam step on `self` (the parameter) with moments `m`, `v`.
     pub fn adam_step(
@@ -449,16 +360,7 @@ impl Storage {
         v: &mut Storage,
         spec: &AdamSpec,
     ) -> Result<()> {
-        match (self, grad, m, v) {
-            (Storage::Cpu(p), Storage::Cpu(g), Storage::Cpu(m), Storage::Cpu(v)) => {
-                cpu::optim::adam_step(p, g, m, v, spec);
-                Ok(())
-            }
-            (Storage::Gpu(p), Storage::Gpu(g), Storage::Gpu(m), Storage::Gpu(v)) => {
-                gpu::optim::adam_step(p, g, m, v, spec)
-            }
-            (p, g, _, _) => Err(mixed("adam_step", p, g)),
-        }
+        on_backend!(in_place "adam_step", (self => p, grad => g, m => m, v => v), |K| K::adam_step(p, g, m, v, spec))
     }
     /// In-place `self = self - lr * (g + wd * self)` with optional momentum buffer.
     pub fn sgd_step(
@@ -469,44 +371,17 @@ impl Storage {
         momentum: f32,
         weight_decay: f32,
     ) -> Result<()> {
-        match (self, grad) {
-            (Storage::Cpu(p), Storage::Cpu(g)) => {
-                let buf = match momentum_buf {
-                    Some(Storage::Cpu(b)) => Some(b.as_mut_slice()),
-                    None => None,
-                    Some(_) => {
-                        return Err(Error::InvalidArgument(
-                            "sgd_step: momentum buffer on another device".into(),
-                        ))
-                    }
-                };
-                cpu::optim::sgd_step(p, g, buf, lr, momentum, weight_decay);
-                Ok(())
+        match momentum_buf {
+            Some(buf) => {
+                on_backend!(in_place "sgd_step", (self => p, grad => g, buf => b), |K| K::sgd_step(p, g, Some(b), lr, momentum, weight_decay))
             }
-            (Storage::Gpu(p), Storage::Gpu(g)) => {
-                let buf = match momentum_buf {
-                    Some(Storage::Gpu(b)) => Some(&*b),
-                    None => None,
-                    Some(_) => {
-                        return Err(Error::InvalidArgument(
-                            "sgd_step: momentum buffer on another device".into(),
-                        ))
-                    }
-                };
-                gpu::optim::sgd_step(p, g, buf, lr, momentum, weight_decay)
+            None => {
+                on_backend!(in_place "sgd_step", (self => p, grad => g), |K| K::sgd_step(p, g, None, lr, momentum, weight_decay))
             }
-            (p, g) => Err(mixed("sgd_step", p, g)),
         }
     }
     /// Overwrites `self` with a copy of `src` (same length).
     pub fn copy_from(&mut self, src: &Storage) -> Result<()> {
-        match (self, src) {
-            (Storage::Cpu(d), Storage::Cpu(s)) => {
-                d.copy_from_slice(s);
-                Ok(())
-            }
-            (Storage::Gpu(d), Storage::Gpu(s)) => gpu::layout::copy_from(d, s),
-            (d, s) => Err(mixed("copy_from", d, s)),
-        }
+        on_backend!(in_place "copy_from", (self => d, src => s), |K| K::copy_from(d, s))
     }
 }

@@ -48,6 +48,9 @@ fn every_unary_row_is_found_by_its_op_and_names_are_unique() {
     for (i, row) in BINARY_OPS.iter().enumerate() {
         assert_eq!(binary_row(row.op).0, i, "{}", row.name);
     }
+    for (i, row) in REDUCE_OPS.iter().enumerate() {
+        assert_eq!(reduce_row(row.op).0, i, "{}", row.name);
+    }
     // The generated WGSL has one case per row, in row order.
     let src = wgsl_unary_fn();
     for (i, row) in UNARY_OPS.iter().enumerate() {
@@ -124,6 +127,51 @@ fn every_binary_row_matches_on_cpu_and_gpu() {
                     let sb = Storage::from_slice(&b, dev).unwrap();
                     let got = sa.binary(&a_shape, &sb, &b_shape, &out, row.op).unwrap();
                     close(&got.to_vec().unwrap(), &want, &format!("{dev:?} {what}"));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_reduce_row_matches_on_cpu_and_gpu() {
+    let cpu = Device::cpu();
+    let gpu = gpu();
+    // Short (serial kernel) and long (tree kernel, vec4 and strided) reductions, odd sizes.
+    let cases: [(Vec<usize>, Vec<usize>); 4] = [
+        (vec![3, 7], vec![1]),
+        (vec![5, 4099], vec![1]),
+        (vec![4099, 3], vec![0]),
+        (vec![2, 3, 257], vec![0, 2]),
+    ];
+    for row in REDUCE_OPS {
+        for (dims, axes) in &cases {
+            let shape = Shape::from(dims.clone());
+            let x = inputs(shape.numel(), (-2.0, 2.0), 5);
+            let keep = shape.reduced_keepdim(axes);
+            // Reference: the row's CPU combine over each output's elements, one at a time.
+            let st = shape.strides();
+            let mut want = vec![row.identity; keep.numel()];
+            let keep_st = keep.strides();
+            for (i, &v) in x.iter().enumerate() {
+                let mut o = 0;
+                for ax in 0..shape.rank() {
+                    let c = (i / st[ax]) % shape.dim(ax);
+                    if !axes.contains(&ax) {
+                        o += c * keep_st[ax];
+                    }
+                }
+                want[o] = (row.cpu_combine)(want[o], v as f64);
+            }
+            let want: Vec<f32> = want.iter().map(|&v| v as f32).collect();
+            for dev in std::iter::once(&cpu).chain(gpu.as_ref()) {
+                let s = Storage::from_slice(&x, dev).unwrap();
+                let got = s.reduce(&shape, axes, row.op).unwrap().to_vec().unwrap();
+                let what = format!("{dev:?} {} of {shape} over {axes:?}", row.name);
+                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                    // Long f32 sums on the GPU round differently from the f64 reference.
+                    let tol = 1e-4 + 1e-5 * w.abs();
+                    assert!((g - w).abs() <= tol, "{what}[{i}]: got {g}, want {w}");
                 }
             }
         }

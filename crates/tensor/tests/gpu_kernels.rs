@@ -3,10 +3,8 @@
 
 mod common;
 use common::*;
-use vaecam_tensor::backend::{
-    AdamSpec, BinaryOp, MatmulSpec, Pool2dSpec, ReduceOp, Storage, UnaryOp, UpsampleSpec,
-};
-use vaecam_tensor::cpu::conv::Conv2dGeometry;
+use vaecam_tensor::backend::{AdamSpec, BinaryOp, ReduceOp, Storage, UnaryOp};
+use vaecam_tensor::geometry::{Conv2dGeometry, MatmulSpec, Pool2dSpec, UpsampleSpec};
 use vaecam_tensor::gpu::Kernels;
 use vaecam_tensor::{Device, Shape};
 
@@ -199,7 +197,7 @@ fn matmul_matches_cpu_for_every_layout() {
 
 fn geometries() -> Vec<Conv2dGeometry> {
     let g = |n, ci, h, w, co, k: (usize, usize), s, p| {
-        Conv2dGeometry::new(n, ci, h, w, co, k.0, k.1, s, p).unwrap()
+        Conv2dGeometry::new([n, ci, h, w], co, k, s, p).unwrap()
     };
     vec![
         g(1, 3, 7, 5, 5, (3, 3), (1, 1), (1, 1)),

@@ -10,137 +10,11 @@
 use super::conv_simd::RowPlan;
 #[cfg(target_arch = "x86_64")]
 use super::conv_simd::{narrow_col2im, PackedIm2col, PlaneGather};
-use super::gemm::{dot_nt, gemm_par, gemm_seq, Strided};
+use super::gemm::{dot_nt, gemm_par, gemm_seq, Dims, DotShape, Strided, StridedMut};
 #[cfg(target_arch = "x86_64")]
 use super::gemm_avx512::PACKED_NR;
+use crate::geometry::Conv2dGeometry;
 use rayon::prelude::*;
-
-/// Shape of a convolution: input `[n, c_in, h, w]`, weight
-/// `[c_out, c_in, kh, kw]`, output `[n, c_out, oh, ow]`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Conv2dGeometry {
-    /// Batch size.
-    pub n: usize,
-    /// Input channels.
-    pub c_in: usize,
-    /// Input height.
-    pub h: usize,
-    /// Input width.
-    pub w: usize,
-    /// Output channels.
-    pub c_out: usize,
-    /// Kernel height.
-    pub kh: usize,
-    /// Kernel width.
-    pub kw: usize,
-    /// Stride (rows, columns).
-    pub stride: (usize, usize),
-    /// Zero padding (rows, columns).
-    pub padding: (usize, usize),
-    /// Output height.
-    pub oh: usize,
-    /// Output width.
-    pub ow: usize,
-}
-
-impl Conv2dGeometry {
-    /// Geometry with `oh = (h + 2*ph - kh) / sh + 1` (likewise `ow`). `None`
-    /// if the kernel does not fit the padded input, or a stride or kernel
-    /// size is zero.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        n: usize,
-        c_in: usize,
-        h: usize,
-        w: usize,
-        c_out: usize,
-        kh: usize,
-        kw: usize,
-        stride: (usize, usize),
-        padding: (usize, usize),
-    ) -> Option<Self> {
-        if stride.0 == 0 || stride.1 == 0 || kh == 0 || kw == 0 {
-            return None;
-        }
-        let (hp, wp) = (h + 2 * padding.0, w + 2 * padding.1);
-        if hp < kh || wp < kw {
-            return None;
-        }
-        let (oh, ow) = ((hp - kh) / stride.0 + 1, (wp - kw) / stride.1 + 1);
-        Some(Conv2dGeometry {
-            n,
-            c_in,
-            h,
-            w,
-            c_out,
-            kh,
-            kw,
-            stride,
-            padding,
-            oh,
-            ow,
-        })
-    }
-
-    /// Geometry of the convolution whose backward-data is a conv_transpose2d
-    /// producing `h x w` from `oh x ow`. The caller picks `h, w` (which
-    /// absorbs output_padding); `None` unless this conv maps `h x w` back to
-    /// exactly `oh x ow`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn with_input_size(
-        n: usize,
-        c_in: usize,
-        h: usize,
-        w: usize,
-        c_out: usize,
-        kh: usize,
-        kw: usize,
-        stride: (usize, usize),
-        padding: (usize, usize),
-        oh: usize,
-        ow: usize,
-    ) -> Option<Self> {
-        let g = Self::new(n, c_in, h, w, c_out, kh, kw, stride, padding)?;
-        (g.oh == oh && g.ow == ow).then_some(g)
-    }
-
-    pub(crate) fn x_len(&self) -> usize {
-        self.n * self.c_in * self.h * self.w
-    }
-    pub(crate) fn y_len(&self) -> usize {
-        self.n * self.c_out * self.oh * self.ow
-    }
-    pub(crate) fn w_len(&self) -> usize {
-        self.c_out * self.krows()
-    }
-    /// Rows of the im2col matrix (the GEMM inner dimension of forward).
-    pub(crate) fn krows(&self) -> usize {
-        self.c_in * self.kh * self.kw
-    }
-    /// Multiply-adds times two of one pass (forward, backward-data or
-    /// backward-weight all cost the same).
-    fn flops(&self) -> usize {
-        2 * self.n * self.c_out * self.ohw() * self.krows()
-    }
-    pub(crate) fn ohw(&self) -> usize {
-        self.oh * self.ow
-    }
-
-    /// Images per chunk: enough output columns for efficient GEMM tiles,
-    /// no more than a fair share of the batch per thread, and an im2col
-    /// buffer of at most 4 MiB unless a single image needs more.
-    fn chunk(&self) -> usize {
-        const TARGET_COLS: usize = 512;
-        const MAX_COL_FLOATS: usize = 1 << 20;
-        let threads = rayon::current_num_threads().max(1);
-        let mut nb = TARGET_COLS.div_ceil(self.ohw().max(1));
-        nb = nb.min(self.n.div_ceil(threads)).max(1);
-        while nb > 1 && nb * self.ohw() * self.krows() > MAX_COL_FLOATS {
-            nb -= 1;
-        }
-        nb
-    }
-}
 
 /// Range of output positions `o` whose input index `o*s + k - p` lies in
 /// `[0, len)`.
@@ -322,17 +196,17 @@ fn regroup(c: usize, ohw: usize, nb: usize, src: &[f32], dst: &mut [f32], to_wid
 }
 
 /// `C = A*B` (or `+=`), on one thread when chunks already run in parallel.
-#[allow(clippy::too_many_arguments)]
-fn gemm(par: bool, m: usize, n: usize, k: usize, a: Strided, b: Strided, c: &mut [f32], acc: bool) {
-    assert!(c.len() >= m * n);
+fn gemm(par: bool, d: Dims, a: Strided, b: Strided, c: &mut [f32], acc: bool) {
+    assert!(c.len() >= d.m * d.n);
     let beta = if acc { 1.0 } else { 0.0 };
+    let c = StridedMut::rows(c.as_mut_ptr(), d.n);
     // SAFETY: callers pass operands sized for these shapes (they are slices
     // checked against the geometry), and `c` is a distinct &mut.
     unsafe {
         if par {
-            gemm_par(m, n, k, a, b, c.as_mut_ptr(), n as isize, 1, beta)
+            gemm_par(d, a, b, c, beta)
         } else {
-            gemm_seq(m, n, k, a, b, c.as_mut_ptr(), n as isize, 1, beta)
+            gemm_seq(d, a, b, c, beta)
         }
     }
 }
@@ -353,7 +227,7 @@ fn for_chunks<F>(g: &Conv2dGeometry, out: &mut [f32], per_image: usize, f: F)
 where
     F: Fn(usize, usize, &mut [f32], bool, &mut Vec<f32>, &mut Vec<f32>) + Sync,
 {
-    let nb = g.chunk();
+    let nb = chunk(g);
     if per_image == 0 || g.n == 0 {
         return;
     }
@@ -466,10 +340,20 @@ pub fn conv2d_forward(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
         im2col(g, &x[i0 * chw..(i0 + nb) * chw], nb, col);
         let (ncols, wm, cm) = (nb * ohw, mat(w, k, 1), mat(col, nb * ohw, 1));
         if nb == 1 {
-            gemm(par, g.c_out, ncols, k, wm, cm, yc, false);
+            let d = Dims {
+                m: g.c_out,
+                n: ncols,
+                k,
+            };
+            gemm(par, d, wm, cm, yc, false);
         } else {
             let tmp = scratch(tmp, g.c_out * ncols);
-            gemm(par, g.c_out, ncols, k, wm, cm, tmp, false);
+            let d = Dims {
+                m: g.c_out,
+                n: ncols,
+                k,
+            };
+            gemm(par, d, wm, cm, tmp, false);
             regroup(g.c_out, ohw, nb, tmp, yc, false);
         }
     });
@@ -511,16 +395,12 @@ pub fn conv2d_backward_data(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut 
         };
         let col = scratch(col, k * ncols);
         // col = W^T * dy: W is stored [c_out, k], read transposed.
-        gemm(
-            par,
-            k,
-            ncols,
-            g.c_out,
-            mat(w, 1, k),
-            mat(dyw, ncols, 1),
-            col,
-            false,
-        );
+        let d = Dims {
+            m: k,
+            n: ncols,
+            k: g.c_out,
+        };
+        gemm(par, d, mat(w, 1, k), mat(dyw, ncols, 1), col, false);
         dxc.fill(0.0);
         col2im(g, col, nb, dxc);
     });
@@ -551,7 +431,7 @@ pub fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
         dw.fill(0.0);
         return;
     }
-    let (k, ohw, chw, nb) = (g.krows(), g.ohw(), g.c_in * g.h * g.w, g.chunk());
+    let (k, ohw, chw, nb) = (g.krows(), g.ohw(), g.c_in * g.h * g.w, chunk(g));
     let yimg = g.c_out * ohw;
     let chunks = g.n.div_ceil(nb);
     let par_chunks = chunks >= rayon::current_num_threads();
@@ -574,10 +454,22 @@ pub fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
             t
         };
         if k * g.c_out <= 1024 {
-            dot_nt(k, g.c_out, ncols, col, ncols, dyw, ncols, dwt);
+            let shape = DotShape {
+                m: k,
+                n: g.c_out,
+                len: ncols,
+                lda: ncols,
+                ldb: ncols,
+            };
+            dot_nt(shape, col, dyw, dwt);
         } else {
             let (a, b) = (mat(col, ncols, 1), mat(dyw, 1, ncols));
-            gemm(threaded_gemm, k, g.c_out, ncols, a, b, dwt, true);
+            let d = Dims {
+                m: k,
+                n: g.c_out,
+                k: ncols,
+            };
+            gemm(threaded_gemm, d, a, b, dwt, true);
         }
     };
     // One partial dw^T per group of chunks (a group per thread), in a buffer
@@ -697,3 +589,18 @@ pub fn conv2d_backward_weight_reference(g: &Conv2dGeometry, x: &[f32], dy: &[f32
 #[cfg(test)]
 #[path = "conv_tests.rs"]
 mod tests;
+
+/// Images per chunk: enough output columns for efficient GEMM tiles, no more than a fair
+/// share of the batch per thread, and an im2col buffer of at most 4 MiB unless a single
+/// image needs more.
+fn chunk(g: &Conv2dGeometry) -> usize {
+    const TARGET_COLS: usize = 512;
+    const MAX_COL_FLOATS: usize = 1 << 20;
+    let threads = rayon::current_num_threads().max(1);
+    let mut nb = TARGET_COLS.div_ceil(g.ohw().max(1));
+    nb = nb.min(g.n.div_ceil(threads)).max(1);
+    while nb > 1 && nb * g.ohw() * g.krows() > MAX_COL_FLOATS {
+        nb -= 1;
+    }
+    nb
+}

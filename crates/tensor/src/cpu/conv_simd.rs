@@ -5,9 +5,11 @@
 //! the row plans, which take their AVX2 form (`conv_simd_avx2`) on that path.
 
 #[cfg(target_arch = "x86_64")]
-use super::conv::{valid_range, Conv2dGeometry};
+use super::conv::valid_range;
 #[cfg(target_arch = "x86_64")]
 use super::gemm_avx512::PACKED_NR;
+#[cfg(target_arch = "x86_64")]
+use crate::geometry::Conv2dGeometry;
 
 /// Small feature maps (rows under 8 outputs) as whole planes: each block of
 /// 16 outputs is one masked AVX-512 gather through a precomputed index

@@ -73,7 +73,8 @@ fn kernels_match_reference_on_awkward_shapes() {
                 for (kh, kw) in [(1, 1), (3, 3), (4, 4), (2, 3)] {
                     for s in [(1, 1), (2, 2), (1, 2)] {
                         for p in [(0, 0), (1, 1), (2, 2), (0, 1)] {
-                            if let Some(g) = Conv2dGeometry::new(n, c_in, h, w, c_out, kh, kw, s, p)
+                            if let Some(g) =
+                                Conv2dGeometry::new([n, c_in, h, w], c_out, (kh, kw), s, p)
                             {
                                 check(&g);
                                 count += 1;
@@ -100,11 +101,11 @@ fn larger_layers_exercise_chunking_and_threading() {
         // One image but enough work for the threaded-GEMM path.
         (1, 24, 64, 64),
     ] {
-        check(&Conv2dGeometry::new(n, c_in, h, h, c_out, 4, 4, (2, 2), (1, 1)).unwrap());
+        check(&Conv2dGeometry::new([n, c_in, h, h], c_out, (4, 4), (2, 2), (1, 1)).unwrap());
     }
     // Stride 1 with rows of 24 and 12 outputs (im2col into packed panels).
     for (n, h) in [(3, 24), (4, 12)] {
-        check(&Conv2dGeometry::new(n, 2, h, h, 3, 3, 3, (1, 1), (1, 1)).unwrap());
+        check(&Conv2dGeometry::new([n, 2, h, h], 3, (3, 3), (1, 1), (1, 1)).unwrap());
     }
 }
 
@@ -115,21 +116,28 @@ fn every_isa_path_matches_reference() {
         (2, 1, 3, 8, 4, 2, 1),
         (2, 33, 40, 12, 4, 2, 1),
     ] {
-        check(&Conv2dGeometry::new(n, c_in, h, h, c_out, k, k, (s, s), (p, p)).unwrap());
+        check(&Conv2dGeometry::new([n, c_in, h, h], c_out, (k, k), (s, s), (p, p)).unwrap());
     }
     assert!(crate::cpu::isa::available().contains(&crate::cpu::isa::Isa::Portable));
 }
 
 #[test]
 fn geometry_validation() {
-    assert!(Conv2dGeometry::new(1, 1, 2, 2, 1, 3, 3, (1, 1), (0, 0)).is_none());
-    assert!(Conv2dGeometry::new(1, 1, 2, 2, 1, 3, 3, (0, 1), (1, 1)).is_none());
-    let g = Conv2dGeometry::new(2, 3, 64, 64, 32, 4, 4, (2, 2), (1, 1)).unwrap();
+    assert!(Conv2dGeometry::new([1, 1, 2, 2], 1, (3, 3), (1, 1), (0, 0)).is_none());
+    assert!(Conv2dGeometry::new([1, 1, 2, 2], 1, (3, 3), (0, 1), (1, 1)).is_none());
+    let g = Conv2dGeometry::new([2, 3, 64, 64], 32, (4, 4), (2, 2), (1, 1)).unwrap();
     assert_eq!((g.oh, g.ow), (32, 32));
     // conv_transpose 4x4 -> 8x8 (k4 s2 p1) and output_padding=1 variants.
-    assert!(Conv2dGeometry::with_input_size(1, 2, 8, 8, 3, 4, 4, (2, 2), (1, 1), 4, 4).is_some());
-    assert!(Conv2dGeometry::with_input_size(1, 2, 9, 9, 3, 4, 4, (2, 2), (1, 1), 4, 4).is_some());
-    assert!(Conv2dGeometry::with_input_size(1, 2, 10, 10, 3, 4, 4, (2, 2), (1, 1), 4, 4).is_none());
+    assert!(
+        Conv2dGeometry::with_output_size([1, 2, 8, 8], 3, (4, 4), (2, 2), (1, 1), (4, 4)).is_some()
+    );
+    assert!(
+        Conv2dGeometry::with_output_size([1, 2, 9, 9], 3, (4, 4), (2, 2), (1, 1), (4, 4)).is_some()
+    );
+    assert!(
+        Conv2dGeometry::with_output_size([1, 2, 10, 10], 3, (4, 4), (2, 2), (1, 1), (4, 4))
+            .is_none()
+    );
 }
 
 #[test]
@@ -143,18 +151,13 @@ fn transpose_cases_with_output_padding() {
         (6, 8, 1, 2, 0, 3, 4),
     ] {
         for (n, c_in, c_out) in [(1, 1, 3), (3, 2, 1)] {
-            let g = Conv2dGeometry::with_input_size(
-                n,
-                c_in,
-                h,
-                w,
+            let g = Conv2dGeometry::with_output_size(
+                [n, c_in, h, w],
                 c_out,
-                kh,
-                kh,
+                (kh, kh),
                 (s, s),
                 (p, p),
-                oh,
-                ow,
+                (oh, ow),
             )
             .unwrap_or_else(|| panic!("{h}x{w} k{kh} s{s} p{p} -> {oh}x{ow}"));
             check(&g);

@@ -6,6 +6,7 @@
 //! on rayon's pool, so the engine has one thread pool and kernels called
 //! from inside rayon tasks (conv) never oversubscribe.
 
+use crate::geometry::MatmulSpec;
 use rayon::prelude::*;
 
 /// Below this many flops a product runs on the calling thread: splitting it
@@ -36,6 +37,56 @@ pub(crate) struct Strided {
 unsafe impl Send for Strided {}
 unsafe impl Sync for Strided {}
 
+/// Sizes of one product `C[m x n] = A[m x k] B[k x n]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Dims {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+}
+
+/// Strided view of the output matrix: element (i, j) is at `ptr + i*rs + j*cs`.
+#[derive(Clone, Copy)]
+pub(crate) struct StridedMut {
+    pub ptr: *mut f32,
+    pub rs: isize,
+    pub cs: isize,
+}
+
+impl StridedMut {
+    /// A contiguous row-major matrix with `cols` columns.
+    pub(crate) fn rows(ptr: *mut f32, cols: usize) -> Self {
+        StridedMut {
+            ptr,
+            rs: cols as isize,
+            cs: 1,
+        }
+    }
+}
+
+/// One register tile of C as a SIMD micro-kernel writes it: `mr x nr` (at most the kernel's
+/// full tile) at `ptr`, rows `rs` floats apart, added to the old values when `accumulate`.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+pub(crate) struct CTile {
+    pub ptr: *mut f32,
+    pub rs: isize,
+    pub mr: usize,
+    pub nr: usize,
+    pub accumulate: bool,
+}
+
+/// The operands of `C[m x n] += A * B^T` as [`dot_nt`] reads them: A's m rows and B's n rows
+/// are each `len` contiguous floats, `lda` and `ldb` apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DotShape {
+    pub m: usize,
+    pub n: usize,
+    pub len: usize,
+    pub lda: usize,
+    pub ldb: usize,
+}
+
 impl Strided {
     /// Row-major storage with `cols_stored` columns, seen through an optional transpose.
     fn of(ptr: *const f32, cols_stored: usize, trans: bool) -> Self {
@@ -61,18 +112,13 @@ impl Strided {
 /// # Safety
 /// All pointers must cover the strided extents of an m x k, k x n and m x n
 /// matrix, and C must not alias A or B.
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn gemm_seq(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: Strided,
-    b: Strided,
-    c: *mut f32,
-    rsc: isize,
-    csc: isize,
-    beta: f32,
-) {
+pub(crate) unsafe fn gemm_seq(d: Dims, a: Strided, b: Strided, c: StridedMut, beta: f32) {
+    let Dims { m, n, k } = d;
+    let StridedMut {
+        ptr: c,
+        rs: rsc,
+        cs: csc,
+    } = c;
     if m == 0 || n == 0 {
         return;
     }
@@ -90,11 +136,9 @@ pub(crate) unsafe fn gemm_seq(
     if csc == 1 {
         match super::isa::active() {
             super::isa::Isa::Avx512 => {
-                return super::gemm_avx512::gemm(m, n, k, a, b, c, rsc, beta != 0.0)
+                return super::gemm_avx512::gemm(d, a, b, c, rsc, beta != 0.0)
             }
-            super::isa::Isa::Avx2 => {
-                return super::gemm_avx2::gemm(m, n, k, a, b, c, rsc, beta != 0.0)
-            }
+            super::isa::Isa::Avx2 => return super::gemm_avx2::gemm(d, a, b, c, rsc, beta != 0.0),
             super::isa::Isa::Portable => {}
         }
     }
@@ -108,17 +152,14 @@ pub(crate) unsafe fn gemm_seq(
 /// product. Meant for tiny m*n with a long `len` (the weight gradient of a
 /// conv with one input or output channel), where GEMM packing would copy far
 /// more than it computes.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn dot_nt(
-    m: usize,
-    n: usize,
-    len: usize,
-    a: &[f32],
-    lda: usize,
-    b: &[f32],
-    ldb: usize,
-    c: &mut [f32],
-) {
+pub(crate) fn dot_nt(s: DotShape, a: &[f32], b: &[f32], c: &mut [f32]) {
+    let DotShape {
+        m,
+        n,
+        len,
+        lda,
+        ldb,
+    } = s;
     assert!(c.len() >= m * n);
     if m == 0 || n == 0 || len == 0 {
         return;
@@ -129,14 +170,10 @@ pub(crate) fn dot_nt(
         // SAFETY: feature detected (the active path never exceeds it);
         // extents asserted above.
         super::isa::Isa::Avx512 => {
-            return unsafe {
-                super::gemm_avx512::dot_nt(m, n, len, a.as_ptr(), lda, b.as_ptr(), ldb, c)
-            };
+            return unsafe { super::gemm_avx512::dot_nt(s, a.as_ptr(), b.as_ptr(), c) };
         }
         super::isa::Isa::Avx2 => {
-            return unsafe {
-                super::gemm_avx2::dot_nt(m, n, len, a.as_ptr(), lda, b.as_ptr(), ldb, c)
-            };
+            return unsafe { super::gemm_avx2::dot_nt(s, a.as_ptr(), b.as_ptr(), c) };
         }
         super::isa::Isa::Portable => {}
     }
@@ -153,22 +190,17 @@ pub(crate) fn dot_nt(
 ///
 /// # Safety
 /// As for [`gemm_seq`].
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn gemm_par(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: Strided,
-    b: Strided,
-    c: *mut f32,
-    rsc: isize,
-    csc: isize,
-    beta: f32,
-) {
+pub(crate) unsafe fn gemm_par(d: Dims, a: Strided, b: Strided, c: StridedMut, beta: f32) {
+    let Dims { m, n, k } = d;
     let threads = rayon::current_num_threads();
     if threads <= 1 || 2 * m * n * k < PAR_MIN_FLOPS {
-        return gemm_seq(m, n, k, a, b, c, rsc, csc, beta);
+        return gemm_seq(d, a, b, c, beta);
     }
+    let StridedMut {
+        ptr: c,
+        rs: rsc,
+        cs: csc,
+    } = c;
     let split_rows = m >= n;
     let len = if split_rows { m } else { n };
     // Multiples of 16 so a column split never cuts a 16-lane vector of C.
@@ -185,38 +217,30 @@ pub(crate) unsafe fn gemm_par(
                 ptr: a.ptr.offset(lo_i * a.rs),
                 ..a
             };
-            gemm_seq(sz, n, k, a2, b, cp.get().offset(lo_i * rsc), rsc, csc, beta);
+            let c2 = StridedMut {
+                ptr: cp.get().offset(lo_i * rsc),
+                rs: rsc,
+                cs: csc,
+            };
+            gemm_seq(Dims { m: sz, ..d }, a2, b, c2, beta);
         } else {
             let b2 = Strided {
                 ptr: b.ptr.offset(lo_i * b.cs),
                 ..b
             };
-            gemm_seq(m, sz, k, a, b2, cp.get().offset(lo_i * csc), rsc, csc, beta);
+            let c2 = StridedMut {
+                ptr: cp.get().offset(lo_i * csc),
+                rs: rsc,
+                cs: csc,
+            };
+            gemm_seq(Dims { n: sz, ..d }, a, b2, c2, beta);
         }
     });
 }
 
-/// `C[m x n] (= or +=) op(A) * op(B)`, all row-major and contiguous.
-///
-/// `op(A)` is A stored `m x k`, or with `trans_a` the transpose of A stored
-/// `k x m`; likewise `op(B)` is `k x n` or the transpose of `n x k` storage.
-/// With `accumulate` the product is added to C, otherwise C is overwritten
-/// (its previous contents are never read). Runs on rayon's pool.
-///
-/// # Panics
-/// If a slice length differs from what the shape requires.
-#[allow(clippy::too_many_arguments)]
-pub fn sgemm(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[f32],
-    trans_a: bool,
-    b: &[f32],
-    trans_b: bool,
-    c: &mut [f32],
-    accumulate: bool,
-) {
+/// One product `C[m x n] (= or +=) op(A) * op(B)` (`s.batch` is ignored): see [`sgemm`].
+fn sgemm_single(s: MatmulSpec, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+    let MatmulSpec { m, n, k, .. } = s;
     assert_eq!(
         a.len(),
         m * k,
@@ -238,21 +262,23 @@ pub fn sgemm(
         c.len(),
         m * n
     );
-    let (sa, sb) = operands(m, n, k, a.as_ptr(), trans_a, b.as_ptr(), trans_b);
+    let (sa, sb) = operands(s, a.as_ptr(), b.as_ptr());
     let beta = if accumulate { 1.0 } else { 0.0 };
+    let c = StridedMut::rows(c.as_mut_ptr(), n);
     // SAFETY: lengths were checked above and C is a distinct &mut slice.
-    unsafe { gemm_par(m, n, k, sa, sb, c.as_mut_ptr(), n as isize, 1, beta) }
+    unsafe { gemm_par(Dims { m, n, k }, sa, sb, c, beta) }
 }
 
-fn operands(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: *const f32,
-    trans_a: bool,
-    b: *const f32,
-    trans_b: bool,
-) -> (Strided, Strided) {
+/// Strided views of `s`'s operands (one product of the batch).
+fn operands(s: MatmulSpec, a: *const f32, b: *const f32) -> (Strided, Strided) {
+    let MatmulSpec {
+        m,
+        n,
+        k,
+        trans_a,
+        trans_b,
+        ..
+    } = s;
     let sa = if trans_a {
         Strided::of(a, m, true)
     } else {
@@ -266,29 +292,27 @@ fn operands(
     (sa, sb)
 }
 
-/// `batch` independent products `C_i (= or +=) op(A_i) * op(B_i)`.
+/// `s.batch` independent products `C_i (= or +=) op(A_i) * op(B_i)`, row-major.
 ///
-/// Matrices are stored back to back with strides `m*k`, `k*n` and `m*n`.
-/// `broadcast_a` (or `broadcast_b`) means A (or B) is one matrix shared by
-/// every batch entry. Other conventions are as in [`sgemm`].
+/// `op(A)` is A stored `m x k`, or with `trans_a` the transpose of A stored `k x m`; likewise
+/// `op(B)` is `k x n` or the transpose of `n x k` storage. Matrices are stored back to back
+/// with strides `m*k`, `k*n` and `m*n`; `broadcast_a` (or `broadcast_b`) means A (or B) is
+/// one matrix shared by every batch entry. With `accumulate` the products are added to C,
+/// otherwise C is overwritten (its previous contents are never read). Runs on rayon's pool.
 ///
 /// # Panics
 /// If a slice length differs from what the shape requires.
-#[allow(clippy::too_many_arguments)]
-pub fn sgemm_batched(
-    batch: usize,
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[f32],
-    trans_a: bool,
-    broadcast_a: bool,
-    b: &[f32],
-    trans_b: bool,
-    broadcast_b: bool,
-    c: &mut [f32],
-    accumulate: bool,
-) {
+pub fn sgemm(s: MatmulSpec, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+    let MatmulSpec {
+        batch,
+        m,
+        n,
+        k,
+        trans_a,
+        broadcast_a,
+        broadcast_b,
+        ..
+    } = s;
     let na = if broadcast_a { 1 } else { batch };
     let nb = if broadcast_b { 1 } else { batch };
     assert_eq!(a.len(), na * m * k, "sgemm_batched: A length mismatch");
@@ -300,10 +324,15 @@ pub fn sgemm_batched(
     // A stack of untransposed A's against one shared B is a single tall
     // product, which blocks and threads far better than `batch` small ones.
     if broadcast_b && !broadcast_a && !trans_a {
-        return sgemm(batch * m, n, k, a, false, b, trans_b, c, accumulate);
+        let tall = MatmulSpec {
+            batch: 1,
+            m: batch * m,
+            ..s
+        };
+        return sgemm_single(tall, a, b, c, accumulate);
     }
     let beta = if accumulate { 1.0 } else { 0.0 };
-    let (sa, sb) = operands(m, n, k, a.as_ptr(), trans_a, b.as_ptr(), trans_b);
+    let (sa, sb) = operands(s, a.as_ptr(), b.as_ptr());
     let (stride_a, stride_b) = (
         if broadcast_a { 0 } else { (m * k) as isize },
         if broadcast_b { 0 } else { (k * n) as isize },
@@ -322,12 +351,13 @@ pub fn sgemm_batched(
             ptr: sb.ptr.wrapping_offset(i * stride_b),
             ..sb
         };
+        let ci = StridedMut::rows(ci.as_mut_ptr(), n);
         // SAFETY: lengths were checked above; entry i stays inside a and b.
         unsafe {
             if par {
-                gemm_par(m, n, k, ai, bi, ci.as_mut_ptr(), n as isize, 1, beta)
+                gemm_par(Dims { m, n, k }, ai, bi, ci, beta)
             } else {
-                gemm_seq(m, n, k, ai, bi, ci.as_mut_ptr(), n as isize, 1, beta)
+                gemm_seq(Dims { m, n, k }, ai, bi, ci, beta)
             }
         }
     };
@@ -347,232 +377,5 @@ pub fn sgemm_batched(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fill(len: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (0..len)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-            })
-            .collect()
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn naive(
-        m: usize,
-        n: usize,
-        k: usize,
-        a: &[f32],
-        ta: bool,
-        b: &[f32],
-        tb: bool,
-        c: &mut [f32],
-        acc: bool,
-    ) {
-        for i in 0..m {
-            for j in 0..n {
-                let mut s = 0f64;
-                for p in 0..k {
-                    let av = if ta { a[p * m + i] } else { a[i * k + p] };
-                    let bv = if tb { b[j * k + p] } else { b[p * n + j] };
-                    s += av as f64 * bv as f64;
-                }
-                let base = if acc { c[i * n + j] as f64 } else { 0.0 };
-                c[i * n + j] = (base + s) as f32;
-            }
-        }
-    }
-
-    fn close(got: &[f32], want: &[f32], k: usize) {
-        assert_eq!(got.len(), want.len());
-        let isa = crate::cpu::isa::active();
-        let tol = 1e-5 * (k as f32 + 1.0).sqrt() * 4.0;
-        for (i, (g, w)) in got.iter().zip(want).enumerate() {
-            assert!(
-                (g - w).abs() <= tol * (1.0 + w.abs()),
-                "index {i} on {isa}: got {g}, want {w}"
-            );
-        }
-    }
-
-    /// Runs `f` once on every ISA path this CPU supports.
-    fn on_every_isa(f: impl Fn()) {
-        for isa in crate::cpu::isa::available() {
-            crate::cpu::isa::with_isa(isa, &f).unwrap();
-        }
-    }
-
-    #[test]
-    fn sgemm_matches_naive_on_awkward_shapes() {
-        on_every_isa(sgemm_awkward_shapes_on_active_path);
-    }
-
-    fn sgemm_awkward_shapes_on_active_path() {
-        let dims = [1usize, 3, 17, 64, 129];
-        let mut seed = 1;
-        for &m in &dims {
-            for &n in &dims {
-                for &k in &dims {
-                    for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-                        for acc in [false, true] {
-                            seed += 1;
-                            let a = fill(m * k, seed);
-                            let b = fill(k * n, seed + 1000);
-                            let c0 = if acc {
-                                fill(m * n, seed + 2000)
-                            } else {
-                                vec![f32::NAN; m * n]
-                            };
-                            let mut got = c0.clone();
-                            let mut want = c0.clone();
-                            sgemm(m, n, k, &a, ta, &b, tb, &mut got, acc);
-                            naive(m, n, k, &a, ta, &b, tb, &mut want, acc);
-                            close(&got, &want, k);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn sgemm_large_parallel() {
-        on_every_isa(sgemm_large_parallel_on_active_path);
-    }
-
-    fn sgemm_large_parallel_on_active_path() {
-        let (m, n, k) = (300, 257, 190);
-        for (ta, tb) in [(false, false), (true, true)] {
-            let a = fill(m * k, 7);
-            let b = fill(k * n, 8);
-            let mut got = vec![0.0; m * n];
-            let mut want = vec![0.0; m * n];
-            sgemm(m, n, k, &a, ta, &b, tb, &mut got, false);
-            naive(m, n, k, &a, ta, &b, tb, &mut want, false);
-            close(&got, &want, k);
-            // A wide C is split by columns instead of rows.
-            let (m2, n2) = (30, n * 10);
-            let b2 = fill(k * n2, 9);
-            let mut got = vec![0.0; m2 * n2];
-            let mut want = vec![0.0; m2 * n2];
-            sgemm(m2, n2, k, &a[..m2 * k], ta, &b2, tb, &mut got, false);
-            naive(m2, n2, k, &a[..m2 * k], ta, &b2, tb, &mut want, false);
-            close(&got, &want, k);
-        }
-    }
-
-    #[test]
-    fn every_isa_path_matches_naive_on_tile_edges() {
-        on_every_isa(tile_edges_on_active_path);
-    }
-
-    fn tile_edges_on_active_path() {
-        // Around the 6x16, 4x24, 8x48 and 14x32 tiles and the KC = 256 block.
-        for (m, n, k) in [
-            (17, 3, 129),
-            (64, 129, 17),
-            (200, 300, 100),
-            (6, 16, 8),
-            (7, 25, 257),
-            (5, 47, 9),
-            (13, 49, 300),
-        ] {
-            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-                let (a, b, c0) = (fill(m * k, 21), fill(k * n, 22), fill(m * n, 23));
-                for acc in [false, true] {
-                    let (mut got, mut want) = (c0.clone(), c0.clone());
-                    sgemm(m, n, k, &a, ta, &b, tb, &mut got, acc);
-                    naive(m, n, k, &a, ta, &b, tb, &mut want, acc);
-                    close(&got, &want, k);
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn sgemm_zero_k_overwrites_or_keeps() {
-        let mut c = vec![5.0; 6];
-        sgemm(2, 3, 0, &[], false, &[], false, &mut c, true);
-        assert_eq!(c, vec![5.0; 6]);
-        sgemm(2, 3, 0, &[], false, &[], false, &mut c, false);
-        assert_eq!(c, vec![0.0; 6]);
-    }
-
-    #[test]
-    fn dot_nt_matches_naive_on_every_isa() {
-        on_every_isa(|| {
-            for (m, n, len) in [(1, 1, 1), (5, 3, 7), (4, 2, 8), (9, 5, 33), (3, 7, 100)] {
-                let (lda, ldb) = (len + 3, len + 1);
-                let a = fill((m - 1) * lda + len, 31);
-                let b = fill((n - 1) * ldb + len, 32);
-                let c0 = fill(m * n, 33);
-                let mut got = c0.clone();
-                dot_nt(m, n, len, &a, lda, &b, ldb, &mut got);
-                let want: Vec<f32> = (0..m * n)
-                    .map(|ij| {
-                        let (i, j) = (ij / n, ij % n);
-                        let d: f64 = (0..len)
-                            .map(|p| a[i * lda + p] as f64 * b[j * ldb + p] as f64)
-                            .sum();
-                        (c0[ij] as f64 + d) as f32
-                    })
-                    .collect();
-                close(&got, &want, len);
-            }
-        });
-    }
-
-    #[test]
-    fn batched_with_broadcasts() {
-        for &(batch, m, n, k) in &[
-            (1, 3, 17, 5),
-            (4, 17, 3, 64),
-            (5, 64, 65, 33),
-            (3, 129, 1, 17),
-        ] {
-            for ta in [false, true] {
-                for tb in [false, true] {
-                    for (ba, bb) in [(false, false), (true, false), (false, true), (true, true)] {
-                        for acc in [false, true] {
-                            let na = if ba { 1 } else { batch };
-                            let nb = if bb { 1 } else { batch };
-                            let a = fill(na * m * k, 11);
-                            let b = fill(nb * k * n, 12);
-                            let c0 = if acc {
-                                fill(batch * m * n, 13)
-                            } else {
-                                vec![f32::NAN; batch * m * n]
-                            };
-                            let mut got = c0.clone();
-                            sgemm_batched(batch, m, n, k, &a, ta, ba, &b, tb, bb, &mut got, acc);
-                            let mut want = c0.clone();
-                            for i in 0..batch {
-                                let ai = if ba { 0 } else { i };
-                                let bi = if bb { 0 } else { i };
-                                naive(
-                                    m,
-                                    n,
-                                    k,
-                                    &a[ai * m * k..(ai + 1) * m * k],
-                                    ta,
-                                    &b[bi * k * n..(bi + 1) * k * n],
-                                    tb,
-                                    &mut want[i * m * n..(i + 1) * m * n],
-                                    acc,
-                                );
-                            }
-                            close(&got, &want, k);
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
+#[path = "gemm_tests.rs"]
+mod tests;

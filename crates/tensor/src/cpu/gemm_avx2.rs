@@ -4,7 +4,7 @@
 //! of the 16 ymm registers accumulating, and pack with 8 x 8 register
 //! transposes instead of scalar gathers.
 
-use super::gemm::Strided;
+use super::gemm::{CTile, Dims, DotShape, Strided};
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 
@@ -28,23 +28,21 @@ thread_local! {
 ///
 /// # Safety
 /// AVX2 and FMA present; A, B, C cover m x k, k x n, m x n (strided).
-#[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn gemm(
-    m: usize,
-    n: usize,
-    k: usize,
+    d: Dims,
     a: Strided,
     b: Strided,
     c: *mut f32,
     rsc: isize,
     accumulate: bool,
 ) {
+    let Dims { m, n, .. } = d;
     let pad6 = m.next_multiple_of(6) * n.next_multiple_of(16);
     let pad4 = m.next_multiple_of(4) * n.next_multiple_of(24);
     if pad6 <= pad4 {
-        tiled::<6, 2>(m, n, k, a, b, c, rsc, accumulate)
+        tiled::<6, 2>(d, a, b, c, rsc, accumulate)
     } else {
-        tiled::<4, 3>(m, n, k, a, b, c, rsc, accumulate)
+        tiled::<4, 3>(d, a, b, c, rsc, accumulate)
     }
 }
 
@@ -109,11 +107,13 @@ unsafe fn prepacked<const MR: usize, const NV: usize>(
                                 pa.as_ptr().add(ir * kc),
                                 panel.add(js),
                                 PANEL,
-                                cp,
-                                rsc,
-                                mr,
-                                nr,
-                                pc > 0,
+                                CTile {
+                                    ptr: cp,
+                                    rs: rsc,
+                                    mr,
+                                    nr,
+                                    accumulate: pc > 0,
+                                },
                             );
                         }
                     }
@@ -123,17 +123,15 @@ unsafe fn prepacked<const MR: usize, const NV: usize>(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 unsafe fn tiled<const MR: usize, const NV: usize>(
-    m: usize,
-    n: usize,
-    k: usize,
+    d: Dims,
     a: Strided,
     b: Strided,
     c: *mut f32,
     rsc: isize,
     accumulate: bool,
 ) {
+    let Dims { m, n, k } = d;
     let nr_tile = 8 * NV;
     let (mc_blk, nc_blk) = (MR * (MC_TARGET / MR), nr_tile * (NC_TARGET / nr_tile));
     BUFS.with(|bufs| {
@@ -166,11 +164,13 @@ unsafe fn tiled<const MR: usize, const NV: usize>(
                                 pa.as_ptr().add(ir * kc),
                                 pb.as_ptr().add(jr * kc),
                                 nr_tile,
-                                cp,
-                                rsc,
-                                mr,
-                                nr,
-                                acc,
+                                CTile {
+                                    ptr: cp,
+                                    rs: rsc,
+                                    mr,
+                                    nr,
+                                    accumulate: acc,
+                                },
                             );
                         }
                     }
@@ -352,18 +352,20 @@ unsafe fn pack_b<const NV: usize>(
 /// One MR x 8NV tile of C from an MR-row panel of A and a B panel whose rows
 /// are `ldb` floats apart.
 #[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
 unsafe fn kernel<const MR: usize, const NV: usize>(
     kc: usize,
     a: *const f32,
     b: *const f32,
     ldb: usize,
-    c: *mut f32,
-    rsc: isize,
-    mr: usize,
-    nr: usize,
-    acc_c: bool,
+    tile: CTile,
 ) {
+    let CTile {
+        ptr: c,
+        rs: rsc,
+        mr,
+        nr,
+        accumulate: acc_c,
+    } = tile;
     let mut acc = [[_mm256_setzero_ps(); NV]; MR];
     let (mut a, mut b) = (a, b);
     for _ in 0..kc {
@@ -415,49 +417,35 @@ unsafe fn kernel<const MR: usize, const NV: usize>(
 ///
 /// # Safety
 /// AVX2 and FMA present; rows of A and B cover `len` floats.
-#[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn dot_nt(
-    m: usize,
-    n: usize,
-    len: usize,
-    a: *const f32,
-    lda: usize,
-    b: *const f32,
-    ldb: usize,
-    c: &mut [f32],
-) {
+pub(super) unsafe fn dot_nt(s: DotShape, a: *const f32, b: *const f32, c: &mut [f32]) {
+    let DotShape { m, n, .. } = s;
     let (m2, n4) = (m / 2 * 2, n / 4 * 4);
     for i in (0..m).step_by(2) {
         for j in (0..n).step_by(4) {
             match (i < m2, j < n4) {
-                (true, true) => dot_block::<2, 4>(i, j, n, len, a, lda, b, ldb, c),
-                (true, false) => {
-                    (j..n).for_each(|j| dot_block::<2, 1>(i, j, n, len, a, lda, b, ldb, c))
+                (true, true) => dot_block::<2, 4>(s, i, j, a, b, c),
+                (true, false) => (j..n).for_each(|j| dot_block::<2, 1>(s, i, j, a, b, c)),
+                (false, true) => (i..m).for_each(|i| dot_block::<1, 4>(s, i, j, a, b, c)),
+                (false, false) => {
+                    (i..m).for_each(|i| (j..n).for_each(|j| dot_block::<1, 1>(s, i, j, a, b, c)))
                 }
-                (false, true) => {
-                    (i..m).for_each(|i| dot_block::<1, 4>(i, j, n, len, a, lda, b, ldb, c))
-                }
-                (false, false) => (i..m).for_each(|i| {
-                    (j..n).for_each(|j| dot_block::<1, 1>(i, j, n, len, a, lda, b, ldb, c))
-                }),
             }
         }
     }
 }
 
 #[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
 unsafe fn dot_block<const R: usize, const S: usize>(
+    shape: DotShape,
     i: usize,
     j: usize,
-    n: usize,
-    len: usize,
     a: *const f32,
-    lda: usize,
     b: *const f32,
-    ldb: usize,
     c: &mut [f32],
 ) {
+    let DotShape {
+        n, len, lda, ldb, ..
+    } = shape;
     let mut acc = [[_mm256_setzero_ps(); S]; R];
     let mut p = 0;
     let load = |ptr: *const f32, rem: usize| {

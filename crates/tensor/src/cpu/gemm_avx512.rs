@@ -2,7 +2,7 @@
 //! only uses 256-bit vectors; on cores with full-width AVX-512 (Zen 5) this
 //! doubles the per-cycle throughput.
 
-use super::gemm::Strided;
+use super::gemm::{CTile, Dims, DotShape, Strided};
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 
@@ -21,23 +21,21 @@ thread_local! {
 }
 
 /// C = (accumulate ? C : 0) + A*B with unit column stride in C.
-#[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn gemm(
-    m: usize,
-    n: usize,
-    k: usize,
+    d: Dims,
     a: Strided,
     b: Strided,
     c: *mut f32,
     rsc: isize,
     accumulate: bool,
 ) {
+    let Dims { m, n, .. } = d;
     let pad14 = m.next_multiple_of(14) * n.next_multiple_of(32);
     let pad8 = m.next_multiple_of(8) * n.next_multiple_of(48);
     if pad14 <= pad8 {
-        tiled::<14, 2>(m, n, k, a, b, c, rsc, accumulate)
+        tiled::<14, 2>(d, a, b, c, rsc, accumulate)
     } else {
-        tiled::<8, 3>(m, n, k, a, b, c, rsc, accumulate)
+        tiled::<8, 3>(d, a, b, c, rsc, accumulate)
     }
 }
 
@@ -81,7 +79,14 @@ pub(super) unsafe fn gemm_prepacked_b(
                     for ir in (0..mc).step_by(MR) {
                         let cp = c.offset((ic + ir) as isize * rsc + jr as isize);
                         let mr = MR.min(mc - ir);
-                        kernel::<MR, 3>(kc, pa.as_ptr().add(ir * kc), bp, cp, rsc, mr, nr, pc > 0);
+                        let tile = CTile {
+                            ptr: cp,
+                            rs: rsc,
+                            mr,
+                            nr,
+                            accumulate: pc > 0,
+                        };
+                        kernel::<MR, 3>(kc, pa.as_ptr().add(ir * kc), bp, tile);
                     }
                 }
             }
@@ -92,49 +97,35 @@ pub(super) unsafe fn gemm_prepacked_b(
 /// 4x4 blocks of dot products (16 accumulators, 8 loads per 16 FMAs),
 /// masked loads for the `len % 16` tail; edge rows and columns use 1-wide
 /// blocks.
-#[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn dot_nt(
-    m: usize,
-    n: usize,
-    len: usize,
-    a: *const f32,
-    lda: usize,
-    b: *const f32,
-    ldb: usize,
-    c: &mut [f32],
-) {
+pub(super) unsafe fn dot_nt(s: DotShape, a: *const f32, b: *const f32, c: &mut [f32]) {
+    let DotShape { m, n, .. } = s;
     let (m4, n4) = (m / 4 * 4, n / 4 * 4);
     for i in (0..m).step_by(4) {
         for j in (0..n).step_by(4) {
             match (i < m4, j < n4) {
-                (true, true) => dot_block::<4, 4>(i, j, n, len, a, lda, b, ldb, c),
-                (true, false) => {
-                    (j..n).for_each(|j| dot_block::<4, 1>(i, j, n, len, a, lda, b, ldb, c))
+                (true, true) => dot_block::<4, 4>(s, i, j, a, b, c),
+                (true, false) => (j..n).for_each(|j| dot_block::<4, 1>(s, i, j, a, b, c)),
+                (false, true) => (i..m).for_each(|i| dot_block::<1, 4>(s, i, j, a, b, c)),
+                (false, false) => {
+                    (i..m).for_each(|i| (j..n).for_each(|j| dot_block::<1, 1>(s, i, j, a, b, c)))
                 }
-                (false, true) => {
-                    (i..m).for_each(|i| dot_block::<1, 4>(i, j, n, len, a, lda, b, ldb, c))
-                }
-                (false, false) => (i..m).for_each(|i| {
-                    (j..n).for_each(|j| dot_block::<1, 1>(i, j, n, len, a, lda, b, ldb, c))
-                }),
             }
         }
     }
 }
 
 #[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
 unsafe fn dot_block<const R: usize, const S: usize>(
+    shape: DotShape,
     i: usize,
     j: usize,
-    n: usize,
-    len: usize,
     a: *const f32,
-    lda: usize,
     b: *const f32,
-    ldb: usize,
     c: &mut [f32],
 ) {
+    let DotShape {
+        n, len, lda, ldb, ..
+    } = shape;
     let mut acc = [[_mm512_setzero_ps(); S]; R];
     let mut p = 0;
     while p < len {
@@ -162,17 +153,15 @@ unsafe fn dot_block<const R: usize, const S: usize>(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 unsafe fn tiled<const MR: usize, const NV: usize>(
-    m: usize,
-    n: usize,
-    k: usize,
+    d: Dims,
     a: Strided,
     b: Strided,
     c: *mut f32,
     rsc: isize,
     accumulate: bool,
 ) {
+    let Dims { m, n, k } = d;
     let nr_tile = 16 * NV;
     let (mc_blk, nc_blk) = (MR * (MC_TARGET / MR), nr_tile * (NC_TARGET / nr_tile));
     BUFS.with(|bufs| {
@@ -204,11 +193,13 @@ unsafe fn tiled<const MR: usize, const NV: usize>(
                                 kc,
                                 pa.as_ptr().add(ir * kc),
                                 pb.as_ptr().add(jr * kc),
-                                cp,
-                                rsc,
-                                mr,
-                                nr,
-                                acc,
+                                CTile {
+                                    ptr: cp,
+                                    rs: rsc,
+                                    mr,
+                                    nr,
+                                    accumulate: acc,
+                                },
                             );
                         }
                     }
@@ -371,17 +362,19 @@ unsafe fn pack_b<const NV: usize>(
 }
 
 #[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
 unsafe fn kernel<const MR: usize, const NV: usize>(
     kc: usize,
     a: *const f32,
     b: *const f32,
-    c: *mut f32,
-    rsc: isize,
-    mr: usize,
-    nr: usize,
-    acc_c: bool,
+    tile: CTile,
 ) {
+    let CTile {
+        ptr: c,
+        rs: rsc,
+        mr,
+        nr,
+        accumulate: acc_c,
+    } = tile;
     let mut acc = [[_mm512_setzero_ps(); NV]; MR];
     let (mut a, mut b) = (a, b);
     for _ in 0..kc {

@@ -19,12 +19,15 @@ mod gemm_avx2;
 #[cfg(target_arch = "x86_64")]
 mod gemm_avx512;
 pub mod isa;
+mod kernels;
 pub mod layout;
 pub mod optim;
 pub mod pool;
 pub mod reduce;
 
-use crate::backend::MatmulSpec;
+pub use kernels::CpuKernels;
+
+use crate::geometry::MatmulSpec;
 
 /// Below this many elements a kernel runs on the calling thread: rayon's fork/join costs more.
 pub(crate) const PAR_MIN: usize = 1 << 15;
@@ -32,20 +35,7 @@ pub(crate) const PAR_MIN: usize = 1 << 15;
 /// Batched matrix product on host slices.
 pub fn matmul(a: &[f32], b: &[f32], s: MatmulSpec) -> Vec<f32> {
     let mut c = buffers::zeroed(s.batch * s.m * s.n);
-    gemm::sgemm_batched(
-        s.batch,
-        s.m,
-        s.n,
-        s.k,
-        a,
-        s.trans_a,
-        s.broadcast_a,
-        b,
-        s.trans_b,
-        s.broadcast_b,
-        &mut c,
-        false,
-    );
+    gemm::sgemm(s, a, b, &mut c, false);
     c
 }
 

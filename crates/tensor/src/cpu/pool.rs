@@ -1,6 +1,6 @@
 //! Average pooling and bilinear resizing on NCHW planes, each with its adjoint.
 
-use crate::backend::{Pool2dSpec, UpsampleSpec};
+use crate::geometry::{Pool2dSpec, UpsampleSpec};
 use rayon::prelude::*;
 
 /// Mean over each k x k window (stride `s`, no padding).

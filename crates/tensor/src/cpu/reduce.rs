@@ -2,6 +2,7 @@
 
 use super::PAR_MIN;
 use crate::backend::ReduceOp;
+use crate::op_table::reduce_row;
 use crate::shape::Shape;
 use rayon::prelude::*;
 
@@ -25,26 +26,6 @@ fn group(shape: &Shape, axes: &[usize]) -> (Vec<usize>, Vec<bool>) {
     (dims, red)
 }
 
-fn run_sum(x: &[f32]) -> f64 {
-    // Eight independent accumulators let the compiler vectorise; f64 keeps large sums exact enough.
-    let mut acc = [0f64; 8];
-    let chunks = x.chunks_exact(8);
-    let rem = chunks.remainder();
-    for c in chunks {
-        for i in 0..8 {
-            acc[i] += c[i] as f64;
-        }
-    }
-    acc.iter().sum::<f64>() + rem.iter().map(|&v| v as f64).sum::<f64>()
-}
-
-fn run_max(x: &[f32]) -> f64 {
-    x.iter().fold(
-        f32::NEG_INFINITY,
-        |m, &v| if v > m || v.is_nan() { v } else { m },
-    ) as f64
-}
-
 /// Reduces the sorted, distinct `axes` of `shape`; the output is laid out in the keepdim shape.
 pub fn reduce(x: &[f32], shape: &Shape, axes: &[usize], op: ReduceOp) -> Vec<f32> {
     let (dims, red) = group(shape, axes);
@@ -54,10 +35,11 @@ pub fn reduce(x: &[f32], shape: &Shape, axes: &[usize], op: ReduceOp) -> Vec<f32
         .filter(|(_, &r)| !r)
         .map(|(d, _)| d)
         .product();
+    let (_, row) = reduce_row(op);
     let mut out = super::buffers::zeroed(n_out);
     if x.is_empty() {
-        if op == ReduceOp::Max {
-            out.iter_mut().for_each(|o| *o = f32::NEG_INFINITY);
+        if row.identity != 0.0 {
+            out.iter_mut().for_each(|o| *o = row.identity as f32);
         }
         return out;
     }
@@ -65,24 +47,7 @@ pub fn reduce(x: &[f32], shape: &Shape, axes: &[usize], op: ReduceOp) -> Vec<f32
     for i in (0..dims.len().saturating_sub(1)).rev() {
         strides[i] = strides[i + 1] * dims[i + 1];
     }
-    let run = |s: &[f32]| match op {
-        ReduceOp::Sum => run_sum(s),
-        ReduceOp::Max => run_max(s),
-    };
-    let combine = |a: f64, b: f64| match op {
-        ReduceOp::Sum => a + b,
-        ReduceOp::Max => {
-            if b > a || b.is_nan() {
-                b
-            } else {
-                a
-            }
-        }
-    };
-    let init = match op {
-        ReduceOp::Sum => 0.0,
-        ReduceOp::Max => f64::NEG_INFINITY,
-    };
+    let (run, combine, init) = (row.cpu_run, row.cpu_combine, row.identity);
     // A full reduction has one output: split the input itself across threads.
     if n_out == 1 {
         let v = if x.len() >= PAR_MIN {

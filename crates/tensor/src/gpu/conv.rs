@@ -1,36 +1,12 @@
 //! Dispatch of the conv2d kernels (`shaders/conv.wgsl`): forward, backward-data (which is also
 //! conv_transpose2d's forward) and backward-weight with split-K over images x output rows.
 
+use super::params::ConvParams;
 use super::{dispatch, kernel, GpuStorage, Kernels};
 use crate::backend::ReduceOp;
-use crate::cpu::conv::Conv2dGeometry;
 use crate::error::Result;
+use crate::geometry::Conv2dGeometry;
 use crate::shape::Shape;
-
-/// The parameter words every conv kernel reads (13..15 are per-kernel extras).
-pub(super) fn params(g: &Conv2dGeometry) -> Vec<u32> {
-    [
-        g.n,
-        g.c_in,
-        g.h,
-        g.w,
-        g.c_out,
-        g.kh,
-        g.kw,
-        g.stride.0,
-        g.stride.1,
-        g.padding.0,
-        g.padding.1,
-        g.oh,
-        g.ow,
-        0,
-        0,
-        1,
-    ]
-    .iter()
-    .map(|&v| v as u32)
-    .collect()
-}
 
 /// y = conv2d(x, w), NCHW.
 pub fn forward(x: &GpuStorage, w: &GpuStorage, g: &Conv2dGeometry) -> Result<GpuStorage> {
@@ -46,8 +22,8 @@ pub fn forward(x: &GpuStorage, w: &GpuStorage, g: &Conv2dGeometry) -> Result<Gpu
             g.c_out.div_ceil(64) as u32,
             1,
         );
-        let k = kernel!("conv_tiled.wgsl", "main", &[("MODE", 0.0)]);
-        dispatch(dev, &k, &params(g), &[x, w], &[&out], groups);
+        let k = kernel!("conv_tiled.wgsl", "main", ConvParams, &[("MODE", 0.0)]);
+        dispatch(dev, &k, &ConvParams::of(g), &[x, w], &[&out], groups);
         return Ok(out);
     }
     let npix = g.oh * g.ow;
@@ -58,11 +34,18 @@ pub fn forward(x: &GpuStorage, w: &GpuStorage, g: &Conv2dGeometry) -> Result<Gpu
     }
     // 64-column groups, 8 interleaved columns per invocation, 8 channels per invocation.
     let col_groups = (g.n * g.oh * g.ow).div_ceil(64);
-    let mut p = params(g);
-    p[13] = col_groups as u32;
+    let p = ConvParams {
+        col_groups: col_groups as u32,
+        ..ConvParams::of(g)
+    };
     let invocations = g.c_out.div_ceil(8) * col_groups * 8;
     let kw4 = g.kw.is_multiple_of(4);
-    let k = kernel!("conv.wgsl", "forward", &[("KW4", kw4 as u32 as f64)]);
+    let k = kernel!(
+        "conv.wgsl",
+        "forward",
+        ConvParams,
+        &[("KW4", kw4 as u32 as f64)]
+    );
     dispatch(
         dev,
         &k,
@@ -92,17 +75,19 @@ pub fn backward_data(dy: &GpuStorage, w: &GpuStorage, g: &Conv2dGeometry) -> Res
             g.c_in.div_ceil(64) as u32,
             1,
         );
-        let k = kernel!("conv_tiled.wgsl", "main", &[("MODE", 1.0)]);
-        dispatch(dev, &k, &params(g), &[dy, w], &[&out], groups);
+        let k = kernel!("conv_tiled.wgsl", "main", ConvParams, &[("MODE", 1.0)]);
+        dispatch(dev, &k, &ConvParams::of(g), &[dy, w], &[&out], groups);
         return Ok(out);
     }
     // Blocks of 8 consecutive pixels within each (image, stride phase) group.
     let bpg = (g.h.div_ceil(sh) * g.w.div_ceil(sw)).div_ceil(8);
     let nblocks = g.n * sh * sw * bpg;
-    let mut p = params(g);
-    p[13] = bpg as u32;
-    p[14] = nblocks as u32;
-    let k = kernel!("conv.wgsl", "backward_data", &[]);
+    let p = ConvParams {
+        blocks_per_group: bpg as u32,
+        n_blocks: nblocks as u32,
+        ..ConvParams::of(g)
+    };
+    let k = kernel!("conv.wgsl", "backward_data", ConvParams, &[]);
     let invocations = g.c_in.div_ceil(8) * nblocks;
     dispatch(
         dev,
@@ -139,10 +124,12 @@ pub fn backward_weight(x: &GpuStorage, dy: &GpuStorage, g: &Conv2dGeometry) -> R
     };
     let rows_per = rows.div_ceil(splits);
     let splits = rows.div_ceil(rows_per);
-    let mut p = params(g);
-    p[13] = (rows_per * per) as u32;
+    let mut p = ConvParams {
+        rows_per_split: (rows_per * per) as u32,
+        ..ConvParams::of(g)
+    };
     let groups = if dev.kernels == Kernels::Tiled {
-        let k = kernel!("conv_tiled.wgsl", "main", &[("MODE", 2.0)]);
+        let k = kernel!("conv_tiled.wgsl", "main", ConvParams, &[("MODE", 2.0)]);
         let groups = (
             kk.div_ceil(64) as u32,
             g.c_out.div_ceil(64) as u32,
@@ -151,9 +138,9 @@ pub fn backward_weight(x: &GpuStorage, dy: &GpuStorage, g: &Conv2dGeometry) -> R
         (k, groups)
     } else {
         let col_groups = kk.div_ceil(64);
-        p[14] = col_groups as u32;
+        p.col_groups = col_groups as u32;
         let invocations = g.c_out.div_ceil(8) * col_groups * 8;
-        let k = kernel!("conv.wgsl", "backward_weight", &[]);
+        let k = kernel!("conv.wgsl", "backward_weight", ConvParams, &[]);
         (k, (invocations.div_ceil(64) as u32, splits as u32, 1))
     };
     let (k, groups) = groups;

@@ -4,11 +4,11 @@
 //! value once (im2col) and then running the vec4 matmul beats the implicit-GEMM kernels of
 //! `conv.wgsl` several times over; those remain for shapes the vec4 matmul cannot take.
 
-use super::conv::params;
+use super::params::ConvParams;
 use super::{dispatch, kernel, GpuStorage, Kernels};
-use crate::backend::{MatmulSpec, ReduceOp};
-use crate::cpu::conv::Conv2dGeometry;
+use crate::backend::ReduceOp;
 use crate::error::Result;
+use crate::geometry::{Conv2dGeometry, MatmulSpec};
 use crate::shape::Shape;
 
 /// Writes im2col of images `first..first + count` in groups of `gc` images into `cols`.
@@ -21,15 +21,17 @@ fn im2col(
     gc: usize,
 ) {
     let dev = x.device();
-    let mut p = params(g);
-    p[13] = first as u32;
-    p[14] = count as u32;
-    p[15] = gc as u32;
+    let p = ConvParams {
+        first_image: first as u32,
+        images: count as u32,
+        images_per_group: gc as u32,
+        ..ConvParams::of(g)
+    };
     let rows = count * g.c_in * g.kh * g.kw;
     let k = if g.ow.is_multiple_of(4) {
-        kernel!("im2col.wgsl", "main", &[])
+        kernel!("im2col.wgsl", "main", ConvParams, &[])
     } else {
-        kernel!("conv.wgsl", "im2col", &[])
+        kernel!("conv.wgsl", "im2col", ConvParams, &[])
     };
     dispatch(
         dev,
@@ -136,10 +138,12 @@ pub(crate) fn backward_data(
     };
     let dcols = super::matmul::matmul(&wt, b, spec)?;
     let dx = GpuStorage::empty(dev, g.n * g.c_in * g.h * g.w)?;
-    let k = kernel!("conv.wgsl", "col2im", &[]);
+    let k = kernel!("conv.wgsl", "col2im", ConvParams, &[]);
     let rows = g.n * g.c_in * g.h;
-    let mut p = params(g);
-    p[15] = if all { g.n as u32 } else { 1 };
+    let p = ConvParams {
+        images_per_group: if all { g.n as u32 } else { 1 },
+        ..ConvParams::of(g)
+    };
     dispatch(
         dev,
         &k,

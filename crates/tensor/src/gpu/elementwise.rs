@@ -1,6 +1,7 @@
 //! Dispatch of the elementwise kernels (`shaders/unary.wgsl`, `shaders/binary.wgsl`).
 
 use super::exec::Kernel;
+use super::params::{slots8, Binary4Params, BinaryParams, UnaryParams};
 use super::{dispatch_1d, GpuStorage};
 use crate::backend::{BinaryOp, UnaryOp};
 use crate::cpu::elementwise::collapse;
@@ -27,8 +28,8 @@ static BINARY4_SRC: OnceLock<String> = OnceLock::new();
 
 /// `kernel!` for a file whose `fn op` comes from the op table.
 macro_rules! table_kernel {
-    ($cell:expr, $file:literal, $gen:expr, $consts:expr) => {
-        Kernel {
+    ($cell:expr, $file:literal, $params:ty, $gen:expr, $consts:expr) => {
+        Kernel::<$params> {
             name: $file,
             source: with_op_table(
                 &$cell,
@@ -37,6 +38,7 @@ macro_rules! table_kernel {
             ),
             entry: "main",
             constants: $consts,
+            params: std::marker::PhantomData,
         }
     };
 }
@@ -48,9 +50,13 @@ pub fn unary(a: &GpuStorage, op: UnaryOp) -> Result<GpuStorage> {
     let (code, _) = unary_row(op);
     let (p0, p1) = op.params();
     let consts = [("OP", code as f64)];
-    let k = table_kernel!(UNARY_SRC, "unary.wgsl", wgsl_unary_fn, &consts);
+    let k = table_kernel!(UNARY_SRC, "unary.wgsl", UnaryParams, wgsl_unary_fn, &consts);
     let n4 = a.len().div_ceil(4);
-    let params = [n4 as u32, p0.to_bits(), p1.to_bits()];
+    let params = UnaryParams {
+        n4: n4 as u32,
+        p0,
+        p1,
+    };
     dispatch_1d(dev, &k, &params, &[a], &[&out], n4);
     Ok(out)
 }
@@ -95,22 +101,30 @@ pub fn binary(
         let k = table_kernel!(
             BINARY4_SRC,
             "binary4.wgsl",
+            Binary4Params,
             || wgsl_binary_fn(true),
             &consts
         );
-        dispatch_1d(dev, &k, &[n4 as u32], &[a, b], &[&out], n4);
+        let params = Binary4Params { n4: n4 as u32 };
+        dispatch_1d(dev, &k, &params, &[a, b], &[&out], n4);
         return Ok(out);
     }
-    let mut params = vec![0u32; 26];
-    params[0] = n as u32;
-    params[1] = dims.len() as u32;
-    for (i, &d) in dims.iter().enumerate() {
-        params[2 + i] = d as u32;
-        params[10 + i] = st[0][i] as u32;
-        params[18 + i] = st[1][i] as u32;
-    }
+    let params = BinaryParams {
+        n: n as u32,
+        rank: dims.len() as u32,
+        dims: slots8(dims.iter().copied()),
+        a_strides: slots8(st[0].iter().copied()),
+        b_strides: slots8(st[1].iter().copied()),
+        ..BinaryParams::default()
+    };
     let consts = [("OP", code as f64)];
-    let k = table_kernel!(BINARY_SRC, "binary.wgsl", || wgsl_binary_fn(false), &consts);
+    let k = table_kernel!(
+        BINARY_SRC,
+        "binary.wgsl",
+        BinaryParams,
+        || wgsl_binary_fn(false),
+        &consts
+    );
     dispatch_1d(dev, &k, &params, &[a, b], &[&out], n);
     Ok(out)
 }

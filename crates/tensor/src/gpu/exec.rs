@@ -9,11 +9,13 @@
 //! yet submitted): uploads therefore flush the encoder first.
 
 use super::context::{GpuContext, BUFFERS, DISPATCHES, PIPELINES, SUBMITS};
+use super::params::KernelParams;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::sync::atomic::Ordering;
 
-/// Bytes of parameters one dispatch may pass (64 u32 words).
+/// Bytes of parameters one dispatch may pass (a [`super::params::KernelParams`] struct).
 pub(crate) const PARAM_BYTES: usize = 256;
 /// Dispatches recorded before the encoder is submitted (also the uniform arena's slot count).
 const BATCH: usize = 256;
@@ -30,7 +32,7 @@ pub(crate) struct State {
     arena: wgpu::Buffer,
     free: HashMap<u64, Vec<wgpu::Buffer>>,
     staging: HashMap<u64, Vec<wgpu::Buffer>>,
-    modules: HashMap<&'static str, wgpu::ShaderModule>,
+    modules: HashMap<(&'static str, &'static str), wgpu::ShaderModule>,
     pipelines: HashMap<String, wgpu::ComputePipeline>,
     layouts: HashMap<(usize, usize), (wgpu::BindGroupLayout, wgpu::PipelineLayout)>,
 }
@@ -58,13 +60,15 @@ impl State {
     }
 }
 
-/// A WGSL kernel: a shader file (by name and source), an entry point and its specialisation
-/// (pipeline-overridable constants).
-pub(crate) struct Kernel<'a> {
+/// A WGSL kernel: a shader file (by name and source), an entry point, its specialisation
+/// (pipeline-overridable constants) and the type of its parameter block `P`, whose WGSL
+/// declaration is prepended to the source.
+pub(crate) struct Kernel<'a, P: KernelParams> {
     pub name: &'static str,
     pub source: &'static str,
     pub entry: &'static str,
     pub constants: &'a [(&'static str, f64)],
+    pub params: PhantomData<P>,
 }
 
 /// Binding number of the i-th buffer: inputs from 1, outputs from 8, so that every entry point
@@ -199,19 +203,14 @@ impl GpuContext {
 
     /// Records one dispatch of `k` over `groups` workgroups. Bindings: 0 = the parameters,
     /// 1.. = `inputs` (read-only storage), 8.. = `outputs` (read-write storage).
-    pub(crate) fn dispatch(
+    pub(crate) fn dispatch<P: KernelParams>(
         &self,
-        k: &Kernel,
-        params: &[u32],
+        k: &Kernel<P>,
+        params: &P,
         inputs: &[&wgpu::Buffer],
         outputs: &[&wgpu::Buffer],
         groups: (u32, u32, u32),
     ) {
-        assert!(
-            params.len() * 4 <= PARAM_BYTES,
-            "{}: too many parameters",
-            k.name
-        );
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let st = &mut *st;
         if st.pending == BATCH {
@@ -219,18 +218,20 @@ impl GpuContext {
         }
         Self::layout(st, &self.device, inputs.len(), outputs.len());
         let key = format!(
-            "{}:{}:{}:{:?}",
+            "{}:{}:{}:{}:{:?}",
             k.name,
+            P::NAME,
             k.entry,
             inputs.len() * 16 + outputs.len(),
             k.constants
         );
         if !st.pipelines.contains_key(&key) {
-            let module = st.modules.entry(k.name).or_insert_with(|| {
+            let module = st.modules.entry((k.name, P::NAME)).or_insert_with(|| {
+                let source = format!("{PRELUDE}\n{}\n{}", P::wgsl(), k.source);
                 self.device
                     .create_shader_module(wgpu::ShaderModuleDescriptor {
                         label: Some(k.name),
-                        source: wgpu::ShaderSource::Wgsl(format!("{PRELUDE}\n{}", k.source).into()),
+                        source: wgpu::ShaderSource::Wgsl(source.into()),
                     })
             });
             let (_, pl) = &st.layouts[&(inputs.len(), outputs.len())];
@@ -252,7 +253,7 @@ impl GpuContext {
         }
         let slot = st.pending;
         st.params.resize(slot * PARAM_BYTES, 0);
-        st.params.extend_from_slice(bytemuck::cast_slice(params));
+        st.params.extend_from_slice(bytemuck::bytes_of(params));
         st.params.resize((slot + 1) * PARAM_BYTES, 0);
         st.pending += 1;
         let (bgl, _) = &st.layouts[&(inputs.len(), outputs.len())];

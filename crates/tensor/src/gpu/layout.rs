@@ -1,6 +1,7 @@
 //! Dispatch of the data-movement kernels (`shaders/layout.wgsl`) and buffer copies.
 
 use super::elementwise::MAX_RANK;
+use super::params::{slots8, LayoutParams};
 use super::{dispatch_1d, kernel, GpuDevice, GpuStorage};
 use crate::cpu::elementwise::collapse;
 use crate::error::{Error, Result};
@@ -9,8 +10,13 @@ use crate::shape::Shape;
 /// `n` copies of `v`.
 pub fn full(dev: &GpuDevice, n: usize, v: f32) -> Result<GpuStorage> {
     let out = GpuStorage::empty(dev, n)?;
-    let k = kernel!("layout.wgsl", "fill", &[]);
-    dispatch_1d(dev, &k, &[n as u32, v.to_bits()], &[], &[&out], n);
+    let k = kernel!("layout.wgsl", "fill", LayoutParams, &[]);
+    let params = LayoutParams {
+        n: n as u32,
+        value: v,
+        ..LayoutParams::default()
+    };
+    dispatch_1d(dev, &k, &params, &[], &[&out], n);
     Ok(out)
 }
 
@@ -29,14 +35,14 @@ fn strided(x: &GpuStorage, dims: &[usize], strides: &[usize]) -> Result<GpuStora
             "GPU layout copy over {dims:?}: more than {MAX_RANK} dims after merging"
         )));
     }
-    let mut params = vec![0u32; 18];
-    params[0] = n as u32;
-    params[1] = d.len() as u32;
-    for i in 0..d.len() {
-        params[2 + i] = d[i] as u32;
-        params[10 + i] = st[0][i] as u32;
-    }
-    let k = kernel!("layout.wgsl", "strided", &[]);
+    let params = LayoutParams {
+        n: n as u32,
+        rank: d.len() as u32,
+        dims: slots8(d.iter().copied()),
+        strides: slots8(st[0].iter().copied()),
+        ..LayoutParams::default()
+    };
+    let k = kernel!("layout.wgsl", "strided", LayoutParams, &[]);
     dispatch_1d(dev, &k, &params, &[x], &[&out], n);
     Ok(out)
 }
@@ -74,14 +80,15 @@ fn window(
     let dev = x.device();
     let n = outer * len_out * inner;
     let out = GpuStorage::empty(dev, n)?;
-    let params = [
-        n as u32,
-        len_out as u32,
-        inner as u32,
-        len_in as u32,
-        (shift as i32) as u32,
-    ];
-    let k = kernel!("layout.wgsl", "window", &[]);
+    let params = LayoutParams {
+        n: n as u32,
+        len_out: len_out as u32,
+        inner: inner as u32,
+        len_in: len_in as u32,
+        shift: shift as i32,
+        ..LayoutParams::default()
+    };
+    let k = kernel!("layout.wgsl", "window", LayoutParams, &[]);
     dispatch_1d(dev, &k, &params, &[x], &[&out], n);
     Ok(out)
 }
@@ -116,12 +123,19 @@ pub fn concat(parts: &[(&GpuStorage, &Shape)], axis: usize) -> Result<GpuStorage
     let (outer, _, inner) = split(parts[0].1, axis);
     let total: usize = parts.iter().map(|p| p.1.dim(axis)).sum();
     let out = GpuStorage::empty(dev, outer * total * inner)?;
-    let k = kernel!("layout.wgsl", "place", &[]);
+    let k = kernel!("layout.wgsl", "place", LayoutParams, &[]);
     let mut at = 0;
     for (x, sh) in parts {
         let len = sh.dim(axis);
         let n = outer * len * inner;
-        let params = [n as u32, len as u32, inner as u32, total as u32, at as u32];
+        let params = LayoutParams {
+            n: n as u32,
+            len_out: len as u32,
+            inner: inner as u32,
+            len_in: total as u32,
+            at: at as u32,
+            ..LayoutParams::default()
+        };
         dispatch_1d(dev, &k, &params, &[x], &[&out], n);
         at += len;
     }
@@ -138,8 +152,14 @@ pub fn index_select(x: &GpuStorage, shape: &Shape, axis: usize, idx: &[u32]) -> 
         return Ok(out);
     }
     let ib = GpuStorage::from_u32(dev, idx)?;
-    let params = [n as u32, idx.len() as u32, inner as u32, full as u32];
-    let k = kernel!("layout.wgsl", "select_rows", &[]);
+    let params = LayoutParams {
+        n: n as u32,
+        k: idx.len() as u32,
+        inner: inner as u32,
+        len_in: full as u32,
+        ..LayoutParams::default()
+    };
+    let k = kernel!("layout.wgsl", "select_rows", LayoutParams, &[]);
     dispatch_1d(dev, &k, &params, &[x, &ib], &[&out], n);
     Ok(out)
 }
@@ -160,8 +180,14 @@ pub fn index_add(
     }
     let out = GpuStorage::empty(dev, n)?;
     let ib = GpuStorage::from_u32(dev, &idx[..k])?;
-    let params = [n as u32, k as u32, inner as u32, full as u32];
-    let kern = kernel!("layout.wgsl", "add_rows", &[]);
+    let params = LayoutParams {
+        n: n as u32,
+        k: k as u32,
+        inner: inner as u32,
+        len_in: full as u32,
+        ..LayoutParams::default()
+    };
+    let kern = kernel!("layout.wgsl", "add_rows", LayoutParams, &[]);
     dispatch_1d(dev, &kern, &params, &[x, &ib], &[&out], n);
     Ok(out)
 }

@@ -1,8 +1,9 @@
 //! Dispatch of the batched matmul kernels (`shaders/matmul_*.wgsl`).
 
+use super::params::MatmulParams;
 use super::{dispatch, kernel, GpuStorage, Kernels};
-use crate::backend::MatmulSpec;
 use crate::error::{Error, Result};
+use crate::geometry::MatmulSpec;
 
 /// `C[b] = op(A[b]) op(B[b])` for every product of the batch.
 pub fn matmul(a: &GpuStorage, b: &GpuStorage, s: MatmulSpec) -> Result<GpuStorage> {
@@ -22,13 +23,13 @@ pub fn matmul(a: &GpuStorage, b: &GpuStorage, s: MatmulSpec) -> Result<GpuStorag
             s.batch
         )));
     }
-    let params = [
-        s.m as u32,
-        s.n as u32,
-        s.k as u32,
-        if s.broadcast_a { 0 } else { (s.m * s.k) as u32 },
-        if s.broadcast_b { 0 } else { (s.k * s.n) as u32 },
-    ];
+    let params = MatmulParams {
+        m: s.m as u32,
+        n: s.n as u32,
+        k: s.k as u32,
+        a_stride: if s.broadcast_a { 0 } else { (s.m * s.k) as u32 },
+        b_stride: if s.broadcast_b { 0 } else { (s.k * s.n) as u32 },
+    };
     let groups = (
         s.n.div_ceil(64) as u32,
         s.m.div_ceil(64) as u32,
@@ -44,11 +45,15 @@ pub fn matmul(a: &GpuStorage, b: &GpuStorage, s: MatmulSpec) -> Result<GpuStorag
         {
             // Workgroup shape by m: few rows (conv layers with few channels) take wide tiles.
             let (k, wx, wy) = if s.m <= 8 {
-                (kernel!("matmul_vec4.wgsl", "row", &[]), 64, 1)
+                (kernel!("matmul_vec4.wgsl", "row", MatmulParams, &[]), 64, 1)
             } else if s.m <= 32 {
-                (kernel!("matmul_vec4.wgsl", "wide", &[]), 16, 4)
+                (
+                    kernel!("matmul_vec4.wgsl", "wide", MatmulParams, &[]),
+                    16,
+                    4,
+                )
             } else {
-                (kernel!("matmul_vec4.wgsl", "main", &[]), 8, 8)
+                (kernel!("matmul_vec4.wgsl", "main", MatmulParams, &[]), 8, 8)
             };
             let groups = (
                 s.n.div_ceil(8 * wx) as u32,
@@ -58,11 +63,11 @@ pub fn matmul(a: &GpuStorage, b: &GpuStorage, s: MatmulSpec) -> Result<GpuStorag
             dispatch(dev, &k, &params, &[a, b], &[&out], groups);
         }
         Kernels::Register => {
-            let k = kernel!("matmul_register.wgsl", "main", &flags);
+            let k = kernel!("matmul_register.wgsl", "main", MatmulParams, &flags);
             dispatch(dev, &k, &params, &[a, b], &[&out], groups);
         }
         Kernels::Tiled => {
-            let k = kernel!("matmul_tiled.wgsl", "main", &flags);
+            let k = kernel!("matmul_tiled.wgsl", "main", MatmulParams, &flags);
             dispatch(dev, &k, &params, &[a, b], &[&out], groups);
         }
     }

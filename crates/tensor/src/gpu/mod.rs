@@ -20,10 +20,12 @@
 
 mod context;
 pub(crate) mod exec;
+pub(crate) mod params;
 
 pub mod conv;
 mod conv_lowered;
 pub mod elementwise;
+mod kernels;
 pub mod layout;
 pub mod matmul;
 pub mod optim;
@@ -33,6 +35,7 @@ pub mod rng;
 pub mod web;
 
 pub use context::{stats, GpuDevice, GpuStats, Kernels};
+pub use kernels::GpuKernels;
 pub use web::PendingRead;
 
 use crate::error::Result;
@@ -112,10 +115,10 @@ impl GpuStorage {
 }
 
 /// Records a 1-D elementwise-style dispatch of `n` invocations in workgroups of 256.
-pub(crate) fn dispatch_1d(
+pub(crate) fn dispatch_1d<P: params::KernelParams>(
     dev: &GpuDevice,
-    k: &exec::Kernel,
-    params: &[u32],
+    k: &exec::Kernel<P>,
+    params: &P,
     inputs: &[&GpuStorage],
     outputs: &[&GpuStorage],
     n: usize,
@@ -128,10 +131,10 @@ pub(crate) fn dispatch_1d(
 }
 
 /// Records a dispatch with explicit workgroup counts.
-pub(crate) fn dispatch(
+pub(crate) fn dispatch<P: params::KernelParams>(
     dev: &GpuDevice,
-    k: &exec::Kernel,
-    params: &[u32],
+    k: &exec::Kernel<P>,
+    params: &P,
     inputs: &[&GpuStorage],
     outputs: &[&GpuStorage],
     groups: (u32, u32, u32),
@@ -141,14 +144,15 @@ pub(crate) fn dispatch(
     dev.ctx.dispatch(k, params, &ins, &outs, groups);
 }
 
-/// A kernel from a file of `shaders/`.
+/// A kernel from a file of `shaders/`, with its parameter struct (`gpu/params.rs`).
 macro_rules! kernel {
-    ($file:literal, $entry:literal, $consts:expr) => {
-        $crate::gpu::exec::Kernel {
+    ($file:literal, $entry:literal, $params:ty, $consts:expr) => {
+        $crate::gpu::exec::Kernel::<$params> {
             name: $file,
             source: include_str!(concat!("../../../../shaders/", $file)),
             entry: $entry,
             constants: $consts,
+            params: std::marker::PhantomData,
         }
     };
 }

@@ -1,5 +1,6 @@
 //! Dispatch of the in-place optimizer updates (`shaders/optim.wgsl`).
 
+use super::params::OptimParams;
 use super::{dispatch_1d, kernel, GpuStorage};
 use crate::backend::AdamSpec;
 use crate::error::Result;
@@ -17,16 +18,17 @@ pub fn adam_step(
     let bc2 = 1.0 - (s.beta2 as f64).powi(s.step as i32);
     let step_size = (s.lr as f64 / bc1) as f32;
     let inv_sqrt_bc2 = (1.0 / bc2.sqrt()) as f32;
-    let params = [
-        p.len() as u32,
-        s.beta1.to_bits(),
-        s.beta2.to_bits(),
-        s.eps.to_bits(),
-        s.weight_decay.to_bits(),
-        step_size.to_bits(),
-        inv_sqrt_bc2.to_bits(),
-    ];
-    let k = kernel!("optim.wgsl", "adam", &[]);
+    let params = OptimParams {
+        n: p.len() as u32,
+        beta1: s.beta1,
+        beta2: s.beta2,
+        eps: s.eps,
+        weight_decay: s.weight_decay,
+        step_size,
+        inv_sqrt_bc2,
+        ..OptimParams::default()
+    };
+    let k = kernel!("optim.wgsl", "adam", OptimParams, &[]);
     dispatch_1d(p.device(), &k, &params, &[g], &[p, m, v], p.len());
     Ok(())
 }
@@ -40,19 +42,20 @@ pub fn sgd_step(
     momentum: f32,
     wd: f32,
 ) -> Result<()> {
-    let params = [
-        p.len() as u32,
-        lr.to_bits(),
-        momentum.to_bits(),
-        wd.to_bits(),
-    ];
+    let params = OptimParams {
+        n: p.len() as u32,
+        lr,
+        momentum,
+        weight_decay: wd,
+        ..OptimParams::default()
+    };
     match buf {
         Some(b) => {
-            let k = kernel!("optim.wgsl", "sgd_momentum", &[]);
+            let k = kernel!("optim.wgsl", "sgd_momentum", OptimParams, &[]);
             dispatch_1d(p.device(), &k, &params, &[g], &[p, b], p.len());
         }
         None => {
-            let k = kernel!("optim.wgsl", "sgd", &[]);
+            let k = kernel!("optim.wgsl", "sgd", OptimParams, &[]);
             dispatch_1d(p.device(), &k, &params, &[g], &[p], p.len());
         }
     }

@@ -1,9 +1,32 @@
 //! Dispatch of the reductions (`shaders/reduce.wgsl`): sum and max over any axes.
 
-use super::{dispatch, dispatch_1d, kernel, GpuStorage};
+use super::exec::Kernel;
+use super::params::{slots8, ReduceParams};
+use super::{dispatch, dispatch_1d, GpuStorage};
 use crate::backend::ReduceOp;
 use crate::error::{Error, Result};
+use crate::op_table::{reduce_row, wgsl_reduce_fns};
 use crate::shape::Shape;
+use std::sync::OnceLock;
+
+static REDUCE_SRC: OnceLock<String> = OnceLock::new();
+
+/// An entry point of `shaders/reduce.wgsl` with the op table's generated functions appended.
+fn reduce_kernel<'a>(
+    entry: &'static str,
+    constants: &'a [(&'static str, f64)],
+) -> Kernel<'a, ReduceParams> {
+    Kernel {
+        name: "reduce.wgsl",
+        source: REDUCE_SRC.get_or_init(|| {
+            let file = include_str!("../../../../shaders/reduce.wgsl");
+            format!("{file}{}", wgsl_reduce_fns())
+        }),
+        entry,
+        constants,
+        params: std::marker::PhantomData,
+    }
+}
 
 /// Reductions at most this long run one output per invocation; longer ones use the tree.
 const SERIAL_MAX: usize = 512;
@@ -63,27 +86,25 @@ fn reduce_with(
         )));
     }
     let empty_input = shape.numel() == 0;
-    let mut params = vec![0u32; 32];
-    params[31] = 1f32.to_bits();
-    params[0] = n_out as u32;
-    params[1] = kept.len() as u32;
-    params[2] = if empty_input { 0 } else { red.len() as u32 };
-    params[3] = if empty_input { 0 } else { n_red as u32 };
-    for (i, &(d, s)) in kept.iter().enumerate() {
-        params[6 + i] = d as u32;
-        params[12 + i] = s as u32;
-    }
-    for (i, &(d, s)) in red.iter().enumerate() {
-        params[18 + i] = d as u32;
-        params[24 + i] = s as u32;
-    }
-    let consts = [("OP", if op == ReduceOp::Sum { 0.0 } else { 1.0 })];
+    let mut params = ReduceParams {
+        n_out: n_out as u32,
+        n_kept: kept.len() as u32,
+        n_red_dims: if empty_input { 0 } else { red.len() as u32 },
+        n_red: if empty_input { 0 } else { n_red as u32 },
+        one: 1.0,
+        kept_dims: slots8(kept.iter().map(|d| d.0)),
+        kept_strides: slots8(kept.iter().map(|d| d.1)),
+        red_dims: slots8(red.iter().map(|d| d.0)),
+        red_strides: slots8(red.iter().map(|d| d.1)),
+        ..ReduceParams::default()
+    };
+    let consts = [("OP", reduce_row(op).0 as f64)];
     if empty_input {
         // Nothing to read: the serial kernel with an empty reduction writes the identity.
-        params[2] = 1;
-        params[18] = 1;
-        params[24] = 0;
-        let k = kernel!("reduce.wgsl", "serial", &consts);
+        params.n_red_dims = 1;
+        params.red_dims[0] = 1;
+        params.red_strides[0] = 0;
+        let k = reduce_kernel("serial", &consts);
         // n_red = 0 makes the loop empty and in0 is never read; an empty input has no buffer
         // worth binding, so a one-float scratch stands in.
         let scratch = GpuStorage::empty(dev, 1)?;
@@ -91,7 +112,7 @@ fn reduce_with(
         return Ok(out);
     }
     if !pairwise && (n_red <= SERIAL_MAX || n_out >= 8192) {
-        let k = kernel!("reduce.wgsl", "serial", &consts);
+        let k = reduce_kernel("serial", &consts);
         dispatch_1d(dev, &k, &params, &[x], &[&out], n_out);
         return Ok(out);
     }
@@ -110,10 +131,10 @@ fn reduce_with(
         .div_ceil(n_chunks)
         .next_multiple_of(if vec { 4 } else { 1 });
     let n_chunks = n_red.div_ceil(chunk);
-    params[4] = chunk as u32;
-    params[5] = n_chunks as u32;
+    params.chunk_len = chunk as u32;
+    params.n_chunks = n_chunks as u32;
     let consts = [consts[0], ("VEC", vec as u32 as f64)];
-    let k = kernel!("reduce.wgsl", "tree", &consts);
+    let k = reduce_kernel("tree", &consts);
     let result = if n_chunks == 1 {
         out
     } else {

@@ -1,5 +1,6 @@
 //! Dispatch of the Philox4x32-10 fill (`shaders/rng.wgsl`).
 
+use super::params::RngParams;
 use super::{dispatch_1d, kernel, GpuDevice, GpuStorage};
 use crate::error::{Error, Result};
 
@@ -12,8 +13,12 @@ pub fn fill(dev: &GpuDevice, n: usize, seed: u64, normal: bool) -> Result<GpuSto
     }
     let out = GpuStorage::empty(dev, n)?;
     let consts = [("NORMAL", normal as u32 as f64)];
-    let k = kernel!("rng.wgsl", "main", &consts);
-    let params = [n as u32, seed as u32, (seed >> 32) as u32];
+    let k = kernel!("rng.wgsl", "main", RngParams, &consts);
+    let params = RngParams {
+        n: n as u32,
+        key_lo: seed as u32,
+        key_hi: (seed >> 32) as u32,
+    };
     dispatch_1d(dev, &k, &params, &[], &[&out], n.div_ceil(4));
     Ok(out)
 }

@@ -2,8 +2,8 @@
 //! into each other: each is linear in each argument, so the set is closed under backward
 //! and supports gradients of any order.
 
-use crate::cpu::conv::Conv2dGeometry;
 use crate::error::{shape_err, Result};
+use crate::geometry::Conv2dGeometry;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
@@ -116,13 +116,9 @@ impl Tensor {
             );
         }
         let Some(g) = Conv2dGeometry::new(
-            x[0],
-            x[1],
-            x[2],
-            x[3],
+            [x[0], x[1], x[2], x[3]],
             k[0],
-            k[2],
-            k[3],
+            (k[2], k[3]),
             (stride, stride),
             (padding, padding),
         ) else {
@@ -177,18 +173,13 @@ impl Tensor {
         };
         let (oh, ow) = (size(x[2], k[2]), size(x[3], k[3]));
         let geom = if oh > 0 && ow > 0 {
-            Conv2dGeometry::with_input_size(
-                x[0],
-                k[1],
-                oh as usize,
-                ow as usize,
+            Conv2dGeometry::with_output_size(
+                [x[0], k[1], oh as usize, ow as usize],
                 k[0],
-                k[2],
-                k[3],
+                (k[2], k[3]),
                 (stride, stride),
                 (padding, padding),
-                x[2],
-                x[3],
+                (x[2], x[3]),
             )
         } else {
             None
@@ -211,18 +202,13 @@ impl Tensor {
         check4("conv2d_backward_data", "dy", self)?;
         check4("conv2d_backward_data", "weight", w)?;
         let (d, k) = (self.dims(), w.dims());
-        match Conv2dGeometry::with_input_size(
-            d[0],
-            k[1],
-            input_hw.0,
-            input_hw.1,
+        match Conv2dGeometry::with_output_size(
+            [d[0], k[1], input_hw.0, input_hw.1],
             k[0],
-            k[2],
-            k[3],
+            (k[2], k[3]),
             (stride, stride),
             (padding, padding),
-            d[2],
-            d[3],
+            (d[2], d[3]),
         ) {
             Some(g) if d[1] == k[0] => backward_data(self, w, g),
             _ => shape_err(
@@ -249,18 +235,13 @@ impl Tensor {
         check4("conv2d_backward_weight", "input", self)?;
         check4("conv2d_backward_weight", "dy", dy)?;
         let (x, d) = (self.dims(), dy.dims());
-        match Conv2dGeometry::with_input_size(
-            x[0],
-            x[1],
-            x[2],
-            x[3],
+        match Conv2dGeometry::with_output_size(
+            [x[0], x[1], x[2], x[3]],
             d[1],
-            kernel_hw.0,
-            kernel_hw.1,
+            kernel_hw,
             (stride, stride),
             (padding, padding),
-            d[2],
-            d[3],
+            (d[2], d[3]),
         ) {
             Some(g) if d[0] == x[0] => backward_weight(self, dy, g),
             _ => shape_err(

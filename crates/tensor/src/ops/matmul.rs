@@ -1,7 +1,7 @@
 //! Matrix products (2-D and batched 3-D) and the linear layer's op.
 
-use crate::backend::MatmulSpec;
 use crate::error::{shape_err, Result};
+use crate::geometry::MatmulSpec;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 

@@ -1,7 +1,7 @@
 //! Average pooling, global average pooling and bilinear upsampling (each with its adjoint).
 
-use crate::backend::{Pool2dSpec, UpsampleSpec};
 use crate::error::{shape_err, Result};
+use crate::geometry::{Pool2dSpec, UpsampleSpec};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 

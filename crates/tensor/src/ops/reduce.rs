@@ -2,19 +2,27 @@
 
 use crate::backend::ReduceOp;
 use crate::error::Result;
+use crate::op_table::reduce_row;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
 impl Tensor {
-    /// Sum over `axes` (keepdim keeps them as size 1).
-    pub fn sum(&self, axes: &[usize], keepdim: bool) -> Result<Tensor> {
-        let axes = self.shape().normalize_axes("sum", axes)?;
+    /// `op` over `axes` (keepdim keeps them as size 1), recording the backward rule of the
+    /// op's row in the op table.
+    pub fn reduce_op(&self, op: ReduceOp, axes: &[usize], keepdim: bool) -> Result<Tensor> {
+        let (_, row) = reduce_row(op);
+        let axes = self.shape().normalize_axes(row.name, axes)?;
         let keep = self.shape().reduced_keepdim(&axes);
-        let s = self.storage().reduce(self.shape(), &axes, ReduceOp::Sum)?;
-        let t = Tensor::from_op(s, keep, "sum", &[self], |g, _, inp, _| {
-            Ok(vec![Some(g.broadcast_to(inp[0].shape().clone())?)])
+        let s = self.storage().reduce(self.shape(), &axes, op)?;
+        let (ax, rule) = (axes.clone(), row.backward);
+        let t = Tensor::from_op(s, keep, row.name, &[self], move |g, out, inp, _| {
+            Ok(vec![Some(rule(g, out, &inp[0], &ax)?)])
         });
         finish(t, self.shape(), &axes, keepdim)
+    }
+    /// Sum over `axes` (keepdim keeps them as size 1).
+    pub fn sum(&self, axes: &[usize], keepdim: bool) -> Result<Tensor> {
+        self.reduce_op(ReduceOp::Sum, axes, keepdim)
     }
     /// Sum of every element (a scalar, shape `[]`).
     pub fn sum_all(&self) -> Result<Tensor> {
@@ -35,19 +43,7 @@ impl Tensor {
     }
     /// Maximum over `axes`. The gradient is shared evenly between tied maxima.
     pub fn max(&self, axes: &[usize], keepdim: bool) -> Result<Tensor> {
-        let axes = self.shape().normalize_axes("max", axes)?;
-        let keep = self.shape().reduced_keepdim(&axes);
-        let s = self.storage().reduce(self.shape(), &axes, ReduceOp::Max)?;
-        let ax = axes.clone();
-        let t = Tensor::from_op(s, keep, "max", &[self], move |g, out, inp, _| {
-            let x = &inp[0];
-            let mask = x.eq_mask(&out.detach())?;
-            let count = mask.sum(&ax, true)?;
-            Ok(vec![Some(
-                g.div(&count)?.broadcast_to(x.shape().clone())?.mul(&mask)?,
-            )])
-        });
-        finish(t, self.shape(), &axes, keepdim)
+        self.reduce_op(ReduceOp::Max, axes, keepdim)
     }
     /// Minimum over `axes`.
     pub fn min(&self, axes: &[usize], keepdim: bool) -> Result<Tensor> {

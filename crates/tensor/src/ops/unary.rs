@@ -2,6 +2,7 @@
 
 use crate::backend::UnaryOp;
 use crate::error::Result;
+use crate::op_table::unary_row;
 use crate::tensor::Tensor;
 
 /// Applies `op` without recording it (derivative masks, constants).
@@ -10,123 +11,75 @@ pub(crate) fn unary_untracked(x: &Tensor, op: UnaryOp) -> Result<Tensor> {
     Ok(Tensor::make(s, x.shape().clone(), None, false))
 }
 
-/// `dx = rule(grad_out, out, x)`.
-type UnaryRule = fn(&Tensor, &Tensor, &Tensor) -> Result<Tensor>;
-
-fn unary(x: &Tensor, op: UnaryOp, name: &'static str, rule: UnaryRule) -> Result<Tensor> {
-    let s = x.storage().unary(op)?;
-    Ok(Tensor::from_op(
-        s,
-        x.shape().clone(),
-        name,
-        &[x],
-        move |g, out, inp, _| Ok(vec![Some(rule(g, out, &inp[0])?)]),
-    ))
-}
-
 impl Tensor {
+    /// `op` applied to every element, recording the backward rule of its op-table row
+    /// (an op without one, a derivative mask, is recorded as a constant).
+    pub fn unary_op(&self, op: UnaryOp) -> Result<Tensor> {
+        let (_, row) = unary_row(op);
+        let Some(rule) = row.backward else {
+            return unary_untracked(self, op);
+        };
+        let (p0, p1) = op.params();
+        let s = self.storage().unary(op)?;
+        Ok(Tensor::from_op(
+            s,
+            self.shape().clone(),
+            row.name,
+            &[self],
+            move |g, out, inp, _| Ok(vec![Some(rule(g, out, &inp[0], p0, p1)?)]),
+        ))
+    }
     /// -x
     pub fn neg(&self) -> Result<Tensor> {
-        unary(self, UnaryOp::Neg, "neg", |g, _, _| g.neg())
+        self.unary_op(UnaryOp::Neg)
     }
     /// e^x
     pub fn exp(&self) -> Result<Tensor> {
-        unary(self, UnaryOp::Exp, "exp", |g, y, _| g.mul(y))
+        self.unary_op(UnaryOp::Exp)
     }
     /// Natural logarithm.
     pub fn log(&self) -> Result<Tensor> {
-        unary(self, UnaryOp::Log, "log", |g, _, x| g.div(x))
+        self.unary_op(UnaryOp::Log)
     }
     /// Square root.
     pub fn sqrt(&self) -> Result<Tensor> {
-        unary(self, UnaryOp::Sqrt, "sqrt", |g, y, _| {
-            g.div(y)?.mul_scalar(0.5)
-        })
+        self.unary_op(UnaryOp::Sqrt)
     }
     /// |x| (derivative sign(x), 0 at 0).
     pub fn abs(&self) -> Result<Tensor> {
-        unary(self, UnaryOp::Abs, "abs", |g, _, x| {
-            g.mul(&unary_untracked(x, UnaryOp::Sign)?)
-        })
+        self.unary_op(UnaryOp::Abs)
     }
     /// sign(x) in {-1, 0, 1}; not differentiable (zero gradient).
     pub fn sign(&self) -> Result<Tensor> {
-        unary_untracked(self, UnaryOp::Sign)
+        self.unary_op(UnaryOp::Sign)
     }
     /// max(x, 0)
     pub fn relu(&self) -> Result<Tensor> {
-        unary(self, UnaryOp::Relu, "relu", |g, _, x| {
-            g.mul(&unary_untracked(x, UnaryOp::Step)?)
-        })
+        self.unary_op(UnaryOp::Relu)
     }
     /// x for x > 0, else `slope * x`.
     pub fn leaky_relu(&self, slope: f32) -> Result<Tensor> {
-        let s = self.storage().unary(UnaryOp::LeakyRelu(slope))?;
-        Ok(Tensor::from_op(
-            s,
-            self.shape().clone(),
-            "leaky_relu",
-            &[self],
-            move |g, _, inp, _| {
-                Ok(vec![Some(g.mul(&unary_untracked(
-                    &inp[0],
-                    UnaryOp::LeakyReluGrad(slope),
-                )?)?)])
-            },
-        ))
+        self.unary_op(UnaryOp::LeakyRelu(slope))
     }
     /// The logistic sigmoid.
     pub fn sigmoid(&self) -> Result<Tensor> {
-        // dy/dx = y (1 - y), written through y so that second derivatives flow through y too.
-        unary(self, UnaryOp::Sigmoid, "sigmoid", |g, y, _| {
-            g.mul(&y.mul(&y.affine(-1.0, 1.0)?)?)
-        })
+        self.unary_op(UnaryOp::Sigmoid)
     }
     /// Hyperbolic tangent.
     pub fn tanh(&self) -> Result<Tensor> {
-        unary(self, UnaryOp::Tanh, "tanh", |g, y, _| {
-            g.mul(&y.mul(y)?.affine(-1.0, 1.0)?)
-        })
+        self.unary_op(UnaryOp::Tanh)
     }
     /// ln(1 + e^x), stable for large |x|.
     pub fn softplus(&self) -> Result<Tensor> {
-        unary(self, UnaryOp::Softplus, "softplus", |g, _, x| {
-            g.mul(&x.sigmoid()?)
-        })
+        self.unary_op(UnaryOp::Softplus)
     }
     /// Clamps into [lo, hi] (gradient 1 inside, 0 outside).
     pub fn clamp(&self, lo: f32, hi: f32) -> Result<Tensor> {
-        let s = self.storage().unary(UnaryOp::Clamp(lo, hi))?;
-        Ok(Tensor::from_op(
-            s,
-            self.shape().clone(),
-            "clamp",
-            &[self],
-            move |g, _, inp, _| {
-                Ok(vec![Some(g.mul(&unary_untracked(
-                    &inp[0],
-                    UnaryOp::ClampMask(lo, hi),
-                )?)?)])
-            },
-        ))
+        self.unary_op(UnaryOp::Clamp(lo, hi))
     }
     /// x^p for a constant p.
     pub fn powf(&self, p: f32) -> Result<Tensor> {
-        let s = self.storage().unary(UnaryOp::Powf(p))?;
-        Ok(Tensor::from_op(
-            s,
-            self.shape().clone(),
-            "powf",
-            &[self],
-            move |g, _, inp, _| {
-                let d = if p == 2.0 {
-                    inp[0].mul_scalar(2.0)?
-                } else {
-                    inp[0].powf(p - 1.0)?.mul_scalar(p)?
-                };
-                Ok(vec![Some(g.mul(&d)?)])
-            },
-        ))
+        self.unary_op(UnaryOp::Powf(p))
     }
     /// x * x
     pub fn square(&self) -> Result<Tensor> {
@@ -134,14 +87,7 @@ impl Tensor {
     }
     /// a * x + b for constants a, b.
     pub fn affine(&self, a: f32, b: f32) -> Result<Tensor> {
-        let s = self.storage().unary(UnaryOp::Affine(a, b))?;
-        Ok(Tensor::from_op(
-            s,
-            self.shape().clone(),
-            "affine",
-            &[self],
-            move |g, _, _, _| Ok(vec![Some(g.mul_scalar(a)?)]),
-        ))
+        self.unary_op(UnaryOp::Affine(a, b))
     }
     /// x * c
     pub fn mul_scalar(&self, c: f32) -> Result<Tensor> {
@@ -153,8 +99,6 @@ impl Tensor {
     }
     /// 1 / x
     pub fn recip(&self) -> Result<Tensor> {
-        unary(self, UnaryOp::Recip, "recip", |g, y, _| {
-            g.mul(&y.mul(y)?)?.neg()
-        })
+        self.unary_op(UnaryOp::Recip)
     }
 }
