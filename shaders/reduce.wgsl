@@ -11,7 +11,10 @@ override VEC: bool = false;
 
 fn init() -> f32 {
     if (OP == 0u) { return 0.0; }
-    return bitcast<f32>(0xff800000u); // -inf
+    // -inf from a run-time value: a constant expression that evaluates to an infinity is a
+    // WGSL error (Chromium's Tint refuses bitcast<f32>(0xff800000u); naga lets it through).
+    var neg_inf = 0xff800000u;
+    return bitcast<f32>(neg_inf);
 }
 // Compensated (Kahan) accumulation for sums, plain combine for max: a long run of f32
 // additions otherwise drifts (the CPU accumulates in f64). acc.x = value, acc.y = carry.

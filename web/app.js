@@ -160,7 +160,7 @@ async function main() {
   const backend = params.get("backend") || "auto";
   $("backend").value = backend === "cpu" ? "cpu" : "auto";
   await openDevice(backend);
-  $("run").onclick = () => interactive().catch((e) => { $("status").textContent = `error: ${e.message || e}`; });
+  $("run").onclick = () => interactive().catch(fail);
   if (!params.has("arch")) return interactive();
   // Headless mode: files named in the query, next to index.html; the result goes into <pre>.
   const model = {

@@ -258,8 +258,12 @@ fn page_matches_native_cpu_on_webgpu_and_wasm_cpu() {
     let first = b.wait_for_text("result", PAGE_TIMEOUT).unwrap();
     let first = parse(&first, &b);
     let plain = |n: &str| n.rsplit('/').next().unwrap().to_string();
-    check("demo, page opened", &first, &demo.native(plain), "gpu");
-    let fx = import_fixture();
+    // The bundled demo images come in file-name order (scripts/build_web.sh's glob).
+    let mut bundled = Case::demo();
+    bundled.images.sort();
+    check("demo, page opened", &first, &bundled.native(plain), "gpu");
+    // Chromium reads picked files by canonical path only.
+    let fx = import_fixture().canonicalize().unwrap();
     b.set_files("arch-file", &[&fx.join("arch.json")]).unwrap();
     b.set_files("weights-file", &[&fx.join("weights.safetensors")])
         .unwrap();
