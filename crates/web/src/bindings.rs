@@ -25,7 +25,9 @@ extern "C" {
 /// wasm trap, so that the page and a headless run can say what failed.
 #[wasm_bindgen(start)]
 pub fn start() {
-    std::panic::set_hook(Box::new(|info| console_error(&format!("vaecam panicked: {info}"))));
+    std::panic::set_hook(Box::new(|info| {
+        console_error(&format!("vaecam panicked: {info}"))
+    }));
 }
 
 fn device() -> Result<Device, JsValue> {
@@ -63,7 +65,11 @@ async fn open_gpu(adapter: &str, kernels: &str) -> Result<(Device, String), JsVa
         }
     };
     let gpu = gpu.with_kernels(family);
-    let label = if adapter.is_empty() { "unnamed adapter" } else { adapter };
+    let label = if adapter.is_empty() {
+        "unnamed adapter"
+    } else {
+        adapter
+    };
     let name = format!("gpu: {label} (WebGPU, {family:?} kernels)");
     Ok((Device::Gpu(gpu), name))
 }

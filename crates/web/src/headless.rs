@@ -134,7 +134,12 @@ impl Browser {
 
     /// Sends one command (to the page's session once attached) and waits up to `timeout` for
     /// its reply, logging the events that arrive meanwhile.
-    pub fn call(&mut self, method: &str, params: Value, timeout: Duration) -> Result<Value, String> {
+    pub fn call(
+        &mut self,
+        method: &str,
+        params: Value,
+        timeout: Duration,
+    ) -> Result<Value, String> {
         self.next_id += 1;
         let id = self.next_id;
         let mut msg = json!({ "id": id, "method": method, "params": params });
@@ -190,7 +195,11 @@ impl Browser {
                         v => v.to_string(),
                     })
                     .collect();
-                format!("console.{}: {}", p["type"].as_str().unwrap_or("?"), args.join(" "))
+                format!(
+                    "console.{}: {}",
+                    p["type"].as_str().unwrap_or("?"),
+                    args.join(" ")
+                )
             }
             Some("Runtime.exceptionThrown") => {
                 let d = &p["exceptionDetails"];
@@ -286,7 +295,11 @@ impl Browser {
             json!({ "format": "png", "captureBeyondViewport": true }),
             Duration::from_secs(60),
         )?;
-        let png = base64_decode(r["data"].as_str().ok_or_else(|| err("no screenshot data"))?)?;
+        let png = base64_decode(
+            r["data"]
+                .as_str()
+                .ok_or_else(|| err("no screenshot data"))?,
+        )?;
         std::fs::write(path, png).map_err(|e| format!("{}: {e}", path.display()))
     }
 }

@@ -27,9 +27,9 @@ mod bindings;
 pub mod headless;
 
 use serde::Serialize;
+use std::path::Path;
 use vaecam_attention::{latent_attention_maps, MapOptions, SequentialEncoder, Variant};
 use vaecam_tensor::{io, no_grad, Device, Tensor};
-use std::path::Path;
 use vaecam_vae::{archfile, ArchFile, Vae, VaeConfig};
 
 /// Errors are one line naming the file or the value that was wrong (shown as is on the page).

@@ -187,7 +187,10 @@ fn compare(page: &Value, want: &vaecam_web::Explanation) -> f64 {
     for (p, w) in imgs.iter().zip(&want.images) {
         assert_eq!(p["name"], w.name.as_str());
         worst = worst.max(max_rel(&floats(&p["mu"], "mu"), &w.mu, "mu"));
-        let (pa, pm) = (p["alpha"].as_array().unwrap(), p["maps"].as_array().unwrap());
+        let (pa, pm) = (
+            p["alpha"].as_array().unwrap(),
+            p["maps"].as_array().unwrap(),
+        );
         assert_eq!((pa.len(), pm.len()), (w.alpha.len(), w.maps.len()));
         for (pa, wa) in pa.iter().zip(&w.alpha) {
             worst = worst.max(max_rel(&floats(pa, "alpha"), wa, "alpha"));
@@ -201,7 +204,10 @@ fn compare(page: &Value, want: &vaecam_web::Explanation) -> f64 {
 
 fn check(what: &str, page: &Value, want: &vaecam_web::Explanation, backend: &str) {
     let ran = page["backend"].as_str().unwrap_or("?");
-    assert!(ran.starts_with(backend), "{what}: ran on {ran}, not {backend}");
+    assert!(
+        ran.starts_with(backend),
+        "{what}: ran on {ran}, not {backend}"
+    );
     let err = compare(page, want);
     eprintln!(
         "{what}: {:.0} ms on {ran}; max relative difference to native {err:.2e}",
@@ -227,12 +233,16 @@ fn page_matches_native_cpu_on_webgpu_and_wasm_cpu() {
     let want_import = import.native(|n| format!("import/{n}"));
 
     // The web crate's native result for the imported model is PyTorch's (reference.json).
-    let reference: Value = serde_json::from_slice(
-        &std::fs::read(import_fixture().join("reference.json")).unwrap(),
-    )
-    .unwrap();
+    let reference: Value =
+        serde_json::from_slice(&std::fs::read(import_fixture().join("reference.json")).unwrap())
+            .unwrap();
     let mut torch = reference.clone();
-    for (i, img) in torch["images"].as_array_mut().unwrap().iter_mut().enumerate() {
+    for (i, img) in torch["images"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .enumerate()
+    {
         *img = serde_json::json!({
             "name": want_import.images[i].name, "mu": reference["mu"][i],
             "alpha": reference["alpha"][i],
@@ -249,7 +259,12 @@ fn page_matches_native_cpu_on_webgpu_and_wasm_cpu() {
         let r = page_result(&chrome, &page, &demo.query(backend));
         check(&format!("demo, query, {backend}"), &r, &want_demo, backend);
         let r = page_result(&chrome, &page, &import.query(backend));
-        check(&format!("import, query, {backend}"), &r, &want_import, backend);
+        check(
+            &format!("import, query, {backend}"),
+            &r,
+            &want_import,
+            backend,
+        );
     }
 
     // The file pickers, as a user would: the page opens on the demo (default backend), then
@@ -267,7 +282,10 @@ fn page_matches_native_cpu_on_webgpu_and_wasm_cpu() {
     b.set_files("arch-file", &[&fx.join("arch.json")]).unwrap();
     b.set_files("weights-file", &[&fx.join("weights.safetensors")])
         .unwrap();
-    let images: Vec<PathBuf> = IMPORT_IMAGES.iter().map(|i| fx.join("images").join(i)).collect();
+    let images: Vec<PathBuf> = IMPORT_IMAGES
+        .iter()
+        .map(|i| fx.join("images").join(i))
+        .collect();
     let refs: Vec<&Path> = images.iter().map(PathBuf::as_path).collect();
     b.set_files("image-files", &refs).unwrap();
     b.eval(
@@ -279,6 +297,11 @@ fn page_matches_native_cpu_on_webgpu_and_wasm_cpu() {
     .unwrap();
     let picked = b.wait_for_text("result", PAGE_TIMEOUT).unwrap();
     let picked = parse(&picked, &b);
-    check("import, file pickers", &picked, &import.native(plain), "gpu");
+    check(
+        "import, file pickers",
+        &picked,
+        &import.native(plain),
+        "gpu",
+    );
     let _ = std::fs::remove_dir_all(&page);
 }
