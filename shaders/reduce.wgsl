@@ -11,6 +11,13 @@ override VEC: bool = false;
 
 // fn init(), combine(a, b), combine4(a, b) and compensated() are appended from the op table
 // (REDUCE_OPS in crates/tensor/src/op_table.rs); OP is the row's position.
+// -inf from a run-time value (the max row's identity): a constant expression that evaluates
+// to an infinity is a WGSL error (Chromium's Tint refuses bitcast<f32>(0xff800000u); naga
+// lets it through).
+fn neg_inf() -> f32 {
+    var bits = 0xff800000u;
+    return bitcast<f32>(bits);
+}
 // Compensated (Kahan) accumulation for sums, plain combine otherwise: a long run of f32
 // additions otherwise drifts (the CPU accumulates in f64). acc.x = value, acc.y = carry.
 fn accumulate(acc: vec2<f32>, v: f32) -> vec2<f32> {

@@ -233,7 +233,7 @@ pub const REDUCE_OPS: &[ReduceOpRow] = &[
         identity: f64::NEG_INFINITY,
         cpu_run: run_max,
         cpu_combine: max_nan,
-        wgsl_identity: "bitcast<f32>(0xff800000u)",
+        wgsl_identity: "neg_inf()",
         wgsl_combine: "select(a, b, b > a || b != b)",
         wgsl_combine_vec4: "select(a, b, (b > a) | (b != b))",
         compensated: false,

@@ -12,20 +12,25 @@
 //! ([`vaecam_tensor::Tensor::to_vec_async`]). Loading the model and recording the forward and
 //! backward passes are synchronous.
 //!
-//! Architecture files: until the PyTorch architecture-file loader lands, the page takes
-//! vaecam's own model description (a `VaeConfig` JSON, or a run folder's `config.json`) with
-//! the weights of a vaecam checkpoint (names `encoder.*`/`decoder.*`, with or without the
-//! `model.` prefix a run's checkpoint has).
+//! Architecture files: the page takes vaecam's architecture-file format
+//! (`docs/architecture-files.md`, `"format": "vaecam-arch/1"`, built by the same loader as
+//! `vaecam explain --arch`) with a PyTorch `state_dict` in safetensors, and also vaecam's own
+//! model description (a `VaeConfig` JSON, or a run folder's `config.json`) with the weights of
+//! a vaecam checkpoint (names `encoder.*`/`decoder.*`, with or without the `model.` prefix a
+//! run's checkpoint has).
 
 #![warn(missing_docs)]
 
 #[cfg(target_arch = "wasm32")]
 mod bindings;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod headless;
 
 use serde::Serialize;
+use std::path::Path;
 use vaecam_attention::{latent_attention_maps, MapOptions, SequentialEncoder, Variant};
 use vaecam_tensor::{io, no_grad, Device, Tensor};
-use vaecam_vae::{Vae, VaeConfig};
+use vaecam_vae::{archfile, ArchFile, Vae, VaeConfig};
 
 /// Errors are one line naming the file or the value that was wrong (shown as is on the page).
 pub type Result<T> = std::result::Result<T, String>;
@@ -38,18 +43,38 @@ pub struct Model {
     pub feature_layers: Vec<String>,
 }
 
-/// Parses an architecture file: a `VaeConfig`, or a run's `config.json` holding one in `model`.
-pub fn parse_arch(json: &str, name: &str) -> Result<VaeConfig> {
+/// What an architecture file describes.
+pub enum ArchSource {
+    /// A file of the architecture-file format (`"format": "vaecam-arch/1"`).
+    File(Box<ArchFile>),
+    /// One of vaecam's built-in architectures, by its `VaeConfig`.
+    Builtin(VaeConfig),
+}
+
+/// Parses an architecture file: the architecture-file format when the JSON has a `format`
+/// field, else a `VaeConfig` (or a run's `config.json` holding one in `model`).
+pub fn parse_arch(json: &str, name: &str) -> Result<ArchSource> {
     let value: serde_json::Value =
         serde_json::from_str(json).map_err(|e| format!("{name}: not JSON: {e}"))?;
+    if value.get("format").is_some() {
+        return archfile::parse(json, Some(Path::new(name)))
+            .map(|f| ArchSource::File(Box::new(f)))
+            .map_err(|e| e.to_string());
+    }
     let model = value.get("model").cloned().unwrap_or(value);
     serde_json::from_value(model)
-        .map_err(|e| format!("{name}: not a vaecam architecture (VaeConfig) file: {e}"))
+        .map(ArchSource::Builtin)
+        .map_err(|e| {
+            format!(
+                "{name}: neither an architecture file (no \"format\": \"vaecam-arch/1\") nor a vaecam VaeConfig: {e}"
+            )
+        })
 }
 
 /// Builds the model of `arch_json` on `dev` and loads `weights` (a safetensors file) into it.
-/// Every parameter and buffer must be in the file with its shape; extra tensors (optimizer
-/// state in a run's checkpoint) are ignored.
+/// Every parameter and buffer must be in the file with its shape (a built-in architecture's
+/// names may carry the `model.` prefix of a run's checkpoint); extra tensors (optimizer state,
+/// unused heads) and integer tensors (`num_batches_tracked`) are ignored.
 pub fn load_model(
     arch_json: &str,
     arch_name: &str,
@@ -57,8 +82,11 @@ pub fn load_model(
     weights_name: &str,
     dev: &Device,
 ) -> Result<Model> {
-    let config = parse_arch(arch_json, arch_name)?;
-    let vae = Vae::new(&config, 0, dev).map_err(|e| format!("{arch_name}: {e}"))?;
+    let vae = match parse_arch(arch_json, arch_name)? {
+        ArchSource::File(file) => Vae::from_arch_file(&file, 0, dev),
+        ArchSource::Builtin(config) => Vae::new(&config, 0, dev).map_err(Into::into),
+    }
+    .map_err(|e| format!("{arch_name}: {e}"))?;
     let ck = io::load_bytes(weights, weights_name, dev).map_err(|e| e.to_string())?;
     for (name, t) in vae.state() {
         let src = ck
@@ -66,7 +94,8 @@ pub fn load_model(
             .or_else(|| ck.get(&format!("model.{name}")))
             .ok_or_else(|| {
                 format!(
-                    "{weights_name}: tensor {name:?} is missing (weights of another architecture?)"
+                    "{weights_name}: tensor {name:?} (shape {}) is missing (weights of another architecture?)",
+                    t.shape()
                 )
             })?;
         if src.shape() != t.shape() {
