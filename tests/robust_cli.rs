@@ -206,6 +206,12 @@ fn disentangle_checks_everything_before_creating_a_seed_folder() {
         &["--batch", "0"],
         &["--z", "0"],
         &["--lr", "nan"],
+        // Typed choices are refused by clap even without --ad-lambda.
+        &["--ad-grad", "half"],
+        &["--ad-pairs", "top-k:1"],
+        &["--ad-overlap", "l2"],
+        &["--ad-strategy", "fused"],
+        &["--device", "tpu"],
     ] {
         let (ok, _, err) = vaecam(&[&base[..], bad].concat());
         assert!(!ok && err.contains(bad[0]), "{bad:?}: {err}");
