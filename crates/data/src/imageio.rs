@@ -63,13 +63,20 @@ pub fn open_image(path: &Path) -> Result<DynamicImage> {
             path: path.to_path_buf(),
         });
     }
+    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    decode_image(&bytes, path)
+}
+
+/// Decodes an image file's bytes (the format is guessed from its first bytes, whatever the
+/// name says); `path` names the file in errors. The decoder's default memory limit
+/// (512 MiB) stands, so a header declaring a huge size is an error, not an allocation.
+pub fn decode_image(bytes: &[u8], path: &Path) -> Result<DynamicImage> {
     let corrupt = |message: String| DataError::CorruptImage {
         format: format_name(path),
         path: path.to_path_buf(),
         message,
     };
-    image::ImageReader::open(path)
-        .map_err(|e| DataError::io(path, e))?
+    image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| DataError::io(path, e))?
         .decode()
