@@ -60,6 +60,113 @@ impl ModelChoice {
     }
 }
 
+/// `disentangle --model`: the objective trained on dSprites.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DisentangleModel {
+    /// beta-VAE (weight `--beta` on the KL term).
+    BetaVae,
+    /// FactorVAE (weight `--gamma` on the total correlation).
+    FactorVae,
+}
+
+impl DisentangleModel {
+    /// The flag's spelling (`beta-vae`, `factor-vae`), also stored in `metrics.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisentangleModel::BetaVae => "beta-vae",
+            DisentangleModel::FactorVae => "factor-vae",
+        }
+    }
+}
+
+/// `--ad-overlap`: how the overlap of two attention maps is measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdOverlap {
+    /// Soft IoU.
+    #[default]
+    Iou,
+    /// Soft Dice.
+    Dice,
+}
+
+/// `--ad-grad`: whether the AD gradient flows through the channel weights alpha.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdGrad {
+    /// Through alpha (second order), as the paper's objective is written.
+    #[default]
+    Full,
+    /// Alpha treated as a constant (first order only).
+    Detached,
+}
+
+/// `--ad-strategy`: how the per-dimension maps are computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdStrategy {
+    /// One vector-Jacobian product per latent dimension.
+    #[default]
+    PerDim,
+    /// The encoder's tail re-run on the activation repeated per dimension, one product.
+    Batched,
+}
+
+/// `--ad-pairs`: which pairs of latent dimensions are penalised. Not a `ValueEnum`, since
+/// `top-k:K` carries a number: clap parses it with [`FromStr`](std::str::FromStr), and it
+/// is stored in `config.json` as the same string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(try_from = "String", into = "String")]
+pub enum AdPairs {
+    /// Every pair.
+    #[default]
+    All,
+    /// One random pair per step.
+    Random,
+    /// All pairs among the K dimensions of largest posterior-mean variance (K >= 2).
+    TopK(usize),
+}
+
+impl std::str::FromStr for AdPairs {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "all" => Ok(AdPairs::All),
+            "random" => Ok(AdPairs::Random),
+            _ => s
+                .strip_prefix("top-k:")
+                .and_then(|k| k.parse::<usize>().ok())
+                .filter(|&k| k >= 2)
+                .map(AdPairs::TopK)
+                .ok_or_else(|| format!("{s:?}: expected all, random or top-k:K with K >= 2")),
+        }
+    }
+}
+
+impl std::fmt::Display for AdPairs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AdPairs::All => write!(f, "all"),
+            AdPairs::Random => write!(f, "random"),
+            AdPairs::TopK(k) => write!(f, "top-k:{k}"),
+        }
+    }
+}
+
+impl TryFrom<String> for AdPairs {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<AdPairs> for String {
+    fn from(p: AdPairs) -> String {
+        p.to_string()
+    }
+}
+
 /// Value parsers for numeric flags: clap refuses a bad value at parse time, naming the flag.
 pub mod parse {
     /// An integer >= 1 (batch sizes, channel counts, latent dimensions, sample counts).

@@ -4,12 +4,21 @@
 //! architecture files and weights, each one line naming the layer or tensor. No torch needed.
 
 mod common;
-use common::{tmp, vaecam};
-use std::path::{Path, PathBuf};
+use common::{arch_model, explain, import_fixture as fixture, tmp, vaecam};
+use std::path::Path;
 use vaecam::report::npy;
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/import")
+/// The model flags of the fixture's own architecture file and weights.
+fn fixture_model() -> [String; 4] {
+    arch_model(
+        &fixture().join("arch.json"),
+        &fixture().join("weights.safetensors"),
+    )
+}
+
+/// `&[String]` as the `&[&str]` that [`explain`] takes.
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
 }
 
 fn flat(v: &serde_json::Value) -> Vec<f32> {
@@ -38,19 +47,12 @@ fn assert_close(what: &str, got: &[f32], want: &[f32]) {
 fn pytorch_dsprites_vae_is_explained_like_pytorch() {
     let fx = fixture();
     let out = tmp("import-explain");
-    let (ok, _, err) = vaecam(&[
-        "explain",
-        "--arch",
-        fx.join("arch.json").to_str().unwrap(),
-        "--weights",
-        fx.join("weights.safetensors").to_str().unwrap(),
-        "--images",
-        fx.join("images").to_str().unwrap(),
-        "--layer",
-        "relu2",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, _, err) = explain(
+        &strs(&fixture_model()),
+        &[&fx.join("images")],
+        &out,
+        &["--layer", "relu2"],
+    );
     assert!(ok, "{err}");
     let reference: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(fx.join("reference.json")).unwrap()).unwrap();
@@ -89,17 +91,12 @@ fn pytorch_dsprites_vae_is_explained_like_pytorch() {
 
 /// Runs explain on the fixture images with a modified architecture file or weights.
 fn explain_with(arch: &Path, weights: &Path) -> (bool, String) {
-    let (ok, _, err) = vaecam(&[
-        "explain",
-        "--arch",
-        arch.to_str().unwrap(),
-        "--weights",
-        weights.to_str().unwrap(),
-        "--images",
-        fixture().join("images/000.png").to_str().unwrap(),
-        "--out",
-        tmp("import-bad-out").to_str().unwrap(),
-    ]);
+    let (ok, _, err) = explain(
+        &strs(&arch_model(arch, weights)),
+        &[&fixture().join("images/000.png")],
+        &tmp("import-bad-out"),
+        &[],
+    );
     (ok, err)
 }
 
@@ -193,19 +190,12 @@ fn outputs_of_same_named_images_in_two_folders_do_not_collide() {
         .unwrap();
     }
     let out = tmp("import-collide-out");
-    let fx = fixture();
-    let (ok, _, err) = vaecam(&[
-        "explain",
-        "--arch",
-        fx.join("arch.json").to_str().unwrap(),
-        "--weights",
-        fx.join("weights.safetensors").to_str().unwrap(),
-        "--images",
-        dir.join("hole").to_str().unwrap(),
-        dir.join("crack").to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, _, err) = explain(
+        &strs(&fixture_model()),
+        &[&dir.join("hole"), &dir.join("crack")],
+        &out,
+        &[],
+    );
     assert!(ok, "{err}");
     for stem in ["hole_000", "crack_000"] {
         for ext in [
@@ -229,19 +219,18 @@ fn reconstruct_to_a_non_png_keeps_the_existing_file() {
     std::fs::create_dir_all(&dir).unwrap();
     let jpg = dir.join("existing.jpg");
     std::fs::write(&jpg, b"the user's photo").unwrap();
-    let fx = fixture();
+    let model = fixture_model();
+    let images = fixture().join("images");
     let args = |out: &Path| {
-        vaecam(&[
-            "reconstruct",
-            "--arch",
-            fx.join("arch.json").to_str().unwrap(),
-            "--weights",
-            fx.join("weights.safetensors").to_str().unwrap(),
+        let mut a = vec!["reconstruct"];
+        a.extend(strs(&model));
+        a.extend([
             "--images",
-            fx.join("images").to_str().unwrap(),
+            images.to_str().unwrap(),
             "--out",
             out.to_str().unwrap(),
-        ])
+        ]);
+        vaecam(&a)
     };
     let (ok, _, err) = args(&jpg);
     assert!(!ok && err.contains("PNG"), "{err}");
@@ -325,27 +314,10 @@ fn an_exported_run_explains_exactly_like_the_run() {
     let images = fixture().join("images/000.png");
     let via_run = tmp("import-export-a");
     let via_files = tmp("import-export-b");
-    let (ok, _, err) = vaecam(&[
-        "explain",
-        "--run",
-        run.to_str().unwrap(),
-        "--images",
-        images.to_str().unwrap(),
-        "--out",
-        via_run.to_str().unwrap(),
-    ]);
+    let (ok, _, err) = explain(&["--run", run.to_str().unwrap()], &[&images], &via_run, &[]);
     assert!(ok, "{err}");
-    let (ok, _, err) = vaecam(&[
-        "explain",
-        "--arch",
-        run.join("arch.json").to_str().unwrap(),
-        "--weights",
-        run.join("weights.safetensors").to_str().unwrap(),
-        "--images",
-        images.to_str().unwrap(),
-        "--out",
-        via_files.to_str().unwrap(),
-    ]);
+    let exported = arch_model(&run.join("arch.json"), &run.join("weights.safetensors"));
+    let (ok, _, err) = explain(&strs(&exported), &[&images], &via_files, &[]);
     assert!(ok, "{err}");
     for f in [
         "images_000.maps.npy",

@@ -206,6 +206,12 @@ fn disentangle_checks_everything_before_creating_a_seed_folder() {
         &["--batch", "0"],
         &["--z", "0"],
         &["--lr", "nan"],
+        // Typed choices are refused by clap even without --ad-lambda.
+        &["--ad-grad", "half"],
+        &["--ad-pairs", "top-k:1"],
+        &["--ad-overlap", "l2"],
+        &["--ad-strategy", "fused"],
+        &["--device", "tpu"],
     ] {
         let (ok, _, err) = vaecam(&[&base[..], bad].concat());
         assert!(!ok && err.contains(bad[0]), "{bad:?}: {err}");
@@ -215,4 +221,69 @@ fn disentangle_checks_everything_before_creating_a_seed_folder() {
             "{bad:?} created a seed folder"
         );
     }
+}
+
+/// A 32x32 MVTec-layout category of JPEG files (seeded noise, so training has something to
+/// fit) at `root/jpegs`, with one defective test image and a PNG mask.
+fn jpeg_category(root: &Path) -> std::path::PathBuf {
+    let cat = root.join("jpegs");
+    let mut state = 7u32;
+    let mut noise = |path: std::path::PathBuf| {
+        let img = image::GrayImage::from_fn(32, 32, |_, _| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            image::Luma([(state >> 24) as u8])
+        });
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        img.save(&path).unwrap();
+    };
+    for i in 0..8 {
+        noise(cat.join(format!("train/good/{i:03}.jpg")));
+    }
+    noise(cat.join("test/good/000.jpg"));
+    noise(cat.join("test/crack/000.jpeg"));
+    let mask = cat.join("ground_truth/crack/000_mask.png");
+    std::fs::create_dir_all(mask.parent().unwrap()).unwrap();
+    image::GrayImage::from_pixel(32, 32, image::Luma([255]))
+        .save(&mask)
+        .unwrap();
+    cat
+}
+
+#[test]
+fn jpeg_folders_train_and_jpegs_explain_and_rgba_is_called_rgba() {
+    let root = tmp("jpeg");
+    let cat = jpeg_category(&root);
+    let run = root.join("run");
+    let data = format!("mvtec:{}", cat.display());
+    let (ok, _, err) = train_with(&run, &[("--data", &data)], &["--steps", "2"]);
+    assert!(ok, "a JPEG train/good folder must train: {err}");
+    let r = run.to_str().unwrap();
+    let out = root.join("explained");
+    let jpeg = cat.join("test/crack/000.jpeg");
+    let args = [
+        "explain",
+        "--run",
+        r,
+        "--out",
+        out.to_str().unwrap(),
+        "--images",
+    ];
+    let (ok, _, err) = vaecam(&[&args[..], &[jpeg.to_str().unwrap()]].concat());
+    assert!(ok, "a valid JPEG must explain: {err}");
+    assert!(out.join("crack_000.png").is_file());
+
+    // The model is grayscale: an RGBA picture is refused as what it is, not as "RGB".
+    let rgba = root.join("rgba.png");
+    image::RgbaImage::from_pixel(32, 32, image::Rgba([200, 10, 10, 128]))
+        .save(&rgba)
+        .unwrap();
+    let (ok, _, err) = vaecam(&[&args[..], &[rgba.to_str().unwrap()]].concat());
+    assert!(
+        !ok && err.contains("image is RGBA") && err.contains("alpha"),
+        "{err}"
+    );
+    no_panic(&err);
+    // With --resize it is converted (luma, alpha dropped) and explained.
+    let (ok, _, err) = vaecam(&[&args[..], &[rgba.to_str().unwrap(), "--resize"]].concat());
+    assert!(ok, "{err}");
 }

@@ -8,6 +8,7 @@ use crate::pipelines::training::{progress, write_samples};
 use crate::report::pictures;
 use crate::run_folder::{Intent, RunFolder};
 use crate::settings::parse::{non_negative_f32, positive_f32, positive_usize};
+use crate::settings::{AdGrad, AdOverlap, AdPairs, AdStrategy, DeviceChoice, DisentangleModel};
 use crate::source::LoaderSource;
 use clap::Args;
 use std::path::PathBuf;
@@ -19,9 +20,9 @@ use vaecam_vae::{FactorOptions, RunConfig, TrainOptions, Trainer, Vae, VaeConfig
 /// Options of `vaecam disentangle`.
 #[derive(Args, Debug, Clone)]
 pub struct DisentangleArgs {
-    /// beta-vae | factor-vae.
-    #[arg(long)]
-    pub model: String,
+    /// The objective.
+    #[arg(long, value_enum)]
+    pub model: DisentangleModel,
     /// beta-VAE: weight of the KL term (default 4).
     #[arg(long, conflicts_with = "gamma", value_parser = non_negative_f32)]
     pub beta: Option<f32>,
@@ -32,20 +33,20 @@ pub struct DisentangleArgs {
     #[arg(long, value_parser = non_negative_f32)]
     pub ad_lambda: Option<f32>,
     /// AD pairs: all | random | top-k:K.
-    #[arg(long, default_value = "all")]
-    pub ad_pairs: String,
-    /// AD gradient: full (through alpha, second order) | detached.
-    #[arg(long, default_value = "full")]
-    pub ad_grad: String,
-    /// AD overlap: iou (soft IoU) | dice (soft Dice).
-    #[arg(long, default_value = "iou")]
-    pub ad_overlap: String,
+    #[arg(long, default_value_t = AdPairs::All)]
+    pub ad_pairs: AdPairs,
+    /// AD gradient.
+    #[arg(long, value_enum, default_value_t = AdGrad::Full)]
+    pub ad_grad: AdGrad,
+    /// AD overlap.
+    #[arg(long, value_enum, default_value_t = AdOverlap::Iou)]
+    pub ad_overlap: AdOverlap,
     /// Encoder layer whose activation the attention maps use.
     #[arg(long, default_value = DEFAULT_LAYER)]
     pub ad_layer: String,
-    /// AD maps: per-dim (one gradient pass per dimension) | batched (one pass on a repeated batch).
-    #[arg(long, default_value = "per-dim")]
-    pub ad_strategy: String,
+    /// AD maps.
+    #[arg(long, value_enum, default_value_t = AdStrategy::PerDim)]
+    pub ad_strategy: AdStrategy,
     /// Training steps per seed (a run folder already there is resumed up to this count).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     pub steps: u64,
@@ -61,9 +62,9 @@ pub struct DisentangleArgs {
     /// Seeds, comma-separated: one run folder DIR/seed-N each.
     #[arg(long, value_delimiter = ',', default_value = "1")]
     pub seeds: Vec<u64>,
-    /// cpu | gpu | best.
-    #[arg(long, default_value = "best")]
-    pub device: String,
+    /// The backend.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Best)]
+    pub device: DeviceChoice,
     /// Steps between checkpoints.
     #[arg(long, default_value_t = 500)]
     pub checkpoint_every: u64,
@@ -98,45 +99,40 @@ pub fn ad_settings(a: &DisentangleArgs) -> Result<Option<AdSettings>> {
     };
     let s = AdSettings {
         lambda,
-        overlap: a.ad_overlap.clone(),
-        pairs: a.ad_pairs.clone(),
-        grad: a.ad_grad.clone(),
+        overlap: a.ad_overlap,
+        pairs: a.ad_pairs,
+        grad: a.ad_grad,
         layer: a.ad_layer.clone(),
-        strategy: a.ad_strategy.clone(),
+        strategy: a.ad_strategy,
     };
     s.options()?;
     Ok(Some(s))
 }
 
 /// The configuration's name, e.g. `AD-FactorVAE (gamma 40, lambda 1)`.
-fn label(a: &DisentangleArgs, ad: &Option<AdSettings>) -> Result<String> {
-    let (name, weight) = match a.model.as_str() {
-        "beta-vae" => (
+fn label(a: &DisentangleArgs, ad: &Option<AdSettings>) -> String {
+    let (name, weight) = match a.model {
+        DisentangleModel::BetaVae => (
             "beta-VAE",
             format!("beta {}", fmt_num(a.beta.unwrap_or(4.0))),
         ),
-        "factor-vae" => (
+        DisentangleModel::FactorVae => (
             "FactorVAE",
             format!("gamma {}", fmt_num(a.gamma.unwrap_or(40.0))),
         ),
-        m => {
-            return Err(Error::Usage(format!(
-                "--model {m:?}: expected beta-vae or factor-vae"
-            )))
-        }
     };
-    Ok(match ad {
+    match ad {
         Some(s) => format!("AD-{name} ({weight}, lambda {})", fmt_num(s.lambda)),
         None => format!("{name} ({weight})"),
-    })
+    }
 }
 
 /// The run config of one seed.
 fn run_config(a: &DisentangleArgs, ad: &Option<AdSettings>, seed: u64) -> Result<RunConfig> {
-    if a.model == "beta-vae" && a.gamma.is_some() {
+    if a.model == DisentangleModel::BetaVae && a.gamma.is_some() {
         return Err(Error::Usage("--gamma is for --model factor-vae".into()));
     }
-    if a.model == "factor-vae" && a.beta.is_some() {
+    if a.model == DisentangleModel::FactorVae && a.beta.is_some() {
         return Err(Error::Usage("--beta is for --model beta-vae".into()));
     }
     if a.z < 2 && ad.is_some() {
@@ -145,9 +141,9 @@ fn run_config(a: &DisentangleArgs, ad: &Option<AdSettings>, seed: u64) -> Result
             a.z
         )));
     }
-    let factor =
-        (a.model == "factor-vae").then(|| FactorOptions::with_gamma(a.gamma.unwrap_or(40.0)));
-    let beta = if a.model == "beta-vae" {
+    let factor = (a.model == DisentangleModel::FactorVae)
+        .then(|| FactorOptions::with_gamma(a.gamma.unwrap_or(40.0)));
+    let beta = if a.model == DisentangleModel::BetaVae {
         a.beta.unwrap_or(4.0)
     } else {
         1.0
@@ -206,7 +202,7 @@ fn run_seed(
     let mut trainer: Trainer =
         RunFolder::new(&dir).open(run_config(a, ad, seed)?, Intent::ResumeOrNew, dev)?;
     if let Some(s) = ad {
-        let term = AdLoss::new(s.options()?, seed).batched(s.strategy == "batched");
+        let term = AdLoss::new(s.options()?, seed).batched(s.strategy == AdStrategy::Batched);
         trainer.add_loss(Box::new(term));
     }
     let t = trainer.config.train.clone();
@@ -283,12 +279,12 @@ fn run_seed(
 /// Runs `vaecam disentangle`.
 pub fn run(a: DisentangleArgs) -> Result<()> {
     let ad = ad_settings(&a)?;
-    let label = label(&a, &ad)?;
+    let label = label(&a, &ad);
     if a.seeds.is_empty() {
         return Err(Error::Usage("--seeds: give at least one seed".into()));
     }
     check_all(&a, &ad)?;
-    let dev = super::device(&a.device)?;
+    let dev = a.device.open()?;
     let eval = EvalOptions {
         train_votes: a.eval_train_votes,
         eval_votes: a.eval_eval_votes,
@@ -302,10 +298,10 @@ pub fn run(a: DisentangleArgs) -> Result<()> {
         runs.push(run_seed(&a, &ad, seed, &eval, &dev)?);
     }
     let settings = serde_json::json!({
-        "model": a.model, "beta": a.beta, "gamma": a.gamma, "ad": ad, "z": a.z,
+        "model": a.model.as_str(), "beta": a.beta, "gamma": a.gamma, "ad": ad, "z": a.z,
         "batch": a.batch, "steps": a.steps, "lr": a.lr, "seeds": a.seeds, "device": dev.name(),
     });
-    let summary = Summary::new(label, a.model.clone(), settings, runs);
+    let summary = Summary::new(label, a.model.as_str().to_string(), settings, runs);
     let p = a.out.join("metrics.json");
     let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::Serde {
         what: p.display().to_string(),

@@ -10,7 +10,7 @@ use crate::settings::DeviceChoice;
 use clap::Args;
 use serde_json::json;
 use std::path::PathBuf;
-use vaecam_data::imageio::open_image;
+use vaecam_data::imageio::{color_name, open_image};
 
 /// Options of `vaecam explain`.
 #[derive(Args, Debug, Clone)]
@@ -18,7 +18,8 @@ pub struct ExplainArgs {
     /// The model: --run RUN_DIR, or --arch FILE.json --weights FILE.safetensors.
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Image files or folders of images.
+    /// Image files or folders of images (PNG, JPEG, BMP, TIFF or GIF; an alpha channel is
+    /// dropped, colour becomes luma for a grayscale model only with --resize).
     #[arg(long, num_args = 1.., required = true)]
     pub images: Vec<PathBuf>,
     /// The tapped encoder layer (default: after the second downsampling).
@@ -105,7 +106,7 @@ pub fn load_for_model(
     for f in files {
         let img = open_image(f)?;
         let (w, h) = (img.width() as usize, img.height() as usize);
-        let color = img.color().has_color();
+        let color = img.color();
         if !resize {
             if (w, h) != (s, s) {
                 return Err(Error::Usage(format!(
@@ -113,10 +114,12 @@ pub fn load_for_model(
                     f.display()
                 )));
             }
-            if c == 1 && color {
+            if c == 1 && color.has_color() {
                 return Err(Error::Usage(format!(
-                    "{}: image is RGB but the model takes grayscale (pass --resize to convert)",
-                    f.display()
+                    "{}: image is {} but the model takes grayscale (pass --resize to convert it to luma{})",
+                    f.display(),
+                    color_name(color),
+                    if color.has_alpha() { ", dropping alpha" } else { "" },
                 )));
             }
         }

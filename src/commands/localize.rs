@@ -274,7 +274,7 @@ fn detect_channels(spec: &DataSpec) -> Result<usize> {
         return Ok(1);
     };
     let dir = root.join(category).join("train").join("good");
-    let files = vaecam_data::imageio::list_files(&dir, &["png"])?;
+    let files = vaecam_data::imageio::list_images(&dir)?;
     let Some(first) = files.first() else {
         return Ok(1);
     };

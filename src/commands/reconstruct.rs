@@ -6,7 +6,7 @@ use crate::report::pictures::{self, Chw};
 use crate::settings::DeviceChoice;
 use clap::Args;
 use std::path::{Path, PathBuf};
-use vaecam_data::imageio::{list_files, open_image, to_chw};
+use vaecam_data::imageio::{list_images, open_image, to_chw};
 use vaecam_data::Channels;
 use vaecam_tensor::{no_grad, Tensor};
 
@@ -16,7 +16,8 @@ pub struct ReconstructArgs {
     /// The model: --run RUN_DIR, or --arch FILE.json --weights FILE.safetensors.
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Image files or folders of PNG images.
+    /// Image files or folders of images (PNG, JPEG, BMP, TIFF or GIF; an alpha channel is
+    /// dropped, colour becomes luma for a grayscale model).
     #[arg(long, num_args = 1.., required = true)]
     pub images: Vec<PathBuf>,
     /// Output PNG (default with --run: RUN/samples/reconstruct.png; required with --arch).
@@ -32,10 +33,7 @@ pub fn collect_images(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            out.extend(list_files(
-                p,
-                &["png", "jpg", "jpeg", "bmp", "tif", "tiff"],
-            )?);
+            out.extend(list_images(p)?);
         } else if p.is_file() {
             out.push(p.clone());
         } else {

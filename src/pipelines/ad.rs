@@ -8,6 +8,7 @@
 //! is a fixed linear map that adds no information and would cost 16x the memory for conv2.
 
 use crate::error::{Error, Result};
+use crate::settings::{AdGrad, AdOverlap, AdPairs, AdStrategy};
 use serde::{Deserialize, Serialize};
 use vaecam_attention::{
     attention_disentanglement_loss, choose_pairs, maps_from_activation,
@@ -23,62 +24,60 @@ use vaecam_vae::{ExtraLoss, LossContext};
 /// too coarse to separate position from shape, and conv1 (32x32) doubles the cost.
 pub const DEFAULT_LAYER: &str = "relu2";
 
-/// AD settings as stored in a run's `config.json` (`extra.ad`), in their command-line spelling.
+/// AD settings as stored in a run's `config.json` (`extra.ad`), each choice in its
+/// command-line spelling (`"iou"`, `"top-k:4"`, `"full"`, `"per-dim"`), so run folders
+/// written before these were typed still load.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AdSettings {
     /// Weight lambda of the term.
     pub lambda: f32,
-    /// `iou` (soft IoU, default) or `dice`.
-    pub overlap: String,
-    /// `all`, `random` or `top-k:K`.
-    pub pairs: String,
-    /// `full` (through alpha, second order) or `detached`.
-    pub grad: String,
+    /// How map overlap is measured.
+    pub overlap: AdOverlap,
+    /// Which pairs of dimensions are penalised.
+    pub pairs: AdPairs,
+    /// Whether the gradient flows through alpha.
+    pub grad: AdGrad,
     /// The tapped encoder layer.
     pub layer: String,
-    /// `per-dim` (one vector-Jacobian product per dimension, default) or `batched` (the
-    /// encoder's tail re-run on the activation repeated per dimension, one product).
-    #[serde(default = "per_dim")]
-    pub strategy: String,
-}
-
-fn per_dim() -> String {
-    "per-dim".into()
+    /// How the maps are computed (absent in older runs: per-dim).
+    #[serde(default)]
+    pub strategy: AdStrategy,
 }
 
 impl Default for AdSettings {
     fn default() -> Self {
         AdSettings {
             lambda: 1.0,
-            overlap: "iou".into(),
-            pairs: "all".into(),
-            grad: "full".into(),
+            overlap: AdOverlap::default(),
+            pairs: AdPairs::default(),
+            grad: AdGrad::default(),
             layer: DEFAULT_LAYER.into(),
-            strategy: per_dim(),
+            strategy: AdStrategy::default(),
         }
     }
 }
 
-/// Parses `all`, `random` or `top-k:K`.
-pub fn parse_pairs(s: &str) -> Result<PairChoice> {
-    match s {
-        "all" => Ok(PairChoice::All),
-        "random" => Ok(PairChoice::Random),
-        _ => s
-            .strip_prefix("top-k:")
-            .and_then(|k| k.parse::<usize>().ok())
-            .filter(|&k| k >= 2)
-            .map(PairChoice::TopK)
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "--ad-pairs {s:?}: expected all, random or top-k:K with K >= 2"
-                ))
-            }),
+impl From<AdPairs> for PairChoice {
+    fn from(p: AdPairs) -> PairChoice {
+        match p {
+            AdPairs::All => PairChoice::All,
+            AdPairs::Random => PairChoice::Random,
+            AdPairs::TopK(k) => PairChoice::TopK(k),
+        }
+    }
+}
+
+impl From<AdOverlap> for Overlap {
+    fn from(o: AdOverlap) -> Overlap {
+        match o {
+            AdOverlap::Iou => Overlap::SoftIoU,
+            AdOverlap::Dice => Overlap::SoftDice,
+        }
     }
 }
 
 impl AdSettings {
-    /// The engine-level options (validated).
+    /// The engine-level options (lambda checked: the choices are valid by type).
     pub fn options(&self) -> Result<AdOptions> {
         if !self.lambda.is_finite() || self.lambda < 0.0 {
             return Err(Error::Usage(format!(
@@ -86,35 +85,11 @@ impl AdSettings {
                 self.lambda
             )));
         }
-        let overlap = match self.overlap.as_str() {
-            "iou" => Overlap::SoftIoU,
-            "dice" => Overlap::SoftDice,
-            o => {
-                return Err(Error::Usage(format!(
-                    "--ad-overlap {o:?}: expected iou or dice"
-                )))
-            }
-        };
-        let through_alpha = match self.grad.as_str() {
-            "full" => true,
-            "detached" => false,
-            g => {
-                return Err(Error::Usage(format!(
-                    "--ad-grad {g:?}: expected full or detached"
-                )))
-            }
-        };
-        if !matches!(self.strategy.as_str(), "per-dim" | "batched") {
-            return Err(Error::Usage(format!(
-                "--ad-strategy {:?}: expected per-dim or batched",
-                self.strategy
-            )));
-        }
         Ok(AdOptions {
             lambda: self.lambda,
-            overlap,
-            pairs: parse_pairs(&self.pairs)?,
-            through_alpha,
+            overlap: self.overlap.into(),
+            pairs: self.pairs.into(),
+            through_alpha: self.grad == AdGrad::Full,
             layer: self.layer.clone(),
         })
     }
@@ -217,15 +192,15 @@ mod tests {
         let o = AdSettings::default().options().unwrap();
         assert_eq!(o.pairs, PairChoice::All);
         assert!(o.through_alpha && o.overlap == Overlap::SoftIoU);
-        assert_eq!(parse_pairs("top-k:4").unwrap(), PairChoice::TopK(4));
+        assert_eq!("top-k:4".parse::<AdPairs>().unwrap(), AdPairs::TopK(4));
         for bad in ["top-k:1", "top-k:x", "some"] {
-            assert!(parse_pairs(bad).unwrap_err().to_string().contains(bad));
+            assert!(bad.parse::<AdPairs>().unwrap_err().contains(bad));
         }
         let s = AdSettings {
-            grad: "half".into(),
+            lambda: f32::NAN,
             ..Default::default()
         };
-        assert!(s.options().unwrap_err().to_string().contains("half"));
+        assert!(s.options().unwrap_err().to_string().contains("NaN"));
         let extra = serde_json::json!({ "ad": AdSettings::default() });
         assert_eq!(
             AdSettings::from_extra(&extra).unwrap(),
@@ -235,5 +210,41 @@ mod tests {
             AdSettings::from_extra(&serde_json::Value::Null).unwrap(),
             None
         );
+    }
+
+    /// `extra.ad` exactly as run folders stored it when the choices were strings: it must
+    /// load, and store back in the same spelling.
+    #[test]
+    fn old_run_configs_load_and_keep_their_spelling() {
+        let old = serde_json::json!({ "ad": {
+            "lambda": 2.0, "overlap": "dice", "pairs": "top-k:3", "grad": "detached",
+            "layer": "relu1", "strategy": "batched"
+        }});
+        let s = AdSettings::from_extra(&old).unwrap().unwrap();
+        assert_eq!(s.overlap, AdOverlap::Dice);
+        assert_eq!(s.pairs, AdPairs::TopK(3));
+        assert_eq!(s.grad, AdGrad::Detached);
+        assert_eq!(s.strategy, AdStrategy::Batched);
+        assert_eq!(serde_json::to_value(&s).unwrap(), old["ad"]);
+        // Runs from before `strategy` existed.
+        let older = serde_json::json!({ "ad": {
+            "lambda": 1.0, "overlap": "iou", "pairs": "random", "grad": "full", "layer": "relu2"
+        }});
+        let s = AdSettings::from_extra(&older).unwrap().unwrap();
+        assert_eq!((s.pairs, s.strategy), (AdPairs::Random, AdStrategy::PerDim));
+        let defaults = serde_json::to_value(AdSettings::default()).unwrap();
+        for (k, v) in [
+            ("overlap", "iou"),
+            ("pairs", "all"),
+            ("grad", "full"),
+            ("strategy", "per-dim"),
+        ] {
+            assert_eq!(defaults[k], v, "{k}");
+        }
+        let bad = serde_json::json!({ "ad": {
+            "lambda": 1.0, "overlap": "iou", "pairs": "top-k:1", "grad": "full", "layer": "relu2"
+        }});
+        let e = AdSettings::from_extra(&bad).unwrap_err().to_string();
+        assert!(e.contains("top-k:1"), "{e}");
     }
 }

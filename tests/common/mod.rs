@@ -60,4 +60,35 @@ pub fn tiny_benchmark(
     ]);
     assert!(ok, "make-benchmark: {err}");
     root
+
+/// The committed PyTorch import fixture: arch.json, weights.safetensors, images/.
+pub fn import_fixture() -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/import")
+}
+
+/// `vaecam explain` with the model given by `model` (`["--run", DIR]` or
+/// `["--arch", FILE, "--weights", FILE]`), on `images`, into `out`, plus `extra` flags.
+pub fn explain(
+    model: &[&str],
+    images: &[&std::path::Path],
+    out: &std::path::Path,
+    extra: &[&str],
+) -> (bool, String, String) {
+    let mut args = vec!["explain"];
+    args.extend(model);
+    args.push("--images");
+    args.extend(images.iter().map(|p| p.to_str().unwrap()));
+    args.extend(["--out", out.to_str().unwrap()]);
+    args.extend(extra);
+    vaecam(&args)
+}
+
+/// The model flags of an architecture file and its weights.
+pub fn arch_model(arch: &std::path::Path, weights: &std::path::Path) -> [String; 4] {
+    [
+        "--arch".into(),
+        arch.to_str().unwrap().into(),
+        "--weights".into(),
+        weights.to_str().unwrap().into(),
+    ]
 }

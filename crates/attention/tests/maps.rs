@@ -361,19 +361,36 @@ fn ad_loss_gradient_through_alpha_matches_finite_differences() {
     }
     w.assign(&Tensor::from_vec(w0, w.dims().to_vec(), &dev).unwrap())
         .unwrap();
-    let mut differs = 0.0f64;
-    for (j, g) in fd {
+    let tol = |g: f64| 2e-3 + 3e-2 * g.abs();
+    for &(j, g) in &fd {
         let got = full[j] as f64;
         assert!(
-            (got - g).abs() <= 2e-3 + 3e-2 * g.abs(),
+            (got - g).abs() <= tol(g),
             "d AD / d w[{j}]: through alpha {got} vs finite differences {g}"
         );
-        differs = differs.max((det[j] as f64 - got).abs());
     }
+    // The check means something only where the derivative is well above its tolerance (a
+    // zero gradient passes wherever |fd| < tol): most checked entries must be.
+    let strong: Vec<(usize, f64)> = fd
+        .iter()
+        .copied()
+        .filter(|&(_, g)| g.abs() >= 10.0 * tol(g))
+        .collect();
     assert!(
-        differs > 1e-4,
-        "the detached variant must differ from the full gradient"
+        strong.len() >= 3 && 2 * strong.len() >= fd.len(),
+        "only {} of {} finite differences are 10x their tolerance: {fd:?}",
+        strong.len(),
+        fd.len()
     );
+    // conv2 lies above the tap, so with alpha detached the term does not depend on it: the
+    // detached gradient must fail the same check there.
+    for (j, g) in strong {
+        let d = det[j] as f64;
+        assert!(
+            (d - g).abs() > tol(g),
+            "d AD / d w[{j}]: the detached gradient {d} passes the check against {g}"
+        );
+    }
 }
 
 #[test]

@@ -38,10 +38,20 @@ pub enum DataError {
         /// The folder.
         path: PathBuf,
     },
+    /// A folder that must hold images holds no file of a format the loaders read.
+    #[error("{what} folder {path} holds no PNG, JPEG, BMP, TIFF or GIF images ({found})")]
+    NoImages {
+        /// What the folder is (e.g. "train/good").
+        what: &'static str,
+        /// The folder.
+        path: PathBuf,
+        /// What it holds instead, e.g. "2 files: .webp" or "no files".
+        found: String,
+    },
     /// An image file could not be decoded.
     #[error("corrupt {format} {path}: {message}")]
     CorruptImage {
-        /// "PNG", "TIFF", "BMP", "GIF" or "image".
+        /// "PNG", "JPEG", "TIFF", "BMP", "GIF" or "image".
         format: &'static str,
         /// The file.
         path: PathBuf,

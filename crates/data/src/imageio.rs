@@ -1,10 +1,23 @@
 //! Image file helpers shared by the loaders: decoding with errors that name the file,
 //! resizing, and conversion to CHW f32 in [0, 1].
+//!
+//! Every loader reads the formats in [`IMAGE_EXTENSIONS`] (PNG, JPEG, BMP, TIFF, GIF).
+//! Colour conversion when a file's layout differs from the model's ([`to_chw`]): an alpha
+//! channel is dropped (the colour values are used as stored, not blended onto a
+//! background, as PIL's `convert("RGB")` in the PyTorch pipelines does), colour becomes
+//! one channel by sRGB luma (0.2126 R + 0.7152 G + 0.0722 B), and one channel becomes three
+//! by repeating it.
 
 use crate::error::{DataError, Result};
 use image::imageops::FilterType;
 use image::{DynamicImage, GrayImage};
 use std::path::{Path, PathBuf};
+
+/// File extensions (lowercase, no dot) of the image formats the loaders decode.
+pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "bmp", "tif", "tiff", "gif"];
+
+/// The formats of [`IMAGE_EXTENSIONS`] in words, for messages.
+pub const IMAGE_FORMATS: &str = "PNG, JPEG, BMP, TIFF or GIF";
 
 /// Colour layout of loaded images.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -34,6 +47,7 @@ fn format_name(path: &Path) -> &'static str {
         .as_deref()
     {
         Some("png") => "PNG",
+        Some("jpg") | Some("jpeg") => "JPEG",
         Some("tif") | Some("tiff") => "TIFF",
         Some("bmp") => "BMP",
         Some("gif") => "GIF",
@@ -49,21 +63,54 @@ pub fn open_image(path: &Path) -> Result<DynamicImage> {
             path: path.to_path_buf(),
         });
     }
+    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    decode_image(&bytes, path)
+}
+
+/// Decodes an image file's bytes (the format is guessed from its first bytes, whatever the
+/// name says); `path` names the file in errors. The decoder's default memory limit
+/// (512 MiB) stands, so a header declaring a huge size is an error, not an allocation.
+pub fn decode_image(bytes: &[u8], path: &Path) -> Result<DynamicImage> {
     let corrupt = |message: String| DataError::CorruptImage {
         format: format_name(path),
         path: path.to_path_buf(),
         message,
     };
-    image::ImageReader::open(path)
-        .map_err(|e| DataError::io(path, e))?
+    image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| DataError::io(path, e))?
         .decode()
         .map_err(|e| corrupt(e.to_string()))
 }
 
+/// The colour layout of a decoded file in words ("RGBA", "grayscale", "16-bit RGB", ...),
+/// for messages that say what a file holds.
+pub fn color_name(color: image::ColorType) -> String {
+    use image::ColorType as C;
+    let (layout, bits) = match color {
+        C::L8 => ("grayscale", 8),
+        C::La8 => ("grayscale with alpha", 8),
+        C::Rgb8 => ("RGB", 8),
+        C::Rgba8 => ("RGBA", 8),
+        C::L16 => ("grayscale", 16),
+        C::La16 => ("grayscale with alpha", 16),
+        C::Rgb16 => ("RGB", 16),
+        C::Rgba16 => ("RGBA", 16),
+        C::Rgb32F => ("RGB", 32),
+        C::Rgba32F => ("RGBA", 32),
+        // `ColorType` is non-exhaustive: a layout added later is still named.
+        other => return format!("{other:?}"),
+    };
+    match bits {
+        8 => layout.to_string(),
+        32 => format!("32-bit float {layout}"),
+        b => format!("{b}-bit {layout}"),
+    }
+}
+
 /// Converts an image to CHW f32 in [0, 1], resized (bilinear) to `size` = (width, height)
-/// when given.
+/// when given. An alpha channel is dropped and colour is converted as the module
+/// documentation says.
 pub fn to_chw(img: &DynamicImage, channels: Channels, size: Option<(u32, u32)>) -> Vec<f32> {
     let img = match size {
         Some((w, h)) if (w, h) != (img.width(), img.height()) => {
@@ -131,6 +178,48 @@ pub fn list_files(dir: &Path, exts: &[&str]) -> Result<Vec<PathBuf>> {
     }
     v.sort();
     Ok(v)
+}
+
+/// The image files of `dir` (every extension of [`IMAGE_EXTENSIONS`]), sorted by name.
+pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
+    list_files(dir, IMAGE_EXTENSIONS)
+}
+
+/// The image file `dir/STEM.EXT` for an extension of [`IMAGE_EXTENSIONS`] in lower or
+/// upper case, the first in that list's order when several exist.
+pub fn find_image(dir: &Path, stem: &str) -> Option<PathBuf> {
+    // One stat per candidate rather than a folder listing per lookup: a defect folder
+    // with n images would otherwise cost n listings.
+    IMAGE_EXTENSIONS
+        .iter()
+        .flat_map(|e| [e.to_string(), e.to_ascii_uppercase()])
+        .map(|e| dir.join(format!("{stem}.{e}")))
+        .find(|p| p.is_file())
+}
+
+/// A one-line account of the files in `dir` by extension, such as "3 files: .txt, .webp",
+/// or "no files": what a folder that should hold images holds instead.
+pub fn describe_files(dir: &Path) -> Result<String> {
+    let mut others = 0;
+    let mut kinds = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| DataError::io(dir, e))? {
+        let p = entry.map_err(|e| DataError::io(dir, e))?.path();
+        if p.is_file() {
+            others += 1;
+            kinds.insert(match p.extension() {
+                Some(e) => format!(".{}", e.to_string_lossy()),
+                None => "no extension".to_string(),
+            });
+        }
+    }
+    Ok(match others {
+        0 => "no files".to_string(),
+        n => format!(
+            "{n} file{}: {}",
+            if n == 1 { "" } else { "s" },
+            kinds.into_iter().collect::<Vec<_>>().join(", ")
+        ),
+    })
 }
 
 /// Sub-folders of `dir`, sorted by name.

@@ -20,6 +20,10 @@ fn be32(b: &[u8], at: usize) -> u32 {
 
 fn read_idx(path: &Path, magic: u32, dims: usize) -> Result<(Vec<usize>, Vec<u8>)> {
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    parse_idx(&bytes, path, magic, dims)
+}
+
+fn parse_idx(bytes: &[u8], path: &Path, magic: u32, dims: usize) -> Result<(Vec<usize>, Vec<u8>)> {
     let header = 4 + 4 * dims;
     if bytes.len() < 4 {
         return Err(DataError::Malformed {
@@ -27,7 +31,7 @@ fn read_idx(path: &Path, magic: u32, dims: usize) -> Result<(Vec<usize>, Vec<u8>
             message: format!("file of {} bytes has no idx header", bytes.len()),
         });
     }
-    let found = be32(&bytes, 0);
+    let found = be32(bytes, 0);
     if found != magic {
         return Err(DataError::WrongMagic {
             path: path.to_path_buf(),
@@ -41,10 +45,16 @@ fn read_idx(path: &Path, magic: u32, dims: usize) -> Result<(Vec<usize>, Vec<u8>
             message: "truncated idx header".into(),
         });
     }
-    let shape: Vec<usize> = (0..dims)
-        .map(|d| be32(&bytes, 4 + 4 * d) as usize)
-        .collect();
-    let n: usize = shape.iter().product();
+    let shape: Vec<usize> = (0..dims).map(|d| be32(bytes, 4 + 4 * d) as usize).collect();
+    // Checked: three 32-bit sizes can multiply past usize, and a wrapped product would
+    // pass the length check below.
+    let n = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| DataError::Malformed {
+            path: path.to_path_buf(),
+            message: format!("header says {shape:?}, more bytes than fit in memory"),
+        })?;
     if bytes.len() - header < n {
         return Err(DataError::Malformed {
             path: path.to_path_buf(),
@@ -66,6 +76,17 @@ pub fn read_idx_images(path: &Path) -> Result<(usize, usize, usize, Vec<u8>)> {
 /// Reads an idx label file.
 pub fn read_idx_labels(path: &Path) -> Result<Vec<u8>> {
     Ok(read_idx(path, LABELS_MAGIC, 1)?.1)
+}
+
+/// Like [`read_idx_images`], from the bytes of a file; `path` names it in errors.
+pub fn parse_idx_images(bytes: &[u8], path: &Path) -> Result<(usize, usize, usize, Vec<u8>)> {
+    let (s, data) = parse_idx(bytes, path, IMAGES_MAGIC, 3)?;
+    Ok((s[0], s[1], s[2], data))
+}
+
+/// Like [`read_idx_labels`], from the bytes of a file; `path` names it in errors.
+pub fn parse_idx_labels(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
+    Ok(parse_idx(bytes, path, LABELS_MAGIC, 1)?.1)
 }
 
 /// A set of digits: images (`n·rows·cols` bytes) and labels.

@@ -7,6 +7,10 @@
 //! ROOT/CATEGORY/ground_truth/<defect>/NAME_mask.png   (255 = anomalous)
 //! ```
 //!
+//! Any format of [`IMAGE_EXTENSIONS`](crate::imageio::IMAGE_EXTENSIONS) may stand for
+//! `.png` (images and masks alike: `003.jpg` with `003_mask.png` is fine); alpha channels
+//! are dropped (see [`crate::imageio`]).
+//!
 //! Images come back as CHW f32 in [0, 1] (RGB or grayscale, resized bilinearly to the
 //! chosen size), masks as {0, 1} bytes (any non-zero mask pixel is anomalous) resized by
 //! area (a target pixel is anomalous when any pixel it covers is, so thin scratches
@@ -16,7 +20,9 @@
 
 use crate::batch::InMemory;
 use crate::error::{DataError, Result};
-use crate::imageio::{list_dirs, list_files, open_image, to_chw, to_mask, Channels};
+use crate::imageio::{
+    describe_files, find_image, list_dirs, list_images, open_image, to_chw, to_mask, Channels,
+};
 use std::path::{Path, PathBuf};
 
 /// How to load a category.
@@ -127,15 +133,11 @@ impl Loader {
     }
 }
 
-fn png_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    list_files(dir, &["png"])
-}
-
 impl MvtecCategory {
     /// Loads `ROOT/CATEGORY`: every training image, every test image and its mask.
     ///
     /// Errors name the file: a missing category or `train/good` folder, an empty
-    /// `train/good`, a corrupt PNG, a mask whose size differs from its image, a mask with
+    /// `train/good` (saying what it holds instead), a corrupt image, a mask whose size differs from its image, a mask with
     /// no image, a defective test image with no mask.
     pub fn load(root: &Path, category: &str, opts: MvtecOptions) -> Result<MvtecCategory> {
         let dir = root.join(category);
@@ -152,10 +154,11 @@ impl MvtecCategory {
                 path: train_dir,
             });
         }
-        let train_paths = png_files(&train_dir)?;
+        let train_paths = list_images(&train_dir)?;
         if train_paths.is_empty() {
-            return Err(DataError::EmptyFolder {
-                what: "train",
+            return Err(DataError::NoImages {
+                what: "train/good",
+                found: describe_files(&train_dir)?,
                 path: train_dir,
             });
         }
@@ -174,11 +177,11 @@ impl MvtecCategory {
         if gt_dir.is_dir() {
             for d in list_dirs(&gt_dir)? {
                 let defect = d.file_name().unwrap().to_string_lossy().to_string();
-                for m in png_files(&d)? {
+                for m in list_images(&d)? {
                     let stem = m.file_stem().unwrap().to_string_lossy().to_string();
                     let name = stem.strip_suffix("_mask").unwrap_or(&stem);
-                    let expected = test_dir.join(&defect).join(format!("{name}.png"));
-                    if !expected.is_file() {
+                    if find_image(&test_dir.join(&defect), name).is_none() {
+                        let expected = test_dir.join(&defect).join(format!("{name}.png"));
                         return Err(DataError::MaskWithoutImage { mask: m, expected });
                     }
                 }
@@ -190,19 +193,19 @@ impl MvtecCategory {
             defects.sort_by_key(|d| (d.file_name().is_none_or(|n| n != "good"), d.clone()));
             for d in defects {
                 let defect = d.file_name().unwrap().to_string_lossy().to_string();
-                for p in png_files(&d)? {
+                for p in list_images(&d)? {
                     let (image, iw, ih) = loader.image(&p)?;
                     let mask = if defect == "good" {
                         vec![0u8; shape[1] * shape[2]]
                     } else {
                         let stem = p.file_stem().unwrap().to_string_lossy().to_string();
-                        let mpath = gt_dir.join(&defect).join(format!("{stem}_mask.png"));
-                        if !mpath.is_file() {
+                        let mask_dir = gt_dir.join(&defect);
+                        let Some(mpath) = find_image(&mask_dir, &format!("{stem}_mask")) else {
                             return Err(DataError::ImageWithoutMask {
                                 image: p,
-                                expected: mpath,
+                                expected: mask_dir.join(format!("{stem}_mask.png")),
                             });
-                        }
+                        };
                         let m = open_image(&mpath)?;
                         if (m.width(), m.height()) != (iw, ih) {
                             return Err(DataError::MaskSizeMismatch {

@@ -9,7 +9,7 @@ use crate::batch::{Dataset, Item};
 use crate::dsprites;
 use crate::error::{DataError, Result};
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
 /// The element values of an array, by dtype.
@@ -134,7 +134,17 @@ pub fn parse_npy(bytes: &[u8], source: &str) -> Result<NpyArray> {
                 .map_err(|_| bad(source, format!("bad shape {shape_str}")))
         })
         .collect::<Result<_>>()?;
-    let n: usize = shape.iter().product();
+    // Checked: a header may declare any shape, and a wrapped product would pass the
+    // length check below.
+    let n = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| {
+            bad(
+                source,
+                format!("shape {shape:?} has more elements than fit in memory"),
+            )
+        })?;
     let body = &bytes[hstart + hlen..];
     let elem = match descr {
         "|u1" | "u1" | "<u1" | "|b1" | "b1" => 1,
@@ -147,17 +157,22 @@ pub fn parse_npy(bytes: &[u8], source: &str) -> Result<NpyArray> {
             ))
         }
     };
-    if body.len() < n * elem {
+    let size = n.checked_mul(elem).ok_or_else(|| {
+        bad(
+            source,
+            format!("shape {shape:?} has more bytes than fit in memory"),
+        )
+    })?;
+    if body.len() < size {
         return Err(bad(
             source,
             format!(
-                "truncated data: shape {shape:?} needs {} bytes, found {}",
-                n * elem,
+                "truncated data: shape {shape:?} needs {size} bytes, found {}",
                 body.len()
             ),
         ));
     }
-    let body = &body[..n * elem];
+    let body = &body[..size];
     let data = match descr {
         "<i4" => NpyData::I32(
             body.chunks_exact(4)
@@ -190,10 +205,14 @@ pub fn read_npy(path: &Path) -> Result<NpyArray> {
     parse_npy(&bytes, &path.display().to_string())
 }
 
-/// An open `.npz` archive (a zip of `.npy` files, stored or deflated).
-pub struct Npz {
+/// The most bytes reserved up front for one `.npz` member (64 MiB).
+const MAX_PREALLOCATION: u64 = 64 << 20;
+
+/// An open `.npz` archive (a zip of `.npy` files, stored or deflated), read from a file
+/// or, with [`Npz::from_reader`], from any seekable reader.
+pub struct Npz<R: Read + Seek = BufReader<File>> {
     path: PathBuf,
-    zip: zip::ZipArchive<BufReader<File>>,
+    zip: zip::ZipArchive<R>,
 }
 
 impl Npz {
@@ -201,11 +220,18 @@ impl Npz {
     /// [`DataError::TruncatedNpz`].
     pub fn open(path: &Path) -> Result<Npz> {
         let file = File::open(path).map_err(|e| DataError::io(path, e))?;
-        let zip =
-            zip::ZipArchive::new(BufReader::new(file)).map_err(|e| DataError::TruncatedNpz {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
+        Npz::from_reader(BufReader::new(file), path)
+    }
+}
+
+impl<R: Read + Seek> Npz<R> {
+    /// Reads the archive from `reader` (e.g. a `Cursor` over bytes in memory); `path`
+    /// names it in errors.
+    pub fn from_reader(reader: R, path: &Path) -> Result<Npz<R>> {
+        let zip = zip::ZipArchive::new(reader).map_err(|e| DataError::TruncatedNpz {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
         Ok(Npz {
             path: path.to_path_buf(),
             zip,
@@ -247,7 +273,9 @@ impl Npz {
                 })
             }
         };
-        let mut bytes = Vec::with_capacity(f.size() as usize);
+        // The member's declared size only sizes the first allocation, capped: a header
+        // may claim exabytes (read_to_end still grows as far as the data really goes).
+        let mut bytes = Vec::with_capacity(f.size().min(MAX_PREALLOCATION) as usize);
         f.read_to_end(&mut bytes)
             .map_err(|e| DataError::TruncatedNpz {
                 path: self.path.clone(),

@@ -119,7 +119,7 @@ fn empty_train_folder() {
     let root = common::temp_dir("err-empty");
     let d = root.join("bottle/train/good");
     std::fs::create_dir_all(&d).unwrap();
-    assert_names(load(&root, "bottle").unwrap_err(), &d, "empty train folder");
+    assert_names(load(&root, "bottle").unwrap_err(), &d, "holds no PNG");
     std::fs::remove_dir_all(&root).unwrap();
 }
 

@@ -23,7 +23,18 @@ enum Kind {
     Constant(usize),
     /// Wrong number of vectors (an implementation bug).
     Short,
+    /// Factor k times `scales[k]`, plus normal noise of std `noise` (also scaled): a
+    /// disentangled code whose dims have very different units.
+    Scaled(Vec<f32>, f32),
+    /// The factors plus normal noise of std `noise`, and one more, near-collapsed dim: 0
+    /// except when the last factor is 0, with a global std of about 0.01 (a dead unit that
+    /// rarely fires).
+    WithCollapsed(f32),
 }
+
+/// Spike height of [`Kind::WithCollapsed`]: on with probability p = 1/32 (the last dSprites
+/// factor has 32 values), std = h * sqrt(p (1 - p)) = 0.01.
+const SPIKE: f32 = 0.0575;
 
 impl Synthetic {
     fn new(sizes: &[usize], kind: Kind) -> Self {
@@ -41,16 +52,36 @@ impl GroundTruth for Synthetic {
     }
 
     fn representation(&mut self, factors: &[Vec<usize>]) -> Result<Vec<Vec<f32>>, BoxError> {
-        Ok(match self.kind {
+        Ok(match &self.kind {
             Kind::Identity => factors
                 .iter()
                 .map(|f| f.iter().map(|&v| v as f32).collect())
                 .collect(),
             Kind::Noise(d) => factors
                 .iter()
-                .map(|_| (0..d).map(|_| self.noise.normal() as f32).collect())
+                .map(|_| (0..*d).map(|_| self.noise.normal() as f32).collect())
                 .collect(),
-            Kind::Constant(d) => factors.iter().map(|_| vec![0.25; d]).collect(),
+            Kind::Constant(d) => factors.iter().map(|_| vec![0.25; *d]).collect(),
+            Kind::Scaled(scales, noise) => factors
+                .iter()
+                .map(|f| {
+                    f.iter()
+                        .zip(scales)
+                        .map(|(&v, s)| s * (v as f32 + noise * self.noise.normal() as f32))
+                        .collect()
+                })
+                .collect(),
+            Kind::WithCollapsed(noise) => factors
+                .iter()
+                .map(|f| {
+                    let mut z: Vec<f32> = f
+                        .iter()
+                        .map(|&v| v as f32 + noise * self.noise.normal() as f32)
+                        .collect();
+                    z.push(if f[f.len() - 1] == 0 { SPIKE } else { 0.0 });
+                    z
+                })
+                .collect(),
             Kind::Short => vec![vec![0.0; 3]; factors.len().saturating_sub(1)],
         })
     }
@@ -99,6 +130,36 @@ fn factor_vae_constant_representation_is_pruned() {
         (s.num_active_dims, s.train_accuracy, s.eval_accuracy),
         (0, 0.0, 0.0)
     );
+}
+
+/// Dims in very different units: without dividing by each dim's global variance, the
+/// shrunken dim 2 (std 0.06) has the least batch variance in every vote and the inflated
+/// dim 0 never does, so the classifier comes out wrong.
+#[test]
+fn factor_vae_normalises_each_dim_by_its_global_variance() {
+    let scales = vec![100.0, 1.0, 0.005, 1.0, 1.0];
+    let mut g = Synthetic::new(&DSPRITES, Kind::Scaled(scales, 0.1));
+    let s = factor_vae_score(&mut g, &small()).unwrap();
+    assert_eq!(s.num_active_dims, 5, "{:?}", s.global_variances);
+    // The scales really are far apart (so the unnormalised argmin differs).
+    let std2 = s.global_variances[2].sqrt();
+    assert!(std2 > 0.05 && std2 < 0.1, "dim 2 std {std2}");
+    assert!(s.global_variances[0] > 1e3, "{}", s.global_variances[0]);
+    assert_eq!(s.classifier, vec![0, 1, 2, 3, 4]);
+    assert_eq!((s.train_accuracy, s.eval_accuracy), (1.0, 1.0));
+}
+
+/// A dim with global std 0.01 (below the 0.05 cut) must not vote: unpruned, every batch
+/// that happens to hold no spike gives it batch variance 0 and so the argmin.
+#[test]
+fn factor_vae_prunes_a_near_collapsed_dim() {
+    let mut g = Synthetic::new(&DSPRITES, Kind::WithCollapsed(0.1));
+    let s = factor_vae_score(&mut g, &small()).unwrap();
+    let std5 = s.global_variances[5].sqrt();
+    assert!(std5 > 0.005 && std5 < 0.02, "collapsed dim std {std5}");
+    assert_eq!(s.num_active_dims, 5);
+    assert!(s.votes.iter().all(|v| v[5] == 0), "{:?}", s.votes);
+    assert_eq!((s.train_accuracy, s.eval_accuracy), (1.0, 1.0));
 }
 
 #[test]

@@ -308,11 +308,23 @@ pub fn load_state_dict(
     targets: &[(String, Tensor)],
 ) -> Result<StateDictReport> {
     let path = path.as_ref();
+    let buf = std::fs::read(path).map_err(|e| io_err(path, format!("cannot read: {e}")))?;
+    load_state_dict_bytes(&buf, path, targets)
+}
+
+/// Like [`load_state_dict`], from the bytes of a file already in memory; `source` names it
+/// in errors.
+pub fn load_state_dict_bytes(
+    buf: &[u8],
+    source: impl AsRef<Path>,
+    targets: &[(String, Tensor)],
+) -> Result<StateDictReport> {
+    let path = source.as_ref();
     let device = targets
         .first()
         .map(|(_, t)| t.device().clone())
         .unwrap_or(Device::Cpu);
-    let ck = load(path, &device)?;
+    let ck = load_bytes(buf, path, &device)?;
     for (name, t) in targets {
         match ck.get(name) {
             None if ck.ignored.contains(name) => {

@@ -3,63 +3,16 @@
 //! plus the loss and FactorVAE fixes (Gaussian 1/2, one BatchNorm update per step, the
 //! discriminator's labels).
 
-use std::path::PathBuf;
+mod common;
+use common::{config, source, tmp, NanLossAt};
 use vaecam_tensor::nn::Module;
 use vaecam_tensor::optim::{Adam, AdamConfig};
 use vaecam_tensor::{Device, Reduction, Tensor};
 use vaecam_vae::factor::{discriminator, discriminator_loss, permute_dims, total_correlation};
 use vaecam_vae::{
-    reconstruction_loss, BatchSource, ExtraLoss, FactorOptions, Likelihood, LossContext, RunConfig,
-    RunMode, TrainOptions, Trainer, VaeConfig, VaeError,
+    reconstruction_loss, BatchSource, ExtraLoss, Likelihood, LossContext, RunMode, Trainer,
+    VaeConfig, VaeError,
 };
-
-/// Bright rectangles on a dark background, 32x32, a deterministic function of the step.
-struct Rects(usize);
-
-impl BatchSource for Rects {
-    fn batch(&mut self, step: u64) -> Result<(Vec<f32>, [usize; 4]), VaeError> {
-        let mut data = vec![0.05f32; self.0 * 32 * 32];
-        for i in 0..self.0 {
-            let h = (step as usize * 7 + i * 13) % 97;
-            let (r0, c0) = (h % 20, (h / 5) % 20);
-            for r in r0..r0 + 8 {
-                for c in c0..c0 + 8 {
-                    data[i * 1024 + r * 32 + c] = 0.9;
-                }
-            }
-        }
-        Ok((data, [self.0, 1, 32, 32]))
-    }
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("vaecam-robust-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn config(steps: u64, factor: bool) -> RunConfig {
-    RunConfig {
-        model: VaeConfig::conv(1, 32, vec![8, 16], 4),
-        train: TrainOptions {
-            steps,
-            batch_size: 8,
-            lr: 2e-3,
-            factor: factor.then_some(FactorOptions {
-                gamma: 5.0,
-                lr: 1e-3,
-                betas: (0.5, 0.9),
-                hidden: 16,
-            }),
-            seed: 3,
-            checkpoint_every: 1,
-            log_every: 1,
-            ..Default::default()
-        },
-        data: "rects".into(),
-        extra: serde_json::Value::Null,
-    }
-}
 
 /// A term whose value is 0 but whose gradient is NaN at one step (sqrt at 0 times 0): the
 /// loss stays finite while Adam's moments and the weights turn NaN.
@@ -78,25 +31,13 @@ impl ExtraLoss for NanGradientAt {
     }
 }
 
-/// A NaN loss at one step.
-struct NanLossAt(u64);
-impl ExtraLoss for NanLossAt {
-    fn name(&self) -> &str {
-        "probe"
-    }
-    fn loss(&mut self, ctx: &LossContext) -> vaecam_tensor::Result<Tensor> {
-        let v = if ctx.step == self.0 { f32::NAN } else { 0.0 };
-        Tensor::scalar(v, ctx.x.device())
-    }
-}
-
 #[test]
 fn a_nan_gradient_with_a_finite_loss_never_reaches_the_checkpoint() {
     let dev = Device::cpu();
     let dir = tmp("nan-grad");
-    let mut tr = Trainer::create(&dir, config(4, false), RunMode::New, &dev).unwrap();
+    let mut tr = Trainer::create(&dir, config(4, false, 1), RunMode::New, &dev).unwrap();
     tr.add_loss(Box::new(NanGradientAt(1)));
-    let e = tr.train(&mut Rects(8), &mut |_| {}).err().unwrap();
+    let e = tr.train(&mut source(false), &mut |_| {}).err().unwrap();
     let msg = e.to_string();
     assert!(
         matches!(
@@ -123,9 +64,9 @@ fn a_nan_gradient_with_a_finite_loss_never_reaches_the_checkpoint() {
         );
     }
     // ... and resuming from it trains on.
-    let mut tr = Trainer::create(&dir, config(4, false), RunMode::Resume, &dev).unwrap();
+    let mut tr = Trainer::create(&dir, config(4, false, 1), RunMode::Resume, &dev).unwrap();
     assert_eq!(tr.step(), 1);
-    tr.train(&mut Rects(8), &mut |_| {}).unwrap();
+    tr.train(&mut source(false), &mut |_| {}).unwrap();
     assert_eq!(tr.step(), 4);
 }
 
@@ -133,10 +74,10 @@ fn a_nan_gradient_with_a_finite_loss_never_reaches_the_checkpoint() {
 fn a_failure_before_any_checkpoint_says_there_is_none() {
     let dev = Device::cpu();
     let dir = tmp("no-ck");
-    let mut tr = Trainer::create(&dir, config(4, false), RunMode::New, &dev).unwrap();
+    let mut tr = Trainer::create(&dir, config(4, false, 1), RunMode::New, &dev).unwrap();
     tr.add_loss(Box::new(NanLossAt(0)));
     let msg = tr
-        .train(&mut Rects(8), &mut |_| {})
+        .train(&mut source(false), &mut |_| {})
         .err()
         .unwrap()
         .to_string();
@@ -151,8 +92,8 @@ fn a_failure_before_any_checkpoint_says_there_is_none() {
 fn force_keeps_the_old_run_until_the_new_one_writes_a_checkpoint() {
     let dev = Device::cpu();
     let dir = tmp("force");
-    let mut tr = Trainer::create(&dir, config(2, false), RunMode::New, &dev).unwrap();
-    tr.train(&mut Rects(8), &mut |_| {}).unwrap();
+    let mut tr = Trainer::create(&dir, config(2, false, 1), RunMode::New, &dev).unwrap();
+    tr.train(&mut source(false), &mut |_| {}).unwrap();
     let files = ["config.json", "checkpoint.safetensors", "log.jsonl"];
     let read = || -> Vec<Vec<u8>> {
         files
@@ -162,7 +103,7 @@ fn force_keeps_the_old_run_until_the_new_one_writes_a_checkpoint() {
     };
     let before = read();
     // Invalid settings: refused before anything is touched.
-    let mut bad = config(3, false);
+    let mut bad = config(3, false, 1);
     bad.train.beta = f32::NAN;
     let e = Trainer::create(&dir, bad, RunMode::Force, &dev)
         .err()
@@ -170,13 +111,13 @@ fn force_keeps_the_old_run_until_the_new_one_writes_a_checkpoint() {
     assert!(e.to_string().contains("beta"), "{e}");
     assert_eq!(read(), before);
     // A replacement that fails before its first checkpoint leaves the old run as it was.
-    let mut tr = Trainer::create(&dir, config(3, false), RunMode::Force, &dev).unwrap();
+    let mut tr = Trainer::create(&dir, config(3, false, 1), RunMode::Force, &dev).unwrap();
     tr.add_loss(Box::new(NanLossAt(0)));
-    assert!(tr.train(&mut Rects(8), &mut |_| {}).is_err());
+    assert!(tr.train(&mut source(false), &mut |_| {}).is_err());
     assert_eq!(read(), before, "the old run must survive a failed --force");
     // One that checkpoints replaces config, checkpoint and log together.
-    let mut tr = Trainer::create(&dir, config(3, false), RunMode::Force, &dev).unwrap();
-    tr.train(&mut Rects(8), &mut |_| {}).unwrap();
+    let mut tr = Trainer::create(&dir, config(3, false, 1), RunMode::Force, &dev).unwrap();
+    tr.train(&mut source(false), &mut |_| {}).unwrap();
     let after = read();
     assert!(String::from_utf8_lossy(&after[0]).contains("\"steps\": 3"));
     let log = String::from_utf8_lossy(&after[2]).to_string();
@@ -220,13 +161,13 @@ fn running_stats(tr: &Trainer) -> Vec<(String, Vec<f32>)> {
 #[test]
 fn the_discriminator_batch_neither_decodes_nor_moves_batchnorm() {
     let dev = Device::cpu();
-    let mut bn = config(1, true);
+    let mut bn = config(1, true, 1);
     bn.model = VaeConfig::conv(1, 32, vec![8, 16], 4);
     let mut plain = bn.clone();
     plain.train.factor = None;
     let mut f = Trainer::create(&tmp("bn-f"), bn, RunMode::New, &dev).unwrap();
     let mut p = Trainer::create(&tmp("bn-p"), plain, RunMode::New, &dev).unwrap();
-    let (x, _) = Rects(16).batch(0).unwrap();
+    let (x, _) = source(true).batch(0).unwrap();
     let x16 = Tensor::from_vec(x.clone(), [16, 1, 32, 32], &dev).unwrap();
     let x8 = Tensor::from_vec(x[..8 * 1024].to_vec(), [8, 1, 32, 32], &dev).unwrap();
     let before = running_stats(&p);

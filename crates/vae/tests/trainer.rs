@@ -1,75 +1,12 @@
 //! The trainer: learning, exact resume, FactorVAE pieces, and bad input that loses nothing.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{config, source, tmp, NanLossAt, Rects};
+use std::path::Path;
 use vaecam_tensor::nn::Module;
 use vaecam_tensor::{Device, Tensor};
 use vaecam_vae::factor::{discriminator, permute_dims, total_correlation};
-use vaecam_vae::{
-    BatchSource, ExtraLoss, FactorOptions, LossContext, RunConfig, RunMode, TrainOptions, Trainer,
-    VaeConfig, VaeError,
-};
-
-/// Bright rectangles on a dark background, 32x32, a deterministic function of the step.
-struct Rects {
-    batch: usize,
-    nan_at: Option<u64>,
-}
-
-impl BatchSource for Rects {
-    fn batch(&mut self, step: u64) -> Result<(Vec<f32>, [usize; 4]), VaeError> {
-        let mut data = vec![0.05f32; self.batch * 32 * 32];
-        for i in 0..self.batch {
-            let h = (step as usize * 7 + i * 13) % 97;
-            let (r0, c0) = (h % 20, (h / 5) % 20);
-            let (hh, ww) = (6 + h % 7, 6 + (h / 3) % 7);
-            for r in r0..(r0 + hh).min(32) {
-                for c in c0..(c0 + ww).min(32) {
-                    data[i * 1024 + r * 32 + c] = 0.9;
-                }
-            }
-        }
-        if self.nan_at == Some(step) {
-            data[5] = f32::NAN;
-        }
-        Ok((data, [self.batch, 1, 32, 32]))
-    }
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("vaecam-vae-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn config(steps: u64, factor: bool) -> RunConfig {
-    RunConfig {
-        model: VaeConfig::conv(1, 32, vec![8, 16], 4),
-        train: TrainOptions {
-            steps,
-            batch_size: 8,
-            lr: 2e-3,
-            factor: factor.then_some(FactorOptions {
-                gamma: 5.0,
-                lr: 1e-3,
-                betas: (0.5, 0.9),
-                hidden: 16,
-            }),
-            seed: 3,
-            checkpoint_every: 0,
-            log_every: 1,
-            ..Default::default()
-        },
-        data: "rects".into(),
-        extra: serde_json::Value::Null,
-    }
-}
-
-fn source(factor: bool) -> Rects {
-    Rects {
-        batch: if factor { 16 } else { 8 },
-        nan_at: None,
-    }
-}
+use vaecam_vae::{RunMode, Trainer, VaeConfig, VaeError};
 
 fn checkpoint_bytes(dir: &Path) -> Vec<u8> {
     std::fs::read(dir.join("checkpoint.safetensors")).unwrap()
@@ -79,7 +16,7 @@ fn checkpoint_bytes(dir: &Path) -> Vec<u8> {
 fn training_lowers_the_loss_clearly() {
     let dir = tmp("learn");
     let dev = Device::cpu();
-    let mut tr = Trainer::create(&dir, config(250, false), RunMode::New, &dev).unwrap();
+    let mut tr = Trainer::create(&dir, config(250, false, 0), RunMode::New, &dev).unwrap();
     let mut losses = Vec::new();
     tr.train(&mut source(false), &mut |r| losses.push(r.parts[0].1))
         .unwrap();
@@ -97,13 +34,13 @@ fn resume_gives_the_same_checkpoint_as_an_uninterrupted_run() {
     for factor in [false, true] {
         let dev = Device::cpu();
         let full = tmp(&format!("full-{factor}"));
-        let mut tr = Trainer::create(&full, config(12, factor), RunMode::New, &dev).unwrap();
+        let mut tr = Trainer::create(&full, config(12, factor, 0), RunMode::New, &dev).unwrap();
         tr.train(&mut source(factor), &mut |_| {}).unwrap();
         let split = tmp(&format!("split-{factor}"));
-        let mut tr = Trainer::create(&split, config(6, factor), RunMode::New, &dev).unwrap();
+        let mut tr = Trainer::create(&split, config(6, factor, 0), RunMode::New, &dev).unwrap();
         tr.train(&mut source(factor), &mut |_| {}).unwrap();
         drop(tr);
-        let mut tr = Trainer::create(&split, config(12, factor), RunMode::Resume, &dev).unwrap();
+        let mut tr = Trainer::create(&split, config(12, factor, 0), RunMode::Resume, &dev).unwrap();
         assert_eq!(tr.step(), 6);
         tr.train(&mut source(factor), &mut |_| {}).unwrap();
         assert!(
@@ -184,13 +121,13 @@ fn tc_of_a_discriminator_that_always_says_joint() {
 fn a_folder_with_another_run_is_refused_and_untouched() {
     let dev = Device::cpu();
     let dir = tmp("refuse");
-    let mut tr = Trainer::create(&dir, config(2, false), RunMode::New, &dev).unwrap();
+    let mut tr = Trainer::create(&dir, config(2, false, 0), RunMode::New, &dev).unwrap();
     tr.train(&mut source(false), &mut |_| {}).unwrap();
     let before = (
         std::fs::read(dir.join("config.json")).unwrap(),
         checkpoint_bytes(&dir),
     );
-    let e = Trainer::create(&dir, config(5, false), RunMode::New, &dev)
+    let e = Trainer::create(&dir, config(5, false, 0), RunMode::New, &dev)
         .err()
         .unwrap()
         .to_string();
@@ -205,7 +142,7 @@ fn a_folder_with_another_run_is_refused_and_untouched() {
             checkpoint_bytes(&dir)
         )
     );
-    let e = Trainer::create(&tmp("nothing"), config(5, false), RunMode::Resume, &dev)
+    let e = Trainer::create(&tmp("nothing"), config(5, false, 0), RunMode::Resume, &dev)
         .err()
         .unwrap()
         .to_string();
@@ -216,10 +153,10 @@ fn a_folder_with_another_run_is_refused_and_untouched() {
 fn a_checkpoint_of_another_architecture_is_refused() {
     let dev = Device::cpu();
     let dir = tmp("arch");
-    let mut tr = Trainer::create(&dir, config(1, false), RunMode::New, &dev).unwrap();
+    let mut tr = Trainer::create(&dir, config(1, false, 0), RunMode::New, &dev).unwrap();
     tr.train(&mut source(false), &mut |_| {}).unwrap();
     // Claim another architecture in config.json: loading must name a mismatched tensor.
-    let mut cfg = config(1, false);
+    let mut cfg = config(1, false, 0);
     cfg.model = VaeConfig::conv(1, 32, vec![8, 24], 4);
     std::fs::write(
         dir.join("config.json"),
@@ -245,7 +182,7 @@ fn a_checkpoint_of_another_architecture_is_refused() {
 fn nan_in_the_data_stops_training_and_keeps_the_checkpoint() {
     let dev = Device::cpu();
     let dir = tmp("nan-data");
-    let mut cfg = config(6, false);
+    let mut cfg = config(6, false, 0);
     cfg.train.checkpoint_every = 2;
     let mut tr = Trainer::create(&dir, cfg, RunMode::New, &dev).unwrap();
     let mut src = Rects {
@@ -255,30 +192,19 @@ fn nan_in_the_data_stops_training_and_keeps_the_checkpoint() {
     let e = tr.train(&mut src, &mut |_| {}).err().unwrap().to_string();
     assert!(e.contains("step 3") && e.contains("NaN"), "{e}");
     // The checkpoint of step 2 is intact and resumable.
-    let mut tr = Trainer::create(&dir, config(6, false), RunMode::Resume, &dev).unwrap();
+    let mut tr = Trainer::create(&dir, config(6, false, 0), RunMode::Resume, &dev).unwrap();
     assert_eq!(tr.step(), 2);
     tr.train(&mut source(false), &mut |_| {}).unwrap();
-}
-
-struct NanAt(u64);
-impl ExtraLoss for NanAt {
-    fn name(&self) -> &str {
-        "probe"
-    }
-    fn loss(&mut self, ctx: &LossContext) -> vaecam_tensor::Result<Tensor> {
-        let v = if ctx.step == self.0 { f32::NAN } else { 0.0 };
-        Tensor::scalar(v, ctx.x.device())
-    }
 }
 
 #[test]
 fn a_nan_loss_names_step_and_part_and_leaves_the_last_checkpoint() {
     let dev = Device::cpu();
     let dir = tmp("nan-loss");
-    let mut cfg = config(8, false);
+    let mut cfg = config(8, false, 0);
     cfg.train.checkpoint_every = 3;
     let mut tr = Trainer::create(&dir, cfg, RunMode::New, &dev).unwrap();
-    tr.add_loss(Box::new(NanAt(4)));
+    tr.add_loss(Box::new(NanLossAt(4)));
     let e = tr.train(&mut source(false), &mut |_| {}).err().unwrap();
     let msg = e.to_string();
     assert!(matches!(e, VaeError::NonFinite { step: 4, .. }), "{msg}");

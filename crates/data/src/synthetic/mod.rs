@@ -34,7 +34,7 @@ pub use defects::DefectKind;
 pub use textures::{procedural_texture, Perlin, Plane, TextureKind};
 
 use crate::error::{DataError, Result};
-use crate::imageio::{list_files, open_image, save_gray_png, Channels};
+use crate::imageio::{list_images, open_image, save_gray_png, Channels};
 use crate::mvtec::{MvtecCategory, TestSample};
 use crate::rng::{hash_str, mix_seed, Rng};
 use image::imageops::FilterType;
@@ -139,8 +139,9 @@ pub enum TextureSource {
     Procedural(TextureKind),
 }
 
-/// The categories available with these options, with their sources: every `*.png` of
-/// `textures_dir` (sorted, named by file stem) then the four procedural textures.
+/// The categories available with these options, with their sources: every image of
+/// `textures_dir` (PNG, JPEG, ...: [`IMAGE_EXTENSIONS`](crate::imageio::IMAGE_EXTENSIONS);
+/// sorted, named by file stem) then the four procedural textures.
 pub fn available_categories(opts: &BenchmarkOptions) -> Result<Vec<(String, TextureSource)>> {
     let mut v = Vec::new();
     if let Some(dir) = &opts.textures_dir {
@@ -150,7 +151,7 @@ pub fn available_categories(opts: &BenchmarkOptions) -> Result<Vec<(String, Text
                 path: dir.clone(),
             });
         }
-        for p in list_files(dir, &["png"])? {
+        for p in list_images(dir)? {
             let name = p.file_stem().unwrap().to_string_lossy().to_string();
             v.push((name, TextureSource::File(p)));
         }

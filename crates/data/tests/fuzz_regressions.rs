@@ -1,0 +1,112 @@
+//! Inputs that once made a reader panic or wrap around (found by reading the code for the
+//! fuzz targets of fuzz/): each must now be a one-line error.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use vaecam_data::mnist::{parse_idx_images, parse_idx_labels};
+use vaecam_data::npz::{parse_npy, Npz};
+
+/// The system allocator, recording the largest single request: a reader that reserves what
+/// a header claims shows up here even where the OS would hand out the pages lazily.
+struct Largest;
+
+static LARGEST: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Largest {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Largest = Largest;
+
+/// A version-1 `.npy` with this dtype and shape text, and `body` after the header.
+fn npy(descr: &str, shape: &str, body: &[u8]) -> Vec<u8> {
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header.as_bytes());
+    out.extend(body);
+    out
+}
+
+#[test]
+fn npy_shapes_whose_size_overflows_are_errors() {
+    // The element count wraps to 0 in 64 bits: the length check used to pass and an
+    // "array" of 2^64 elements came back empty.
+    for (descr, shape) in [
+        ("|u1", "(4294967296, 4294967296)"),
+        ("<f8", "(2305843009213693952,)"),
+        ("<i4", "(18446744073709551615, 2)"),
+    ] {
+        let e = parse_npy(&npy(descr, shape, &[0; 16]), "huge.npy").unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("huge.npy") && msg.contains("fit in memory"),
+            "{shape}: {msg}"
+        );
+    }
+    // A plain large shape is still "truncated", not an allocation.
+    let e = parse_npy(&npy("<f4", "(1000000000,)", &[0; 16]), "big.npy").unwrap_err();
+    assert!(e.to_string().contains("truncated data"), "{e}");
+}
+
+#[test]
+fn idx_headers_whose_size_overflows_are_errors() {
+    let mut images = 0x0803u32.to_be_bytes().to_vec();
+    for d in [u32::MAX, u32::MAX, u32::MAX] {
+        images.extend(d.to_be_bytes());
+    }
+    let e = parse_idx_images(&images, Path::new("huge-images-idx3-ubyte")).unwrap_err();
+    assert!(e.to_string().contains("fit in memory"), "{e}");
+    // 2^31 * 2^31 * 4 = 2^64 wraps to exactly 0: the length check used to pass.
+    let mut wraps = 0x0803u32.to_be_bytes().to_vec();
+    for d in [1u32 << 31, 1 << 31, 4] {
+        wraps.extend(d.to_be_bytes());
+    }
+    let e = parse_idx_images(&wraps, Path::new("wraps-images-idx3-ubyte")).unwrap_err();
+    assert!(e.to_string().contains("wraps-images-idx3-ubyte"), "{e}");
+    let mut labels = 0x0801u32.to_be_bytes().to_vec();
+    labels.extend(u32::MAX.to_be_bytes());
+    let e = parse_idx_labels(&labels, Path::new("labels-idx1-ubyte")).unwrap_err();
+    assert!(e.to_string().contains("holds 0"), "{e}");
+}
+
+/// Found by `fuzz/` (target `npz`, 18,872 runs): a zip member whose header declares
+/// 4 278 190 080 bytes made `Npz::array` reserve them all up front (libFuzzer: out of memory).
+#[test]
+fn an_npz_member_declaring_gigabytes_is_not_preallocated() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fuzz/npz-oom-declared-4gb-member.bin");
+    let bytes = std::fs::read(&path).unwrap();
+    // Whatever the archive holds, reading every member returns (values or errors).
+    if let Ok(mut npz) = Npz::from_reader(std::io::Cursor::new(&bytes[..]), &path) {
+        for name in npz.names() {
+            let _ = npz.array(&name);
+        }
+    }
+    let largest = LARGEST.load(Ordering::Relaxed);
+    assert!(largest < 1 << 30, "one allocation of {largest} bytes");
+}
+
+/// Found by `fuzz/` (target `idx`, 52 runs): an image header whose three sizes multiply past
+/// usize panicked with "attempt to multiply with overflow" (wrapped silently in release).
+#[test]
+fn the_idx_crash_found_by_fuzzing_is_an_error() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fuzz/idx-crash-size-overflow.bin");
+    let bytes = std::fs::read(&path).unwrap();
+    let e = parse_idx_images(&bytes, &path).unwrap_err();
+    assert!(e.to_string().contains("fit in memory"), "{e}");
+    let _ = parse_idx_labels(&bytes, &path);
+}
