@@ -60,6 +60,7 @@ pub fn tiny_benchmark(
     ]);
     assert!(ok, "make-benchmark: {err}");
     root
+}
 
 /// The committed PyTorch import fixture: arch.json, weights.safetensors, images/.
 pub fn import_fixture() -> PathBuf {
