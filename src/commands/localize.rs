@@ -486,9 +486,11 @@ fn mnist(
     crate::pipelines::oneclass::evaluate(
         &vae,
         &data,
-        &layer,
-        &variant,
-        code_norm,
+        &crate::pipelines::oneclass::MapChoice {
+            layer: &layer,
+            variant: &variant,
+            code_norm,
+        },
         picture_digit,
         dev,
         &a.out,

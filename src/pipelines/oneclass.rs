@@ -26,17 +26,30 @@ pub struct DigitRow {
     pub recon: f64,
 }
 
+/// Which attention map the one-class experiment scores with.
+pub struct MapChoice<'a> {
+    /// The tapped encoder layer.
+    pub layer: &'a str,
+    /// The attention variant.
+    pub variant: &'a vaecam_attention::Variant,
+    /// The `code` variant's gradient normalisation (per image or over the batch).
+    pub code_norm: vaecam_attention::CodeNorm,
+}
+
 /// Scores every test digit and writes metrics.json, table.md and the picture grid into `out`.
 pub fn evaluate(
     vae: &Vae,
     data: &OneClass,
-    layer: &str,
-    variant: &vaecam_attention::Variant,
-    code_norm: vaecam_attention::CodeNorm,
+    choice: &MapChoice,
     picture_digit: u8,
     dev: &Device,
     out: &Path,
 ) -> Result<Vec<DigitRow>> {
+    let MapChoice {
+        layer,
+        variant,
+        code_norm,
+    } = *choice;
     vae.set_training(false);
     let test = &data.test;
     let n = test.len();
