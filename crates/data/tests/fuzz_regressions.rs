@@ -110,3 +110,24 @@ fn the_idx_crash_found_by_fuzzing_is_an_error() {
     assert!(e.to_string().contains("fit in memory"), "{e}");
     let _ = parse_idx_labels(&bytes, &path);
 }
+
+#[test]
+fn an_image_declaring_a_side_above_the_limit_is_refused_at_its_header() {
+    // The fuzzer's slow unit was a JPEG declaring 760 x 65527 px; a PNG one pixel high and
+    // wider than the limit is the same case in a file a test can make (deflated zeros).
+    let side = vaecam_data::imageio::MAX_IMAGE_SIDE + 1;
+    let img = image::GrayImage::new(side, 1);
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let path = Path::new("wide.png");
+    let err = vaecam_data::imageio::decode_image(&png, path).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("wide.png"), "{msg}");
+    // A side at the limit still decodes.
+    let ok = image::GrayImage::new(side - 1, 1);
+    let mut png = Vec::new();
+    ok.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    assert!(vaecam_data::imageio::decode_image(&png, path).is_ok());
+}
