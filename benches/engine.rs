@@ -14,9 +14,8 @@ mod model_rows;
 use model_rows::{AD_FACTOR_STEP, FACTOR_STEP, MAPS, MAP_BATCH, TEXTURE_STEP};
 use std::time::Instant;
 use vaecam_attention::Strategy;
-use vaecam_tensor::optim::{Adam, AdamConfig};
 use vaecam_tensor::{Device, Tensor};
-use vaecam_vae::{kl_divergence, reconstruction_loss, Vae, VaeConfig};
+use vaecam_vae::{Vae, VaeConfig};
 
 /// True when `VAECAM_BENCH_ROWS` is unset or `name` contains one of its comma-separated words.
 fn wanted(name: &str) -> bool {
@@ -181,27 +180,8 @@ fn main() {
         // One full dSprites VAE training step: forward, loss, backward, Adam.
         if wanted("dSprites VAE train step, batch 64") {
             let vae = Vae::new(&VaeConfig::dsprites(10), 0, &dev).unwrap();
-            let mut opt = Adam::new(
-                vae.parameters(),
-                AdamConfig {
-                    lr: 1e-4,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
             let x = model_rows::binary_images(n, &dev);
-            let mut step = 0u64;
-            let s = time(budget.max(2.0), || {
-                step += 1;
-                let out = vae.forward(&x, Some(step)).unwrap();
-                let loss = reconstruction_loss(&out.logits, &x, vae.config.likelihood)
-                    .unwrap()
-                    .add(&kl_divergence(&out.mu, &out.logvar).unwrap())
-                    .unwrap();
-                let g = loss.backward().unwrap();
-                opt.step(&g).unwrap();
-                dev.synchronize().unwrap();
-            });
+            let s = time(budget.max(2.0), model_rows::vae_step(vae, x));
             rows.push(Row {
                 name: "dSprites VAE train step, batch 64".into(),
                 ms: s * 1e3,

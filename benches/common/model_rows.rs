@@ -47,10 +47,9 @@ pub fn time_heavy(reps: usize, mut f: impl FnMut()) -> f64 {
     v[v.len() / 2]
 }
 
-/// One 128 px texture VAE training step (forward, Gaussian loss + KL, backward, Adam) on
-/// `batch` images; returns the step closure.
-pub fn texture_step(dev: &Device, batch: usize) -> impl FnMut() {
-    let vae = Vae::new(&texture_config(), 0, dev).unwrap();
+/// One VAE training step (forward, reconstruction loss + KL, backward, Adam at lr 1e-4) of
+/// `vae` on the batch `x`; returns the step closure.
+pub fn vae_step(vae: Vae, x: Tensor) -> impl FnMut() {
     let mut opt = Adam::new(
         vae.parameters(),
         AdamConfig {
@@ -59,8 +58,7 @@ pub fn texture_step(dev: &Device, batch: usize) -> impl FnMut() {
         },
     )
     .unwrap();
-    let x = Tensor::rand([batch, 3, 128, 128], 8, dev).unwrap();
-    let dev = dev.clone();
+    let dev = x.device().clone();
     let mut step = 0u64;
     move || {
         step += 1;
@@ -73,6 +71,12 @@ pub fn texture_step(dev: &Device, batch: usize) -> impl FnMut() {
         opt.step(&g).unwrap();
         dev.synchronize().unwrap();
     }
+}
+
+/// One 128 px texture VAE training step on `batch` images; returns the step closure.
+pub fn texture_step(dev: &Device, batch: usize) -> impl FnMut() {
+    let vae = Vae::new(&texture_config(), 0, dev).unwrap();
+    vae_step(vae, Tensor::rand([batch, 3, 128, 128], 8, dev).unwrap())
 }
 
 /// A dSprites FactorVAE trainer (gamma 40, batch `n` + the discriminator's `n`), with the AD
