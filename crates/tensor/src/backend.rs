@@ -14,47 +14,7 @@ use crate::gpu::{GpuKernels, GpuStorage};
 use crate::kernels::BackendKernels;
 use crate::shape::Shape;
 
-/// Elementwise unary ops. The `*Grad`/`*Mask` variants are the derivative masks the backward
-/// rules need; they are not differentiable themselves (their derivative is zero almost everywhere).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum UnaryOp {
-    /// -x
-    Neg,
-    /// e^x
-    Exp,
-    /// ln x
-    Log,
-    /// sqrt x
-    Sqrt,
-    /// |x|
-    Abs,
-    /// sign(x) in {-1, 0, 1}
-    Sign,
-    /// max(x, 0)
-    Relu,
-    /// 1 where x > 0, else 0
-    Step,
-    /// x where x > 0, else slope * x
-    LeakyRelu(f32),
-    /// 1 where x > 0, else slope
-    LeakyReluGrad(f32),
-    /// 1 / (1 + e^-x)
-    Sigmoid,
-    /// tanh x
-    Tanh,
-    /// ln(1 + e^x), computed stably
-    Softplus,
-    /// min(max(x, lo), hi)
-    Clamp(f32, f32),
-    /// 1 where lo <= x <= hi, else 0
-    ClampMask(f32, f32),
-    /// x^p
-    Powf(f32),
-    /// a * x + b
-    Affine(f32, f32),
-    /// 1 / x
-    Recip,
-}
+pub use crate::op_table::UnaryOp;
 
 /// Elementwise binary ops with broadcasting. Comparisons return 1.0 or 0.0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

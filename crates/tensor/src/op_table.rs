@@ -1,16 +1,16 @@
 //! The op table: one row per elementwise op with its name, CPU scalar function and WGSL
-//! expression, and for unary ops the backward rule. The GPU's `switch` over ops is generated
-//! from these rows when the pipeline is built ([`wgsl_unary_fn`], [`wgsl_binary_fn`]), and an
-//! op's GPU code is its row's position, so the CPU and the WGSL kernels cannot disagree about
-//! which op a code means. [`Tensor::unary_op`] records a unary row's backward rule (written
-//! with differentiable tensor ops, so gradients of any order work); the binary ops' rules
-//! still live in `ops/binary.rs`.
+//! expression, and its backward rule. The GPU's `switch` over ops is generated from these rows
+//! when the pipeline is built ([`wgsl_unary_fn`], [`wgsl_binary_fn`]), and an op's GPU code is
+//! its row's position, so the CPU and the WGSL kernels cannot disagree about which op a code
+//! means. [`Tensor::unary_op`] records a unary row's backward rule and the binary ops record
+//! theirs (written with differentiable tensor ops, so gradients of any order work).
 //!
-//! Adding a unary op: a `UnaryOp` variant, one row in [`UNARY_OPS`] and a one-line `Tensor`
-//! method; `op_table_tests.rs` (CPU vs WGSL) and `tests/op_table_rows.rs` (finite-difference
-//! first and second order on every device) then check the row without further code.
+//! Adding a unary op is one row of the `unary_ops!` table below: the row yields the
+//! [`UnaryOp`] variant, its [`UNARY_OPS`] entry, the CPU loop and the `Tensor` method.
+//! `op_table_tests.rs` (CPU vs WGSL) and `tests/op_table_rows.rs` (finite-difference first
+//! and second order on every device) then check the row without further code.
 
-use crate::backend::{BinaryOp, ReduceOp, UnaryOp};
+use crate::backend::{BinaryOp, ReduceOp};
 use crate::error::Result;
 use crate::ops::unary::unary_untracked;
 use crate::tensor::Tensor;
@@ -35,6 +35,86 @@ pub struct UnaryOpRow {
     /// The backward rule; `None` for the derivative masks, whose derivative is zero almost
     /// everywhere (they are recorded as constants).
     pub backward: Option<UnaryBackward>,
+}
+
+/// A CPU loop over one unary op's scalar function. [`UnaryOp::map_cpu`] hands it a closure
+/// of that op alone, so the loop is compiled (and vectorised) once per op, with no dispatch
+/// per element.
+pub trait UnaryMap {
+    /// What the loop produces.
+    type Output;
+    /// Runs the loop with `f`.
+    fn map<F: Fn(f32) -> f32 + Send + Sync + Copy>(self, f: F) -> Self::Output;
+}
+
+/// Gives a row's closure its signature (closure literals with `_` parameters need one).
+fn scalar_fn<F: Fn(f32, f32, f32) -> f32 + Send + Sync + Copy>(f: F) -> F {
+    f
+}
+
+/// Expands the unary table. Each row:
+/// `Variant(const = test value, ..) => method, cpu: |x, p0, p1| .., wgsl: "..",
+/// range: (lo, hi), backward: Some(rule) | None;` with the doc comment shared by the variant
+/// and the `Tensor` method.
+macro_rules! unary_ops {
+    (@f32 $p:ident) => { f32 };
+    (@params) => { (0.0, 0.0) };
+    (@params $a:ident) => { ($a, 0.0) };
+    (@params $a:ident, $b:ident) => { ($a, $b) };
+    ($(
+        $(#[doc = $doc:literal])*
+        $variant:ident $(( $($p:ident = $ex:expr),+ ))? => $method:ident,
+        cpu: $cpu:expr, wgsl: $wgsl:literal, range: ($lo:expr, $hi:expr), backward: $bw:expr;
+    )*) => {
+        /// Elementwise unary ops, one per row of the op table. The `*Grad`/`*Mask` variants
+        /// (and `Sign`, `Step`) are the derivative masks the backward rules need; they are not
+        /// differentiable themselves (their derivative is zero almost everywhere).
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub enum UnaryOp {
+            $( $(#[doc = $doc])* $variant $(( $(unary_ops!(@f32 $p)),+ ))?, )*
+        }
+
+        impl UnaryOp {
+            /// The op's constants `(p0, p1)` (zero where it has none).
+            pub fn params(self) -> (f32, f32) {
+                match self {
+                    $( UnaryOp::$variant $(( $($p),+ ))? => unary_ops!(@params $($($p),+)?), )*
+                }
+            }
+
+            /// Runs `m` with this op's scalar function.
+            pub fn map_cpu<M: UnaryMap>(self, m: M) -> M::Output {
+                let (p0, p1) = self.params();
+                match self {
+                    $( UnaryOp::$variant { .. } => {
+                        let f = scalar_fn($cpu);
+                        m.map(move |x| f(x, p0, p1))
+                    } )*
+                }
+            }
+        }
+
+        /// Every unary op. The order is free: codes are positions, found by [`unary_row`].
+        pub const UNARY_OPS: &[UnaryOpRow] = &[
+            $( UnaryOpRow {
+                name: stringify!($method),
+                example: UnaryOp::$variant $(( $($ex),+ ))?,
+                cpu: $cpu,
+                wgsl: $wgsl,
+                test_range: ($lo, $hi),
+                backward: $bw,
+            }, )*
+        ];
+
+        impl Tensor {
+            $(
+                $(#[doc = $doc])*
+                pub fn $method(&self $($(, $p: f32)+)?) -> Result<Tensor> {
+                    self.unary_op(UnaryOp::$variant $(( $($p),+ ))?)
+                }
+            )*
+        }
+    };
 }
 
 /// `g * mask(x)` for a derivative mask `mask` (recorded as a constant).
@@ -62,39 +142,54 @@ fn sigmoid(x: f32) -> f32 {
     }
 }
 
-#[rustfmt::skip]
-/// Every unary op. The order is free: codes are positions, found by [`unary_row`]. (Sigmoid's
-/// rule is y (1 - y), written through y so that second derivatives flow through y too.)
-pub const UNARY_OPS: &[UnaryOpRow] = &[
-    UnaryOpRow { name: "neg", example: UnaryOp::Neg, cpu: |x, _, _| -x, wgsl: "-x", test_range: (-3.0, 3.0), backward: Some(|g, _, _, _, _| g.neg()) },
-    UnaryOpRow { name: "exp", example: UnaryOp::Exp, cpu: |x, _, _| x.exp(), wgsl: "exp(x)", test_range: (-3.0, 3.0), backward: Some(|g, y, _, _, _| g.mul(y)) },
-    UnaryOpRow { name: "log", example: UnaryOp::Log, cpu: |x, _, _| x.ln(), wgsl: "log(x)", test_range: (0.2, 4.0), backward: Some(|g, _, x, _, _| g.div(x)) },
-    UnaryOpRow { name: "sqrt", example: UnaryOp::Sqrt, cpu: |x, _, _| x.sqrt(), wgsl: "sqrt(x)", test_range: (0.2, 4.0), backward: Some(|g, y, _, _, _| g.div(y)?.mul_scalar(0.5)) },
-    UnaryOpRow { name: "abs", example: UnaryOp::Abs, cpu: |x, _, _| x.abs(), wgsl: "abs(x)", test_range: (-3.0, 3.0), backward: Some(|g, _, x, _, _| masked(g, x, UnaryOp::Sign)) },
-    UnaryOpRow { name: "sign", example: UnaryOp::Sign, cpu: |x, _, _| sign(x), wgsl: "select(select(0.0, -1.0, x < 0.0), 1.0, x > 0.0)", test_range: (-3.0, 3.0), backward: None },
-    UnaryOpRow { name: "relu", example: UnaryOp::Relu, cpu: |x, _, _| x.max(0.0), wgsl: "max(x, 0.0)", test_range: (-3.0, 3.0), backward: Some(|g, _, x, _, _| masked(g, x, UnaryOp::Step)) },
-    UnaryOpRow { name: "step", example: UnaryOp::Step, cpu: |x, _, _| (x > 0.0) as u8 as f32, wgsl: "select(0.0, 1.0, x > 0.0)", test_range: (-3.0, 3.0), backward: None },
-    UnaryOpRow { name: "leaky_relu", example: UnaryOp::LeakyRelu(0.2), cpu: |x, a, _| if x > 0.0 { x } else { a * x }, wgsl: "select(p0 * x, x, x > 0.0)", test_range: (-3.0, 3.0), backward: Some(|g, _, x, a, _| masked(g, x, UnaryOp::LeakyReluGrad(a))) },
-    UnaryOpRow { name: "leaky_relu_grad", example: UnaryOp::LeakyReluGrad(0.2), cpu: |x, a, _| if x > 0.0 { 1.0 } else { a }, wgsl: "select(p0, 1.0, x > 0.0)", test_range: (-3.0, 3.0), backward: None },
-    UnaryOpRow { name: "sigmoid", example: UnaryOp::Sigmoid, cpu: |x, _, _| sigmoid(x), wgsl: "stable_sigmoid(x)", test_range: (-30.0, 30.0), backward: Some(|g, y, _, _, _| g.mul(&y.mul(&y.affine(-1.0, 1.0)?)?)) },
-    UnaryOpRow { name: "tanh", example: UnaryOp::Tanh, cpu: |x, _, _| x.tanh(), wgsl: "stable_tanh(x)", test_range: (-30.0, 30.0), backward: Some(|g, y, _, _, _| g.mul(&y.mul(y)?.affine(-1.0, 1.0)?)) },
-    UnaryOpRow { name: "softplus", example: UnaryOp::Softplus, cpu: |x, _, _| x.max(0.0) + (-x.abs()).exp().ln_1p(), wgsl: "max(x, 0.0) + log(1.0 + exp(-abs(x)))", test_range: (-30.0, 30.0), backward: Some(|g, _, x, _, _| g.mul(&x.sigmoid()?)) },
-    UnaryOpRow { name: "clamp", example: UnaryOp::Clamp(-1.0, 0.5), cpu: |x, lo, hi| x.max(lo).min(hi), wgsl: "min(max(x, p0), p1)", test_range: (-3.0, 3.0), backward: Some(|g, _, x, lo, hi| masked(g, x, UnaryOp::ClampMask(lo, hi))) },
-    UnaryOpRow { name: "clamp_mask", example: UnaryOp::ClampMask(-1.0, 0.5), cpu: |x, lo, hi| (x >= lo && x <= hi) as u8 as f32, wgsl: "select(0.0, 1.0, x >= p0 && x <= p1)", test_range: (-3.0, 3.0), backward: None },
-    UnaryOpRow { name: "powf", example: UnaryOp::Powf(3.0), cpu: |x, p, _| x.powf(p), wgsl: "powf(x, p0)", test_range: (-2.0, 2.0), backward: Some(|g, _, x, p, _| g.mul(&if p == 2.0 { x.mul_scalar(2.0)? } else { x.powf(p - 1.0)?.mul_scalar(p)? })) },
-    UnaryOpRow { name: "affine", example: UnaryOp::Affine(-1.5, 0.25), cpu: |x, a, b| a * x + b, wgsl: "p0 * x + p1", test_range: (-3.0, 3.0), backward: Some(|g, _, _, a, _| g.mul_scalar(a)) },
-    UnaryOpRow { name: "recip", example: UnaryOp::Recip, cpu: |x, _, _| 1.0 / x, wgsl: "1.0 / x", test_range: (0.3, 4.0), backward: Some(|g, y, _, _, _| g.mul(&y.mul(y)?)?.neg()) },
-];
+fn powf_backward(g: &Tensor, x: &Tensor, p: f32) -> Result<Tensor> {
+    g.mul(&if p == 2.0 {
+        x.mul_scalar(2.0)?
+    } else {
+        x.powf(p - 1.0)?.mul_scalar(p)?
+    })
+}
 
-impl UnaryOp {
-    /// The op's constants `(p0, p1)` (zero where it has none).
-    pub fn params(self) -> (f32, f32) {
-        match self {
-            UnaryOp::LeakyRelu(a) | UnaryOp::LeakyReluGrad(a) | UnaryOp::Powf(a) => (a, 0.0),
-            UnaryOp::Clamp(a, b) | UnaryOp::ClampMask(a, b) | UnaryOp::Affine(a, b) => (a, b),
-            _ => (0.0, 0.0),
-        }
-    }
+// Sigmoid's and tanh's rules are written through y so that second derivatives flow through
+// y too.
+#[rustfmt::skip]
+unary_ops! {
+    /// -x
+    Neg => neg, cpu: |x, _, _| -x, wgsl: "-x", range: (-3.0, 3.0), backward: Some(|g, _, _, _, _| g.neg());
+    /// e^x
+    Exp => exp, cpu: |x, _, _| x.exp(), wgsl: "exp(x)", range: (-3.0, 3.0), backward: Some(|g, y, _, _, _| g.mul(y));
+    /// Natural logarithm.
+    Log => log, cpu: |x, _, _| x.ln(), wgsl: "log(x)", range: (0.2, 4.0), backward: Some(|g, _, x, _, _| g.div(x));
+    /// Square root.
+    Sqrt => sqrt, cpu: |x, _, _| x.sqrt(), wgsl: "sqrt(x)", range: (0.2, 4.0), backward: Some(|g, y, _, _, _| g.div(y)?.mul_scalar(0.5));
+    /// |x| (derivative sign(x), 0 at 0).
+    Abs => abs, cpu: |x, _, _| x.abs(), wgsl: "abs(x)", range: (-3.0, 3.0), backward: Some(|g, _, x, _, _| masked(g, x, UnaryOp::Sign));
+    /// sign(x) in {-1, 0, 1}; not differentiable (zero gradient).
+    Sign => sign, cpu: |x, _, _| sign(x), wgsl: "select(select(0.0, -1.0, x < 0.0), 1.0, x > 0.0)", range: (-3.0, 3.0), backward: None;
+    /// max(x, 0)
+    Relu => relu, cpu: |x, _, _| x.max(0.0), wgsl: "max(x, 0.0)", range: (-3.0, 3.0), backward: Some(|g, _, x, _, _| masked(g, x, UnaryOp::Step));
+    /// 1 where x > 0, else 0 (relu's derivative; not differentiable).
+    Step => step, cpu: |x, _, _| (x > 0.0) as u8 as f32, wgsl: "select(0.0, 1.0, x > 0.0)", range: (-3.0, 3.0), backward: None;
+    /// x for x > 0, else `slope * x`.
+    LeakyRelu(slope = 0.2) => leaky_relu, cpu: |x, a, _| if x > 0.0 { x } else { a * x }, wgsl: "select(p0 * x, x, x > 0.0)", range: (-3.0, 3.0), backward: Some(|g, _, x, a, _| masked(g, x, UnaryOp::LeakyReluGrad(a)));
+    /// 1 where x > 0, else `slope` (leaky_relu's derivative; not differentiable).
+    LeakyReluGrad(slope = 0.2) => leaky_relu_grad, cpu: |x, a, _| if x > 0.0 { 1.0 } else { a }, wgsl: "select(p0, 1.0, x > 0.0)", range: (-3.0, 3.0), backward: None;
+    /// The logistic sigmoid 1 / (1 + e^-x).
+    Sigmoid => sigmoid, cpu: |x, _, _| sigmoid(x), wgsl: "stable_sigmoid(x)", range: (-30.0, 30.0), backward: Some(|g, y, _, _, _| g.mul(&y.mul(&y.affine(-1.0, 1.0)?)?));
+    /// Hyperbolic tangent.
+    Tanh => tanh, cpu: |x, _, _| x.tanh(), wgsl: "stable_tanh(x)", range: (-30.0, 30.0), backward: Some(|g, y, _, _, _| g.mul(&y.mul(y)?.affine(-1.0, 1.0)?));
+    /// ln(1 + e^x), stable for large |x|.
+    Softplus => softplus, cpu: |x, _, _| x.max(0.0) + (-x.abs()).exp().ln_1p(), wgsl: "max(x, 0.0) + log(1.0 + exp(-abs(x)))", range: (-30.0, 30.0), backward: Some(|g, _, x, _, _| g.mul(&x.sigmoid()?));
+    /// Clamps into [lo, hi] (gradient 1 inside, 0 outside).
+    Clamp(lo = -1.0, hi = 0.5) => clamp, cpu: |x, lo, hi| x.max(lo).min(hi), wgsl: "min(max(x, p0), p1)", range: (-3.0, 3.0), backward: Some(|g, _, x, lo, hi| masked(g, x, UnaryOp::ClampMask(lo, hi)));
+    /// 1 where lo <= x <= hi, else 0 (clamp's derivative; not differentiable).
+    ClampMask(lo = -1.0, hi = 0.5) => clamp_mask, cpu: |x, lo, hi| (x >= lo && x <= hi) as u8 as f32, wgsl: "select(0.0, 1.0, x >= p0 && x <= p1)", range: (-3.0, 3.0), backward: None;
+    /// x^p for a constant p.
+    Powf(p = 3.0) => powf, cpu: |x, p, _| x.powf(p), wgsl: "powf(x, p0)", range: (-2.0, 2.0), backward: Some(|g, _, x, p, _| powf_backward(g, x, p));
+    /// a * x + b for constants a, b.
+    Affine(a = -1.5, b = 0.25) => affine, cpu: |x, a, b| a * x + b, wgsl: "p0 * x + p1", range: (-3.0, 3.0), backward: Some(|g, _, _, a, _| g.mul_scalar(a));
+    /// 1 / x
+    Recip => recip, cpu: |x, _, _| 1.0 / x, wgsl: "1.0 / x", range: (0.3, 4.0), backward: Some(|g, y, _, _, _| g.mul(&y.mul(y)?)?.neg());
 }
 
 /// The op's row and its position (the GPU's op code).
@@ -103,8 +198,13 @@ pub fn unary_row(op: UnaryOp) -> (usize, &'static UnaryOpRow) {
         .iter()
         .enumerate()
         .find(|(_, r)| discriminant(&r.example) == discriminant(&op))
-        .expect("every UnaryOp has a row in UNARY_OPS (checked by the op-table test)")
+        .expect("every UnaryOp has a row in UNARY_OPS (the table macro makes both)")
 }
+
+/// A binary op's backward rule: `(da, db) = rule(g, a, b, needs)` for the upstream gradient
+/// `g` (in the broadcast shape), the inputs and which of them need a gradient; the caller sums
+/// each back to its input's shape. Built from differentiable ops.
+pub type BinaryBackward = fn(&Tensor, &Tensor, &Tensor, [bool; 2]) -> Result<[Option<Tensor>; 2]>;
 
 /// One binary op: how each backend computes it.
 pub struct BinaryOpRow {
@@ -118,20 +218,57 @@ pub struct BinaryOpRow {
     pub wgsl: &'static str,
     /// The WGSL expression in `vec4<f32>`s `a`, `b` (the contiguous kernel).
     pub wgsl_vec4: &'static str,
+    /// The backward rule; `None` for the comparisons (masks, recorded as constants).
+    pub backward: Option<BinaryBackward>,
+}
+
+/// `Some(f())` where the input needs a gradient.
+fn when(need: bool, f: impl FnOnce() -> Result<Tensor>) -> Result<Option<Tensor>> {
+    need.then(f).transpose()
+}
+
+fn div_backward(g: &Tensor, a: &Tensor, b: &Tensor, n: [bool; 2]) -> Result<[Option<Tensor>; 2]> {
+    // d(a/b)/db = -a / b^2
+    Ok([
+        when(n[0], || g.div(b))?,
+        when(n[1], || g.mul(a)?.div(&b.mul(b)?)?.neg())?,
+    ])
+}
+
+/// max/min: ties send the gradient to the first operand (a subgradient choice); `first` is
+/// the mask of where the first operand is chosen.
+fn select_backward(
+    g: &Tensor,
+    a: &Tensor,
+    b: &Tensor,
+    n: [bool; 2],
+    first: BinaryOp,
+) -> Result<[Option<Tensor>; 2]> {
+    let mask = crate::ops::binary::compare(a, b, first)?;
+    Ok([
+        when(n[0], || g.mul(&mask))?,
+        when(n[1], || g.mul(&mask.affine(-1.0, 1.0)?))?,
+    ])
 }
 
 #[rustfmt::skip]
 /// Every binary op. The order is free: codes are positions, found by [`binary_row`].
 pub const BINARY_OPS: &[BinaryOpRow] = &[
-    BinaryOpRow { op: BinaryOp::Add, name: "add", cpu: |a, b| a + b, wgsl: "a + b", wgsl_vec4: "a + b" },
-    BinaryOpRow { op: BinaryOp::Sub, name: "sub", cpu: |a, b| a - b, wgsl: "a - b", wgsl_vec4: "a - b" },
-    BinaryOpRow { op: BinaryOp::Mul, name: "mul", cpu: |a, b| a * b, wgsl: "a * b", wgsl_vec4: "a * b" },
-    BinaryOpRow { op: BinaryOp::Div, name: "div", cpu: |a, b| a / b, wgsl: "a / b", wgsl_vec4: "a / b" },
-    BinaryOpRow { op: BinaryOp::Maximum, name: "maximum", cpu: f32::max, wgsl: "max(a, b)", wgsl_vec4: "max(a, b)" },
-    BinaryOpRow { op: BinaryOp::Minimum, name: "minimum", cpu: f32::min, wgsl: "min(a, b)", wgsl_vec4: "min(a, b)" },
-    BinaryOpRow { op: BinaryOp::Ge, name: "ge", cpu: |a, b| (a >= b) as u8 as f32, wgsl: "select(0.0, 1.0, a >= b)", wgsl_vec4: "select(vec4(0.0), vec4(1.0), a >= b)" },
-    BinaryOpRow { op: BinaryOp::Le, name: "le", cpu: |a, b| (a <= b) as u8 as f32, wgsl: "select(0.0, 1.0, a <= b)", wgsl_vec4: "select(vec4(0.0), vec4(1.0), a <= b)" },
-    BinaryOpRow { op: BinaryOp::Eq, name: "eq", cpu: |a, b| (a == b) as u8 as f32, wgsl: "select(0.0, 1.0, a == b)", wgsl_vec4: "select(vec4(0.0), vec4(1.0), a == b)" },
+    BinaryOpRow { op: BinaryOp::Add, name: "add", cpu: |a, b| a + b, wgsl: "a + b", wgsl_vec4: "a + b",
+        backward: Some(|g, _, _, n| Ok([when(n[0], || Ok(g.clone()))?, when(n[1], || Ok(g.clone()))?])) },
+    BinaryOpRow { op: BinaryOp::Sub, name: "sub", cpu: |a, b| a - b, wgsl: "a - b", wgsl_vec4: "a - b",
+        backward: Some(|g, _, _, n| Ok([when(n[0], || Ok(g.clone()))?, when(n[1], || g.neg())?])) },
+    BinaryOpRow { op: BinaryOp::Mul, name: "mul", cpu: |a, b| a * b, wgsl: "a * b", wgsl_vec4: "a * b",
+        backward: Some(|g, a, b, n| Ok([when(n[0], || g.mul(b))?, when(n[1], || g.mul(a))?])) },
+    BinaryOpRow { op: BinaryOp::Div, name: "div", cpu: |a, b| a / b, wgsl: "a / b", wgsl_vec4: "a / b",
+        backward: Some(div_backward) },
+    BinaryOpRow { op: BinaryOp::Maximum, name: "maximum", cpu: f32::max, wgsl: "max(a, b)", wgsl_vec4: "max(a, b)",
+        backward: Some(|g, a, b, n| select_backward(g, a, b, n, BinaryOp::Ge)) },
+    BinaryOpRow { op: BinaryOp::Minimum, name: "minimum", cpu: f32::min, wgsl: "min(a, b)", wgsl_vec4: "min(a, b)",
+        backward: Some(|g, a, b, n| select_backward(g, a, b, n, BinaryOp::Le)) },
+    BinaryOpRow { op: BinaryOp::Ge, name: "ge", cpu: |a, b| (a >= b) as u8 as f32, wgsl: "select(0.0, 1.0, a >= b)", wgsl_vec4: "select(vec4(0.0), vec4(1.0), a >= b)", backward: None },
+    BinaryOpRow { op: BinaryOp::Le, name: "le", cpu: |a, b| (a <= b) as u8 as f32, wgsl: "select(0.0, 1.0, a <= b)", wgsl_vec4: "select(vec4(0.0), vec4(1.0), a <= b)", backward: None },
+    BinaryOpRow { op: BinaryOp::Eq, name: "eq", cpu: |a, b| (a == b) as u8 as f32, wgsl: "select(0.0, 1.0, a == b)", wgsl_vec4: "select(vec4(0.0), vec4(1.0), a == b)", backward: None },
 ];
 
 /// The op's row and its position (the GPU's op code).

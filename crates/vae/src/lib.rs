@@ -24,6 +24,7 @@ pub mod archfile;
 pub mod error;
 pub mod factor;
 pub mod loss;
+pub mod run;
 pub mod trainer;
 
 pub use arch::{Arch, Likelihood, Vae, VaeConfig, VaeOutput};

@@ -2,7 +2,7 @@
 
 use super::PAR_MIN;
 use crate::backend::{BinaryOp, UnaryOp};
-use crate::op_table::{binary_row, unary_row};
+use crate::op_table::{binary_row, UnaryMap};
 use crate::shape::Shape;
 use rayon::prelude::*;
 
@@ -25,32 +25,24 @@ fn map_unary(a: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
     out
 }
 
+/// The op table's CPU loop: `map_unary` with one op's scalar function.
+struct MapSlice<'a>(&'a [f32]);
+
+impl UnaryMap for MapSlice<'_> {
+    type Output = Vec<f32>;
+    fn map<F: Fn(f32) -> f32 + Send + Sync + Copy>(self, f: F) -> Vec<f32> {
+        map_unary(self.0, f)
+    }
+}
+
 /// Applies `op` to every element.
 pub fn unary(a: &[f32], op: UnaryOp) -> Vec<f32> {
     match op {
-        UnaryOp::Neg => map_unary(a, |x| -x),
-        UnaryOp::Relu => map_unary(a, |x| x.max(0.0)),
-        UnaryOp::Step => map_unary(a, |x| if x > 0.0 { 1.0 } else { 0.0 }),
-        UnaryOp::LeakyRelu(s) => map_unary(a, move |x| if x > 0.0 { x } else { s * x }),
-        UnaryOp::LeakyReluGrad(s) => map_unary(a, move |x| if x > 0.0 { 1.0 } else { s }),
-        UnaryOp::Abs => map_unary(a, f32::abs),
-        UnaryOp::Affine(m, c) => map_unary(a, move |x| m * x + c),
+        // Common powers without powf (checked against the row by the op-table test).
         UnaryOp::Powf(2.0) => map_unary(a, |x| x * x),
         UnaryOp::Powf(1.0) => map_unary(a, |x| x),
         UnaryOp::Powf(0.5) => map_unary(a, f32::sqrt),
-        UnaryOp::Recip => map_unary(a, |x| 1.0 / x),
-        UnaryOp::Sqrt => map_unary(a, f32::sqrt),
-        UnaryOp::Clamp(lo, hi) => map_unary(a, move |x| x.max(lo).min(hi)),
-        UnaryOp::ClampMask(lo, hi) => {
-            map_unary(a, move |x| if x >= lo && x <= hi { 1.0 } else { 0.0 })
-        }
-        // The rest through the op table's scalar function (the arms above are specialised
-        // copies of their rows, checked against the table by the op-table test).
-        other => {
-            let f = unary_row(other).1.cpu;
-            let (p0, p1) = other.params();
-            map_unary(a, move |x| f(x, p0, p1))
-        }
+        other => other.map_cpu(MapSlice(a)),
     }
 }
 

@@ -9,6 +9,7 @@
 
 pub mod buffers;
 pub mod conv;
+mod conv_reference;
 mod conv_simd;
 #[cfg(target_arch = "x86_64")]
 mod conv_simd_avx2;

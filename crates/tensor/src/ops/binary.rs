@@ -2,6 +2,7 @@
 
 use crate::backend::{BinaryOp, ReduceOp};
 use crate::error::{shape_err, Result};
+use crate::op_table::binary_row;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
@@ -26,46 +27,22 @@ pub(crate) fn compare(a: &Tensor, b: &Tensor, op: BinaryOp) -> Result<Tensor> {
 }
 
 impl Tensor {
-    fn binary(&self, rhs: &Tensor, op: BinaryOp, name: &'static str) -> Result<Tensor> {
-        let (s, out) = binary_storage(self, rhs, op, name)?;
+    /// `op` with broadcasting, recording its op-table row's backward rule (the comparisons
+    /// have none and are recorded as constants).
+    pub fn binary_op(&self, rhs: &Tensor, op: BinaryOp) -> Result<Tensor> {
+        let row = binary_row(op).1;
+        let Some(rule) = row.backward else {
+            return compare(self, rhs, op);
+        };
+        let (s, out) = binary_storage(self, rhs, op, row.name)?;
         Ok(Tensor::from_op(
             s,
             out,
-            name,
+            row.name,
             &[self, rhs],
             move |g, _out, inp, needs| {
                 let (a, b) = (&inp[0], &inp[1]);
-                let (ga, gb) = match op {
-                    BinaryOp::Add => (Some(g.clone()), Some(g.clone())),
-                    BinaryOp::Sub => (Some(g.clone()), needs[1].then(|| g.neg()).transpose()?),
-                    BinaryOp::Mul => (
-                        needs[0].then(|| g.mul(b)).transpose()?,
-                        needs[1].then(|| g.mul(a)).transpose()?,
-                    ),
-                    BinaryOp::Div => (
-                        needs[0].then(|| g.div(b)).transpose()?,
-                        // d(a/b)/db = -a / b^2
-                        needs[1]
-                            .then(|| g.mul(a)?.div(&b.mul(b)?)?.neg())
-                            .transpose()?,
-                    ),
-                    BinaryOp::Maximum | BinaryOp::Minimum => {
-                        // Ties send the gradient to the first operand, like a subgradient choice.
-                        let cmp = if op == BinaryOp::Maximum {
-                            BinaryOp::Ge
-                        } else {
-                            BinaryOp::Le
-                        };
-                        let mask = compare(a, b, cmp)?;
-                        (
-                            needs[0].then(|| g.mul(&mask)).transpose()?,
-                            needs[1]
-                                .then(|| g.mul(&mask.affine(-1.0, 1.0)?))
-                                .transpose()?,
-                        )
-                    }
-                    BinaryOp::Ge | BinaryOp::Le | BinaryOp::Eq => (None, None),
-                };
+                let [ga, gb] = rule(g, a, b, [needs[0], needs[1]])?;
                 Ok(vec![
                     ga.filter(|_| needs[0])
                         .map(|t| t.sum_to(a.shape()))
@@ -79,27 +56,27 @@ impl Tensor {
     }
     /// a + b (broadcasting)
     pub fn add(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.binary(rhs, BinaryOp::Add, "add")
+        self.binary_op(rhs, BinaryOp::Add)
     }
     /// a - b (broadcasting)
     pub fn sub(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.binary(rhs, BinaryOp::Sub, "sub")
+        self.binary_op(rhs, BinaryOp::Sub)
     }
     /// a * b (broadcasting)
     pub fn mul(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.binary(rhs, BinaryOp::Mul, "mul")
+        self.binary_op(rhs, BinaryOp::Mul)
     }
     /// a / b (broadcasting)
     pub fn div(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.binary(rhs, BinaryOp::Div, "div")
+        self.binary_op(rhs, BinaryOp::Div)
     }
     /// Elementwise max(a, b) (broadcasting).
     pub fn maximum(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.binary(rhs, BinaryOp::Maximum, "maximum")
+        self.binary_op(rhs, BinaryOp::Maximum)
     }
     /// Elementwise min(a, b) (broadcasting).
     pub fn minimum(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.binary(rhs, BinaryOp::Minimum, "minimum")
+        self.binary_op(rhs, BinaryOp::Minimum)
     }
     /// 1.0 where a >= b, else 0.0 (not differentiable).
     pub fn ge(&self, rhs: &Tensor) -> Result<Tensor> {
