@@ -309,6 +309,10 @@ pub fn conv2d_forward(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
     assert_eq!(x.len(), g.x_len(), "conv2d_forward: x length mismatch");
     assert_eq!(w.len(), g.w_len(), "conv2d_forward: w length mismatch");
     assert_eq!(y.len(), g.y_len(), "conv2d_forward: y length mismatch");
+    #[cfg(target_arch = "x86_64")]
+    if super::conv_direct::suits(g) {
+        return super::conv_direct::conv2d_forward(g, x, w, y);
+    }
     let (k, ohw, chw) = (g.krows(), g.ohw(), g.c_in * g.h * g.w);
     #[cfg(target_arch = "x86_64")]
     let packed = PackedIm2col::new(g);
@@ -385,6 +389,10 @@ pub fn conv2d_backward_data(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut 
         g.x_len(),
         "conv2d_backward_data: dx length mismatch"
     );
+    #[cfg(target_arch = "x86_64")]
+    if super::conv_direct::suits_backward_data(g) {
+        return super::conv_direct::conv2d_backward_data(g, dy, w, dx);
+    }
     let (k, ohw, chw) = (g.krows(), g.ohw(), g.c_in * g.h * g.w);
     let yimg = g.c_out * ohw;
     for_chunks(g, dx, chw, |i0, nb, dxc, par, col, tmp| {
@@ -434,6 +442,10 @@ pub fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
     if g.n == 0 || dw.is_empty() {
         dw.fill(0.0);
         return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if super::conv_direct::suits_backward_weight(g) {
+        return super::conv_direct::conv2d_backward_weight(g, x, dy, dw);
     }
     let (k, ohw, chw, nb) = (g.krows(), g.ohw(), g.c_in * g.h * g.w, chunk(g));
     let yimg = g.c_out * ohw;

@@ -121,6 +121,63 @@ fn every_isa_path_matches_reference() {
     assert!(crate::cpu::isa::available().contains(&crate::cpu::isa::Isa::Portable));
 }
 
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn direct_kernel_matches_reference_on_awkward_shapes() {
+    // The direct forward kernel on every SIMD path, whatever `suits` would choose: short and
+    // ragged pixel tiles (ohw not a multiple of 6 or 8), channel counts off the 16/32 tiles,
+    // asymmetric stride and padding, one image and several.
+    use crate::cpu::isa::{available, with_isa, Isa};
+    let mut count = 0;
+    for isa in available().into_iter().filter(|&i| i >= Isa::Avx2) {
+        for (n, c_in, c_out, (h, w), (kh, kw), s, p) in [
+            (1, 1, 1, (1, 1), (1, 1), (1, 1), (0, 0)),
+            (2, 3, 5, (5, 7), (3, 3), (1, 2), (0, 1)),
+            (3, 8, 33, (9, 6), (2, 3), (2, 1), (1, 0)),
+            (2, 33, 40, (12, 12), (4, 4), (2, 2), (1, 1)),
+            (1, 5, 70, (13, 11), (5, 3), (3, 2), (2, 1)),
+            // A kernel smaller than the stride: pixels no tap reaches.
+            (2, 9, 17, (7, 8), (1, 2), (2, 3), (0, 0)),
+            // Rows and columns the forward pass never reads ((h + 2p - k) % s != 0).
+            (2, 6, 20, (9, 10), (4, 3), (2, 3), (1, 1)),
+            // More pixels than one reduction block (1024), across several images.
+            (5, 4, 24, (30, 29), (3, 3), (1, 1), (1, 1)),
+        ] {
+            let g = Conv2dGeometry::new([n, c_in, h, w], c_out, (kh, kw), s, p).unwrap();
+            let x = fill(g.x_len(), 4);
+            let wt = fill(g.w_len(), 5);
+            let (mut y, mut y_ref) = (vec![f32::NAN; g.y_len()], vec![0.0; g.y_len()]);
+            with_isa(isa, || {
+                super::super::conv_direct::conv2d_forward(&g, &x, &wt, &mut y)
+            });
+            conv2d_forward_reference(&g, &x, &wt, &mut y_ref);
+            close(&format!("direct forward on {isa}"), &g, &y, &y_ref);
+            let dy = fill(g.y_len(), 6);
+            let (mut dx, mut dx_ref) = (vec![f32::NAN; g.x_len()], vec![0.0; g.x_len()]);
+            with_isa(isa, || {
+                super::super::conv_direct::conv2d_backward_data(&g, &dy, &wt, &mut dx)
+            });
+            conv2d_backward_data_reference(&g, &dy, &wt, &mut dx_ref);
+            close(&format!("direct backward data on {isa}"), &g, &dx, &dx_ref);
+            let (mut dw, mut dw_ref) = (vec![f32::NAN; g.w_len()], vec![0.0; g.w_len()]);
+            with_isa(isa, || {
+                super::super::conv_direct::conv2d_backward_weight(&g, &x, &dy, &mut dw)
+            });
+            conv2d_backward_weight_reference(&g, &x, &dy, &mut dw_ref);
+            close(
+                &format!("direct backward weight on {isa}"),
+                &g,
+                &dw,
+                &dw_ref,
+            );
+            count += 1;
+        }
+    }
+    if crate::cpu::isa::detected() >= Isa::Avx2 {
+        assert!(count >= 5);
+    }
+}
+
 #[test]
 fn geometry_validation() {
     assert!(Conv2dGeometry::new([1, 1, 2, 2], 1, (3, 3), (1, 1), (0, 0)).is_none());

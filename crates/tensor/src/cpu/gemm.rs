@@ -16,13 +16,13 @@ const PAR_MIN_FLOPS: usize = 1 << 21;
 /// A raw mutable pointer that may cross into rayon tasks; every task writes a
 /// disjoint block of C, which is what makes sharing it sound.
 #[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
+pub(crate) struct SendPtr(pub(crate) *mut f32);
 unsafe impl Send for SendPtr {}
 unsafe impl Sync for SendPtr {}
 impl SendPtr {
     // A method call makes closures capture the whole (Send) wrapper rather
     // than its raw-pointer field.
-    fn get(self) -> *mut f32 {
+    pub(crate) fn get(self) -> *mut f32 {
         self.0
     }
 }

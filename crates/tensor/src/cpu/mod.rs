@@ -9,6 +9,8 @@
 
 pub mod buffers;
 pub mod conv;
+#[cfg(target_arch = "x86_64")]
+mod conv_direct;
 mod conv_reference;
 mod conv_simd;
 #[cfg(target_arch = "x86_64")]

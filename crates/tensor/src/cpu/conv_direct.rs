@@ -1,0 +1,566 @@
+//! Direct convolution: an implicit GEMM that reads the input through an offset table instead
+//! of an im2col matrix.
+//!
+//! For output pixel `p` and reduction index `k = (ci, ki, kj)`, the input value is
+//! `xp[base[p] + off[k]]` in a zero-padded copy `xp` of the image: `base[p]` depends only on the
+//! pixel (`oy*sh*Wp + ox*sw`) and `off[k]` only on the tap (`ci*Hp*Wp + ki*Wp + kj`). So a
+//! register tile of `PX` pixels x `CO` output channels needs, per `k`, one table load, `PX`
+//! scalar broadcasts straight from the padded image and `CO / lanes` loads of packed weights:
+//! no im2col buffer is written or read (for a k4 s2 layer that buffer is 4x the input), and the
+//! padding costs one copy of the image. Weights are packed once per call as
+//! `[co_tile][k][CO]` (zeros past `c_out`).
+//!
+//! The same tile computes all three passes: the forward pass; the data gradient (and so
+//! conv_transpose2d) split into stride^2 phases, each a stride-1 correlation of `dy` with
+//! that phase's taps, which writes every input pixel once (no col2im scatter); and the weight
+//! gradient, with the tables swapped (a tile's rows are taps, the reduction runs over the
+//! pixels of every image).
+//!
+//! The tiles: AVX2 6 pixels x 16 channels (12 ymm accumulators), AVX-512 8 x 32 (16 zmm).
+
+use super::gemm::SendPtr;
+use crate::geometry::Conv2dGeometry;
+use rayon::prelude::*;
+use std::arch::x86_64::*;
+
+/// The register tile of one ISA: `PX` pixels x `CO` output channels.
+trait Tile {
+    const PX: usize;
+    const CO: usize;
+    /// `out[r * CO + c] (+)= sum_k xp[base[r] + off[k]] * w[k * CO + c]` for `k < off.len()`,
+    /// added to `out`'s values when `acc`.
+    ///
+    /// # Safety
+    /// The ISA is present; every `x + base[r] + off[k]` is in bounds; `w` holds
+    /// `off.len() * CO` floats; `out` holds `PX * CO`.
+    unsafe fn tile(
+        x: *const f32,
+        base: &[isize],
+        off: &[isize],
+        w: *const f32,
+        out: *mut f32,
+        acc: bool,
+    );
+}
+
+struct Avx2Tile;
+
+impl Tile for Avx2Tile {
+    const PX: usize = 6;
+    const CO: usize = 16;
+    #[inline]
+    unsafe fn tile(
+        x: *const f32,
+        base: &[isize],
+        off: &[isize],
+        w: *const f32,
+        out: *mut f32,
+        acc: bool,
+    ) {
+        tile_avx2(x, base, off, w, out, acc)
+    }
+}
+
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tile_avx2(
+    x: *const f32,
+    base: &[isize],
+    off: &[isize],
+    w: *const f32,
+    out: *mut f32,
+    accumulate: bool,
+) {
+    let p: [*const f32; 6] = std::array::from_fn(|r| x.offset(base[r]));
+    let mut acc = [[_mm256_setzero_ps(); 2]; 6];
+    if accumulate {
+        for (r, a) in acc.iter_mut().enumerate() {
+            *a = [
+                _mm256_loadu_ps(out.add(r * 16)),
+                _mm256_loadu_ps(out.add(r * 16 + 8)),
+            ];
+        }
+    }
+    let mut wp = w;
+    for &o in off {
+        let w0 = _mm256_loadu_ps(wp);
+        let w1 = _mm256_loadu_ps(wp.add(8));
+        for r in 0..6 {
+            let a = _mm256_broadcast_ss(&*p[r].offset(o));
+            acc[r][0] = _mm256_fmadd_ps(a, w0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(a, w1, acc[r][1]);
+        }
+        wp = wp.add(16);
+    }
+    for (r, a) in acc.iter().enumerate() {
+        _mm256_storeu_ps(out.add(r * 16), a[0]);
+        _mm256_storeu_ps(out.add(r * 16 + 8), a[1]);
+    }
+}
+
+struct Avx512Tile;
+
+impl Tile for Avx512Tile {
+    const PX: usize = 8;
+    const CO: usize = 32;
+    #[inline]
+    unsafe fn tile(
+        x: *const f32,
+        base: &[isize],
+        off: &[isize],
+        w: *const f32,
+        out: *mut f32,
+        acc: bool,
+    ) {
+        tile_avx512(x, base, off, w, out, acc)
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+unsafe fn tile_avx512(
+    x: *const f32,
+    base: &[isize],
+    off: &[isize],
+    w: *const f32,
+    out: *mut f32,
+    accumulate: bool,
+) {
+    let p: [*const f32; 8] = std::array::from_fn(|r| x.offset(base[r]));
+    let mut acc = [[_mm512_setzero_ps(); 2]; 8];
+    if accumulate {
+        for (r, a) in acc.iter_mut().enumerate() {
+            *a = [
+                _mm512_loadu_ps(out.add(r * 32)),
+                _mm512_loadu_ps(out.add(r * 32 + 16)),
+            ];
+        }
+    }
+    let mut wp = w;
+    for &o in off {
+        let w0 = _mm512_loadu_ps(wp);
+        let w1 = _mm512_loadu_ps(wp.add(16));
+        for r in 0..8 {
+            let a = _mm512_set1_ps(*p[r].offset(o));
+            acc[r][0] = _mm512_fmadd_ps(a, w0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(a, w1, acc[r][1]);
+        }
+        wp = wp.add(32);
+    }
+    for (r, a) in acc.iter().enumerate() {
+        _mm512_storeu_ps(out.add(r * 32), a[0]);
+        _mm512_storeu_ps(out.add(r * 32 + 16), a[1]);
+    }
+}
+
+/// Whether the direct kernel is the faster forward path for `g` on the active ISA. It wins
+/// once the reduction is long enough to amortise a tile's setup and transposed store (and
+/// the im2col copy it saves grows with the kernel's overlap); tiny reductions (a first layer
+/// on one channel) keep the packed-im2col path. On AVX-512 the packed-im2col GEMM is still
+/// ahead for 32 output channels (one 32-wide tile; measured 113-122 vs 101-107 GFLOP/s on
+/// 32->32 @32x32), so there the direct kernel takes layers of 64 channels and more.
+pub(super) fn suits(g: &Conv2dGeometry) -> bool {
+    match super::isa::active() {
+        super::isa::Isa::Avx512 => g.krows() >= 64 && g.c_out >= 64,
+        super::isa::Isa::Avx2 => g.krows() >= 64 && g.c_out >= 8,
+        _ => false,
+    }
+}
+
+/// Whether the direct kernel is the faster backward-data (and conv_transpose) path: as
+/// [`suits`] with the roles of the channels swapped (the tile runs over input channels, the
+/// reduction over output channels and the taps of one phase).
+pub(super) fn suits_backward_data(g: &Conv2dGeometry) -> bool {
+    let k = g.c_out * g.kh.div_ceil(g.stride.0) * g.kw.div_ceil(g.stride.1);
+    super::isa::active() >= super::isa::Isa::Avx2 && k >= 64 && g.c_in >= 8
+}
+
+/// `y = conv2d(x, w)` (overwritten) by the direct kernel of the active ISA.
+///
+/// # Panics
+/// If the active ISA is below AVX2 (callers check [`suits`]).
+pub(super) fn conv2d_forward(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
+    match super::isa::active() {
+        super::isa::Isa::Avx512 => forward::<Avx512Tile>(g, x, w, y),
+        super::isa::Isa::Avx2 => forward::<Avx2Tile>(g, x, w, y),
+        other => panic!("conv_direct: no direct kernel on the {other} path"),
+    }
+}
+
+/// `dx = conv2d_backward_data(dy, w)` (overwritten) by the direct kernel of the active ISA.
+///
+/// # Panics
+/// If the active ISA is below AVX2 (callers check [`suits_backward_data`]).
+pub(super) fn conv2d_backward_data(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f32]) {
+    match super::isa::active() {
+        super::isa::Isa::Avx512 => backward_data::<Avx512Tile>(g, dy, w, dx),
+        super::isa::Isa::Avx2 => backward_data::<Avx2Tile>(g, dy, w, dx),
+        other => panic!("conv_direct: no direct kernel on the {other} path"),
+    }
+}
+
+/// `dw = conv2d_backward_weight(x, dy)` (overwritten) by the direct kernel of the active ISA.
+///
+/// # Panics
+/// If the active ISA is below AVX2 (callers check [`suits_backward_weight`]).
+pub(super) fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mut [f32]) {
+    match super::isa::active() {
+        super::isa::Isa::Avx512 => backward_weight::<Avx512Tile>(g, x, dy, dw),
+        super::isa::Isa::Avx2 => backward_weight::<Avx2Tile>(g, x, dy, dw),
+        other => panic!("conv_direct: no direct kernel on the {other} path"),
+    }
+}
+
+/// `[co_tile][k][CO]` from `w[c_out][k]`, zeros past `c_out`.
+fn pack_weights(w: &[f32], c_out: usize, k: usize, co: usize) -> Vec<f32> {
+    let tiles = c_out.div_ceil(co);
+    let mut p = vec![0f32; tiles * k * co];
+    for (t, pt) in p.chunks_mut(k * co).enumerate() {
+        for c in 0..co.min(c_out - t * co) {
+            let row = &w[(t * co + c) * k..][..k];
+            for (kk, &v) in row.iter().enumerate() {
+                pt[kk * co + c] = v;
+            }
+        }
+    }
+    p
+}
+
+/// Zero-padded copies of `n` images of `c` planes `h x w`: `top`/`left` zeros before, the
+/// rest of `hp x wp` after.
+fn pad_images(
+    src: &[f32],
+    n: usize,
+    c: usize,
+    (h, w): (usize, usize),
+    (hp, wp): (usize, usize),
+    (top, left): (usize, usize),
+) -> Vec<f32> {
+    let (plane, img) = (hp * wp, c * hp * wp);
+    let mut xp = vec![0f32; n * img];
+    xp.par_chunks_mut(img)
+        .zip(src.par_chunks(c * h * w))
+        .for_each(|(dst, src)| {
+            for ci in 0..c {
+                for iy in 0..h {
+                    let s = &src[(ci * h + iy) * w..][..w];
+                    dst[ci * plane + (iy + top) * wp + left..][..w].copy_from_slice(s);
+                }
+            }
+        });
+    xp
+}
+
+/// Where a run of tiles stores: channel `c < channels` of pixel `p` goes to
+/// `out + c * stride + pos[p]`.
+struct Dest<'a> {
+    out: *mut f32,
+    stride: usize,
+    channels: usize,
+    pos: &'a [usize],
+}
+
+/// Runs the tiles of one (image, channel tile): pixel `p` reads the padded image at
+/// `img + bases[p] + off[k]` against the packed weights `wt`, and goes to `dst`.
+///
+/// # Safety
+/// As for [`Tile::tile`] for every base; every `dst` address is writable and no other thread
+/// writes it.
+unsafe fn run_tiles<T: Tile>(
+    img: *const f32,
+    bases: &[isize],
+    off: &[isize],
+    wt: *const f32,
+    dst: Dest,
+) {
+    let Dest {
+        out,
+        stride,
+        channels: cos,
+        pos,
+    } = dst;
+    let mut acc = [0f32; 256];
+    let mut base = [0isize; 8];
+    for p0 in (0..bases.len()).step_by(T::PX) {
+        let px = T::PX.min(bases.len() - p0);
+        for (r, b) in base[..T::PX].iter_mut().enumerate() {
+            // A short last tile repeats its last pixel; the copies are not stored.
+            *b = bases[p0 + r.min(px - 1)];
+        }
+        T::tile(img, &base[..T::PX], off, wt, acc.as_mut_ptr(), false);
+        for c in 0..cos {
+            let row = out.add(c * stride);
+            for r in 0..px {
+                *row.add(pos[p0 + r]) = acc[r * T::CO + c];
+            }
+        }
+    }
+}
+
+fn forward<T: Tile>(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
+    assert_eq!(x.len(), g.x_len(), "conv_direct: x length mismatch");
+    assert_eq!(w.len(), g.w_len(), "conv_direct: w length mismatch");
+    assert_eq!(y.len(), g.y_len(), "conv_direct: y length mismatch");
+    let ((sh, sw), (ph, pw)) = (g.stride, g.padding);
+    let (hp, wpad) = (g.h + 2 * ph, g.w + 2 * pw);
+    let (plane, img) = (hp * wpad, g.c_in * hp * wpad);
+    let k = g.krows();
+    let wp = pack_weights(w, g.c_out, k, T::CO);
+    let off: Vec<isize> = (0..g.c_in)
+        .flat_map(|ci| {
+            (0..g.kh)
+                .flat_map(move |ki| (0..g.kw).map(move |kj| (ci * plane + ki * wpad + kj) as isize))
+        })
+        .collect();
+    let xp = pad_images(x, g.n, g.c_in, (g.h, g.w), (hp, wpad), (ph, pw));
+    let ohw = g.ohw();
+    let bases: Vec<isize> = (0..ohw)
+        .map(|p| ((p / g.ow) * sh * wpad + (p % g.ow) * sw) as isize)
+        .collect();
+    let pos: Vec<usize> = (0..ohw).collect();
+    let co_tiles = g.c_out.div_ceil(T::CO);
+    let yptr = SendPtr(y.as_mut_ptr());
+    (0..g.n * co_tiles).into_par_iter().for_each(|task| {
+        let (b, t) = (task / co_tiles, task % co_tiles);
+        let co0 = t * T::CO;
+        // SAFETY: every base + off lies in this image's padded copy (the geometry's output
+        // size keeps the kernel window inside the padded input); the packed tile holds
+        // k * CO floats; tasks write disjoint (image, channel) rows of y (checked length).
+        unsafe {
+            run_tiles::<T>(
+                xp[b * img..].as_ptr(),
+                &bases,
+                &off,
+                wp[t * k * T::CO..].as_ptr(),
+                Dest {
+                    out: yptr.get().add((b * g.c_out + co0) * ohw),
+                    stride: ohw,
+                    channels: T::CO.min(g.c_out - co0),
+                    pos: &pos,
+                },
+            )
+        };
+    });
+}
+
+/// One phase of the backward-data pass: the input pixels `(iy, ix)` with
+/// `(iy + ph) % sh == ry` and `(ix + pw) % sw == rx` receive exactly the kernel taps
+/// `ki = ry + sh*t`, `kj = rx + sw*u` from `dy[q_y - t, q_x - u]`, `q = (i + p - r) / s`: a
+/// stride-1 correlation, with no scatter and no zero taps.
+struct Phase {
+    /// Taps `(t, u)` per axis.
+    taps: (usize, usize),
+    /// Per pixel: offset of `dy[q_y, q_x]` in the padded image, and its `iy * w + ix`.
+    bases: Vec<isize>,
+    pos: Vec<usize>,
+    /// Packed `[ci_tile][(co, t, u)][CO]` weights.
+    wp: Vec<f32>,
+    off: Vec<isize>,
+}
+
+fn backward_data<T: Tile>(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f32]) {
+    assert_eq!(dy.len(), g.y_len(), "conv_direct: dy length mismatch");
+    assert_eq!(w.len(), g.w_len(), "conv_direct: w length mismatch");
+    assert_eq!(dx.len(), g.x_len(), "conv_direct: dx length mismatch");
+    let ((sh, sw), (ph, pw)) = (g.stride, g.padding);
+    // dy padded so that every q - t and q - u of every pixel lies inside: q runs up to
+    // (h - 1 + ph) / sh and t up to ceil(kh / sh) - 1.
+    let (top, left) = (g.kh.div_ceil(sh), g.kw.div_ceil(sw));
+    let (hp, wpad) = (
+        top + g.oh.max((g.h - 1 + ph) / sh + 1),
+        left + g.ow.max((g.w - 1 + pw) / sw + 1),
+    );
+    let (plane, img) = (hp * wpad, g.c_out * hp * wpad);
+    let dyp = pad_images(dy, g.n, g.c_out, (g.oh, g.ow), (hp, wpad), (top, left));
+    let ci_tiles = g.c_in.div_ceil(T::CO);
+    let mut phases = Vec::new();
+    let mut untouched = Vec::new();
+    for ry in 0..sh {
+        for rx in 0..sw {
+            let ty = if ry < g.kh {
+                (g.kh - ry).div_ceil(sh)
+            } else {
+                0
+            };
+            let tx = if rx < g.kw {
+                (g.kw - rx).div_ceil(sw)
+            } else {
+                0
+            };
+            let (mut bases, mut pos) = (Vec::new(), Vec::new());
+            for iy in (0..g.h).filter(|iy| (iy + ph) % sh == ry) {
+                for ix in (0..g.w).filter(|ix| (ix + pw) % sw == rx) {
+                    let (qy, qx) = ((iy + ph - ry) / sh, (ix + pw - rx) / sw);
+                    bases.push(((qy + top) * wpad + qx + left) as isize);
+                    pos.push(iy * g.w + ix);
+                }
+            }
+            if bases.is_empty() {
+                continue;
+            }
+            if ty == 0 || tx == 0 {
+                // No tap reaches these pixels (a kernel smaller than the stride).
+                untouched.extend(pos);
+                continue;
+            }
+            let k = g.c_out * ty * tx;
+            let mut wt = vec![0f32; g.c_in * k];
+            let mut off = Vec::with_capacity(k);
+            for co in 0..g.c_out {
+                for t in 0..ty {
+                    for u in 0..tx {
+                        let kk = (co * ty + t) * tx + u;
+                        off.push(co as isize * plane as isize - (t * wpad + u) as isize);
+                        let (ki, kj) = (ry + sh * t, rx + sw * u);
+                        for ci in 0..g.c_in {
+                            wt[ci * k + kk] = w[((co * g.c_in + ci) * g.kh + ki) * g.kw + kj];
+                        }
+                    }
+                }
+            }
+            phases.push(Phase {
+                taps: (ty, tx),
+                bases,
+                pos,
+                wp: pack_weights(&wt, g.c_in, k, T::CO),
+                off,
+            });
+        }
+    }
+    let hw = g.h * g.w;
+    let dxp = SendPtr(dx.as_mut_ptr());
+    (0..g.n * ci_tiles).into_par_iter().for_each(|task| {
+        let (b, t) = (task / ci_tiles, task % ci_tiles);
+        let ci0 = t * T::CO;
+        let cis = T::CO.min(g.c_in - ci0);
+        let out = unsafe { dxp.get().add((b * g.c_in + ci0) * hw) };
+        for ph in &phases {
+            let k = g.c_out * ph.taps.0 * ph.taps.1;
+            // SAFETY: the padding above keeps every base + off inside this image's padded
+            // dy; the packed tile holds k * CO floats; tasks write disjoint (image, channel)
+            // planes of dx and the phases disjoint pixels of them.
+            unsafe {
+                run_tiles::<T>(
+                    dyp[b * img..].as_ptr(),
+                    &ph.bases,
+                    &ph.off,
+                    ph.wp[t * k * T::CO..].as_ptr(),
+                    Dest {
+                        out,
+                        stride: hw,
+                        channels: cis,
+                        pos: &ph.pos,
+                    },
+                )
+            };
+        }
+        for c in 0..cis {
+            for &p in &untouched {
+                // SAFETY: as above.
+                unsafe { *out.add(c * hw + p) = 0.0 };
+            }
+        }
+    });
+}
+
+/// Pixels per block of the weight gradient's reduction: the block's packed `dy` (1024 x CO
+/// floats, 64-128 KiB) stays in L2 while every tap tile of the task reads it.
+const WEIGHT_PIXEL_BLOCK: usize = 1024;
+
+/// The weight gradient as the same tile with the tables swapped: a tile's rows are `PX` taps
+/// `k` (row bases `off[k]`), the reduction runs over every (image, output pixel) through the
+/// pixel table, and the packed operand is `dy` transposed to `[co_tile][pixel][CO]`:
+/// `dw[co][k] = sum_p dy[co][p] * xp[pix[p] + off[k]]`.
+fn backward_weight<T: Tile>(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mut [f32]) {
+    assert_eq!(x.len(), g.x_len(), "conv_direct: x length mismatch");
+    assert_eq!(dy.len(), g.y_len(), "conv_direct: dy length mismatch");
+    assert_eq!(dw.len(), g.w_len(), "conv_direct: dw length mismatch");
+    let ((sh, sw), (ph, pw)) = (g.stride, g.padding);
+    let (hp, wpad) = (g.h + 2 * ph, g.w + 2 * pw);
+    let (plane, img) = (hp * wpad, g.c_in * hp * wpad);
+    let k = g.krows();
+    let off: Vec<isize> = (0..g.c_in)
+        .flat_map(|ci| {
+            (0..g.kh)
+                .flat_map(move |ki| (0..g.kw).map(move |kj| (ci * plane + ki * wpad + kj) as isize))
+        })
+        .collect();
+    let xp = pad_images(x, g.n, g.c_in, (g.h, g.w), (hp, wpad), (ph, pw));
+    let ohw = g.ohw();
+    let npix = g.n * ohw;
+    let pix: Vec<isize> = (0..npix)
+        .map(|j| {
+            let (b, p) = (j / ohw, j % ohw);
+            (b * img + (p / g.ow) * sh * wpad + (p % g.ow) * sw) as isize
+        })
+        .collect();
+    let co_tiles = g.c_out.div_ceil(T::CO);
+    // dy as [co_tile][pixel][CO], zeros past c_out.
+    let mut dyp = vec![0f32; co_tiles * npix * T::CO];
+    dyp.par_chunks_mut(npix * T::CO)
+        .enumerate()
+        .for_each(|(t, dst)| {
+            for c in 0..T::CO.min(g.c_out - t * T::CO) {
+                let co = t * T::CO + c;
+                for b in 0..g.n {
+                    let src = &dy[(b * g.c_out + co) * ohw..][..ohw];
+                    for (p, &v) in src.iter().enumerate() {
+                        dst[(b * ohw + p) * T::CO + c] = v;
+                    }
+                }
+            }
+        });
+    let k_tiles = k.div_ceil(T::PX);
+    // Enough tasks for every thread, each a run of tap tiles of one channel tile.
+    let want = 4 * rayon::current_num_threads();
+    let per_task = (k_tiles * co_tiles).div_ceil(want).clamp(1, k_tiles);
+    let groups = k_tiles.div_ceil(per_task);
+    let dwp = SendPtr(dw.as_mut_ptr());
+    (0..co_tiles * groups).into_par_iter().for_each(|task| {
+        let (t, grp) = (task / groups, task % groups);
+        let tiles = (grp * per_task)..((grp + 1) * per_task).min(k_tiles);
+        let mut acc = vec![0f32; tiles.len() * T::PX * T::CO];
+        let mut rows = [0isize; 8];
+        for j0 in (0..npix).step_by(WEIGHT_PIXEL_BLOCK) {
+            let j1 = (j0 + WEIGHT_PIXEL_BLOCK).min(npix);
+            let packed = dyp[(t * npix + j0) * T::CO..].as_ptr();
+            for (i, kt) in tiles.clone().enumerate() {
+                let k0 = kt * T::PX;
+                for (r, row) in rows[..T::PX].iter_mut().enumerate() {
+                    // A short last tile repeats its last tap; the copies are not stored.
+                    *row = off[(k0 + r).min(k - 1)];
+                }
+                // SAFETY: every off[k] + pix[p] lies in the padded images; the packed block
+                // holds (j1 - j0) * CO floats; acc holds this tile's PX * CO.
+                unsafe {
+                    T::tile(
+                        xp.as_ptr(),
+                        &rows[..T::PX],
+                        &pix[j0..j1],
+                        packed,
+                        acc[i * T::PX * T::CO..].as_mut_ptr(),
+                        j0 > 0,
+                    )
+                };
+            }
+        }
+        let co0 = t * T::CO;
+        for (i, kt) in tiles.enumerate() {
+            let k0 = kt * T::PX;
+            for c in 0..T::CO.min(g.c_out - co0) {
+                for r in 0..T::PX.min(k - k0) {
+                    // SAFETY: (co0 + c, k0 + r) indexes dw; tasks own disjoint tap runs of
+                    // disjoint channel tiles.
+                    unsafe {
+                        *dwp.get().add((co0 + c) * k + k0 + r) = acc[(i * T::PX + r) * T::CO + c]
+                    };
+                }
+            }
+        }
+    });
+}
+
+/// Whether the direct kernel is the faster weight-gradient path: as for [`suits`] (the tile
+/// and its amortisation are the same; measured on the bench's layers, e.g. 64->64 @8x8:
+/// AVX2 88-102 vs 42 GFLOP/s, AVX-512 88 vs 69-75).
+pub(super) fn suits_backward_weight(g: &Conv2dGeometry) -> bool {
+    suits(g) && g.n * g.ohw() >= 64
+}
