@@ -18,6 +18,7 @@
 //!
 //! The tiles: AVX2 6 pixels x 16 channels (12 ymm accumulators), AVX-512 8 x 32 (16 zmm).
 
+use super::buffers;
 use super::gemm::SendPtr;
 use crate::geometry::Conv2dGeometry;
 use rayon::prelude::*;
@@ -225,7 +226,8 @@ fn pack_weights(w: &[f32], c_out: usize, k: usize, co: usize) -> Vec<f32> {
 }
 
 /// Zero-padded copies of `n` images of `c` planes `h x w`: `top`/`left` zeros before, the
-/// rest of `hp x wp` after.
+/// rest of `hp x wp` after. Every element is written (the buffer comes from the pool
+/// unfilled); hand it back with [`buffers::recycle`].
 fn pad_images(
     src: &[f32],
     n: usize,
@@ -235,14 +237,18 @@ fn pad_images(
     (top, left): (usize, usize),
 ) -> Vec<f32> {
     let (plane, img) = (hp * wp, c * hp * wp);
-    let mut xp = vec![0f32; n * img];
+    let mut xp = buffers::for_overwrite(n * img);
     xp.par_chunks_mut(img)
         .zip(src.par_chunks(c * h * w))
         .for_each(|(dst, src)| {
-            for ci in 0..c {
+            for (ci, dplane) in dst.chunks_mut(plane).enumerate() {
+                dplane[..top * wp].fill(0.0);
+                dplane[(top + h) * wp..].fill(0.0);
                 for iy in 0..h {
-                    let s = &src[(ci * h + iy) * w..][..w];
-                    dst[ci * plane + (iy + top) * wp + left..][..w].copy_from_slice(s);
+                    let row = &mut dplane[(iy + top) * wp..][..wp];
+                    row[..left].fill(0.0);
+                    row[left..left + w].copy_from_slice(&src[(ci * h + iy) * w..][..w]);
+                    row[left + w..].fill(0.0);
                 }
             }
         });
@@ -339,6 +345,7 @@ fn forward<T: Tile>(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
             )
         };
     });
+    buffers::recycle(xp);
 }
 
 /// One phase of the backward-data pass: the input pixels `(iy, ix)` with
@@ -459,6 +466,7 @@ fn backward_data<T: Tile>(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f
             }
         }
     });
+    buffers::recycle(dyp);
 }
 
 /// Pixels per block of the weight gradient's reduction: the block's packed `dy` (1024 x CO
@@ -494,17 +502,23 @@ fn backward_weight<T: Tile>(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mut 
         .collect();
     let co_tiles = g.c_out.div_ceil(T::CO);
     // dy as [co_tile][pixel][CO], zeros past c_out.
-    let mut dyp = vec![0f32; co_tiles * npix * T::CO];
+    let mut dyp = buffers::for_overwrite(co_tiles * npix * T::CO);
     dyp.par_chunks_mut(npix * T::CO)
         .enumerate()
         .for_each(|(t, dst)| {
-            for c in 0..T::CO.min(g.c_out - t * T::CO) {
+            let cos = T::CO.min(g.c_out - t * T::CO);
+            for c in 0..cos {
                 let co = t * T::CO + c;
                 for b in 0..g.n {
                     let src = &dy[(b * g.c_out + co) * ohw..][..ohw];
                     for (p, &v) in src.iter().enumerate() {
                         dst[(b * ohw + p) * T::CO + c] = v;
                     }
+                }
+            }
+            if cos < T::CO {
+                for px in dst.chunks_mut(T::CO) {
+                    px[cos..].fill(0.0);
                 }
             }
         });
@@ -556,6 +570,8 @@ fn backward_weight<T: Tile>(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mut 
             }
         }
     });
+    buffers::recycle(xp);
+    buffers::recycle(dyp);
 }
 
 /// Whether the direct kernel is the faster weight-gradient path: as for [`suits`] (the tile

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 /// Applies `f` to every element, in parallel chunks for large inputs. Generic over `f` so
 /// that each op gets its own loop the compiler can vectorise (no per-element op dispatch).
 fn map_unary(a: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
-    let mut out = super::buffers::zeroed(a.len());
+    let mut out = super::buffers::for_overwrite(a.len());
     let run = |(o, x): (&mut [f32], &[f32])| {
         for (o, &x) in o.iter_mut().zip(x) {
             *o = f(x);
@@ -104,7 +104,7 @@ pub fn binary(
     op: BinaryOp,
 ) -> Vec<f32> {
     let n = out_shape.numel();
-    let mut out = super::buffers::zeroed(n);
+    let mut out = super::buffers::for_overwrite(n);
     if n == 0 {
         return out;
     }

@@ -53,17 +53,17 @@ impl BackendKernels for CpuKernels {
         Ok(super::matmul(a, b, spec))
     }
     fn conv2d(x: &Vec<f32>, w: &Vec<f32>, g: &Conv2dGeometry) -> Result<Vec<f32>> {
-        let mut y = buffers::zeroed(g.y_len());
+        let mut y = buffers::for_overwrite(g.y_len());
         conv::conv2d_forward(g, x, w, &mut y);
         Ok(y)
     }
     fn conv2d_backward_data(dy: &Vec<f32>, w: &Vec<f32>, g: &Conv2dGeometry) -> Result<Vec<f32>> {
-        let mut dx = buffers::zeroed(g.x_len());
+        let mut dx = buffers::for_overwrite(g.x_len());
         conv::conv2d_backward_data(g, dy, w, &mut dx);
         Ok(dx)
     }
     fn conv2d_backward_weight(x: &Vec<f32>, dy: &Vec<f32>, g: &Conv2dGeometry) -> Result<Vec<f32>> {
-        let mut dw = buffers::zeroed(g.w_len());
+        let mut dw = buffers::for_overwrite(g.w_len());
         conv::conv2d_backward_weight(g, x, dy, &mut dw);
         Ok(dw)
     }

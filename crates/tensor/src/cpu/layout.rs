@@ -8,7 +8,7 @@ use rayon::prelude::*;
 /// Copies a strided view (dims, strides into `x`) into a contiguous buffer.
 fn gather_strided(x: &[f32], dims: &[usize], strides: &[usize]) -> Vec<f32> {
     let n: usize = dims.iter().product();
-    let mut out = super::buffers::zeroed(n);
+    let mut out = super::buffers::for_overwrite(n);
     if n == 0 {
         return out;
     }

@@ -110,7 +110,9 @@ impl Module for BatchNorm2d {
             );
         }
         let ch = |t: &Tensor| t.reshape(vec![1, c, 1, 1]);
-        let (mean, var) = if self.is_training() {
+        // Training: the centred input serves both the variance and the output, so it is
+        // computed (and differentiated) once.
+        let (centered, var) = if self.is_training() {
             let mean = x.mean(&[0, 2, 3], true)?;
             let centered = x.sub(&mean)?;
             let var = centered.square()?.mean(&[0, 2, 3], true)?;
@@ -131,12 +133,12 @@ impl Module for BatchNorm2d {
                 self.running_mean.assign(&rm)?;
                 self.running_var.assign(&rv)
             })?;
-            (mean, var)
+            (centered, var)
         } else {
-            (ch(&self.running_mean)?, ch(&self.running_var)?)
+            (x.sub(&ch(&self.running_mean)?)?, ch(&self.running_var)?)
         };
         let inv_std = var.add_scalar(self.eps)?.sqrt()?.recip()?;
-        x.sub(&mean)?
+        centered
             .mul(&inv_std.mul(&ch(&self.weight)?)?)?
             .add(&ch(&self.bias)?)
     }
