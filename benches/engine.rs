@@ -76,7 +76,13 @@ fn main() {
         }
     }
     for dev in devices {
-        println!("\n## vaecam engine on {}\n", dev.name());
+        // The CPU's kernel family (VAECAM_CPU_ISA caps it) belongs with its figures.
+        let label = if dev.is_cpu() {
+            format!("{}, {} path", dev.name(), vaecam_tensor::cpu::isa::active())
+        } else {
+            dev.name()
+        };
+        println!("\n## vaecam engine on {label}\n");
         let mut rows: Vec<Row> = Vec::new();
         // A GPU op returns once it is recorded: each timed call waits for the device to finish.
         let sync_dev = dev.clone();
@@ -269,7 +275,7 @@ fn main() {
             &path,
             format!(
                 "{{\"device\": \"{}\", \"rows\": [\n{}\n]}}\n",
-                dev.name(),
+                label,
                 json.join(",\n")
             ),
         )

@@ -114,8 +114,11 @@ def main():
     ours = {}
     if os.path.exists(args.vaecam):
         ours = {r["name"]: r for r in json.load(open(args.vaecam))["rows"]}
-    where = f"CPU ({args.threads} threads)" if args.device == "cpu" else torch.cuda.get_device_name()
+    where = (f"CPU ({args.threads} threads, {torch.backends.cpu.get_cpu_capability()} kernels)"
+             if args.device == "cpu" else torch.cuda.get_device_name())
     print(f"\n## PyTorch {torch.__version__} {where} vs vaecam\n")
+    if ours:
+        print(f"(vaecam: {json.load(open(args.vaecam)).get('device', '?')})\n")
     print("| op | PyTorch | vaecam | vaecam / PyTorch |")
     print("|---|---:|---:|---:|")
     for name, s, v, unit in rows(args.seconds):

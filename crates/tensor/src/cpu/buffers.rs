@@ -14,7 +14,8 @@ const MIN_POOLED: usize = 1 << 14;
 /// within one 128 px texture training step (batch 32, resident set 630 MB): every step then
 /// faulted its activations in afresh, 20% of the step in the kernel's page clearing
 /// (single-threaded 29 images/s; 41-48 with this cap, the resident set unchanged).
-const MAX_POOLED_BYTES: usize = 1 << 32;
+/// (1 GiB where `usize` is 32 bits: wasm32, whose whole memory is 4 GiB.)
+const MAX_POOLED_BYTES: usize = if usize::BITS >= 64 { 1 << 32 } else { 1 << 30 };
 
 struct Pool {
     free: HashMap<usize, Vec<Vec<f32>>>,
