@@ -16,12 +16,15 @@
 //! gradient, with the tables swapped (a tile's rows are taps, the reduction runs over the
 //! pixels of every image).
 //!
-//! The tiles: AVX2 6 pixels x 16 channels (12 ymm accumulators), AVX-512 8 x 32 (16 zmm).
+//! The tiles: AVX2 6 pixels x 16 channels (12 ymm accumulators), AVX-512 8 x 32 (16 zmm),
+//! NEON 6 x 16 (24 q registers).
 
 use super::buffers;
 use super::gemm::SendPtr;
+use super::isa::{self, Isa};
 use crate::geometry::Conv2dGeometry;
 use rayon::prelude::*;
+#[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
 /// The register tile of one ISA: `PX` pixels x `CO` output channels.
@@ -44,8 +47,10 @@ trait Tile {
     );
 }
 
+#[cfg(target_arch = "x86_64")]
 struct Avx2Tile;
 
+#[cfg(target_arch = "x86_64")]
 impl Tile for Avx2Tile {
     const PX: usize = 6;
     const CO: usize = 16;
@@ -62,6 +67,7 @@ impl Tile for Avx2Tile {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn tile_avx2(
     x: *const f32,
@@ -98,8 +104,10 @@ unsafe fn tile_avx2(
     }
 }
 
+#[cfg(target_arch = "x86_64")]
 struct Avx512Tile;
 
+#[cfg(target_arch = "x86_64")]
 impl Tile for Avx512Tile {
     const PX: usize = 8;
     const CO: usize = 32;
@@ -116,6 +124,7 @@ impl Tile for Avx512Tile {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn tile_avx512(
     x: *const f32,
@@ -152,6 +161,67 @@ unsafe fn tile_avx512(
     }
 }
 
+#[cfg(target_arch = "aarch64")]
+struct NeonTile;
+
+#[cfg(target_arch = "aarch64")]
+impl Tile for NeonTile {
+    const PX: usize = 6;
+    const CO: usize = 16;
+    #[inline]
+    unsafe fn tile(
+        x: *const f32,
+        base: &[isize],
+        off: &[isize],
+        w: *const f32,
+        out: *mut f32,
+        acc: bool,
+    ) {
+        tile_neon(x, base, off, w, out, acc)
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon")]
+unsafe fn tile_neon(
+    x: *const f32,
+    base: &[isize],
+    off: &[isize],
+    w: *const f32,
+    out: *mut f32,
+    accumulate: bool,
+) {
+    use std::arch::aarch64::*;
+    let p: [*const f32; 6] = std::array::from_fn(|r| x.offset(base[r]));
+    let mut acc = [[vdupq_n_f32(0.0); 4]; 6];
+    if accumulate {
+        for (r, a) in acc.iter_mut().enumerate() {
+            *a = std::array::from_fn(|v| vld1q_f32(out.add(r * 16 + 4 * v)));
+        }
+    }
+    let mut wp = w;
+    for &o in off {
+        let wv: [float32x4_t; 4] = std::array::from_fn(|v| vld1q_f32(wp.add(4 * v)));
+        for r in 0..6 {
+            let a = vld1q_dup_f32(p[r].offset(o));
+            for v in 0..4 {
+                acc[r][v] = vfmaq_f32(acc[r][v], a, wv[v]);
+            }
+        }
+        wp = wp.add(16);
+    }
+    for (r, a) in acc.iter().enumerate() {
+        for (v, &q) in a.iter().enumerate() {
+            vst1q_f32(out.add(r * 16 + 4 * v), q);
+        }
+    }
+}
+
+/// Whether `isa` has a direct kernel (the other paths keep packed im2col + GEMM).
+pub(super) fn has_direct(isa: Isa) -> bool {
+    matches!(isa, Isa::Avx2 | Isa::Avx512 | Isa::Neon)
+}
+
 /// Whether the direct kernel is the faster forward path for `g` on the active ISA. It wins
 /// once the reduction is long enough to amortise a tile's setup and transposed store (and
 /// the im2col copy it saves grows with the kernel's overlap); tiny reductions (a first layer
@@ -159,10 +229,9 @@ unsafe fn tile_avx512(
 /// ahead for 32 output channels (one 32-wide tile; measured 113-122 vs 101-107 GFLOP/s on
 /// 32->32 @32x32), so there the direct kernel takes layers of 64 channels and more.
 pub(super) fn suits(g: &Conv2dGeometry) -> bool {
-    match super::isa::active() {
-        super::isa::Isa::Avx512 => g.krows() >= 64 && g.c_out >= 64,
-        super::isa::Isa::Avx2 => g.krows() >= 64 && g.c_out >= 8,
-        _ => false,
+    match isa::active() {
+        Isa::Avx512 => g.krows() >= 64 && g.c_out >= 64,
+        other => has_direct(other) && g.krows() >= 64 && g.c_out >= 8,
     }
 }
 
@@ -171,17 +240,21 @@ pub(super) fn suits(g: &Conv2dGeometry) -> bool {
 /// reduction over output channels and the taps of one phase).
 pub(super) fn suits_backward_data(g: &Conv2dGeometry) -> bool {
     let k = g.c_out * g.kh.div_ceil(g.stride.0) * g.kw.div_ceil(g.stride.1);
-    super::isa::active() >= super::isa::Isa::Avx2 && k >= 64 && g.c_in >= 8
+    has_direct(isa::active()) && k >= 64 && g.c_in >= 8
 }
 
 /// `y = conv2d(x, w)` (overwritten) by the direct kernel of the active ISA.
 ///
 /// # Panics
-/// If the active ISA is below AVX2 (callers check [`suits`]).
+/// If the active path has no direct kernel (callers check [`suits`]).
 pub(super) fn conv2d_forward(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
-    match super::isa::active() {
-        super::isa::Isa::Avx512 => forward::<Avx512Tile>(g, x, w, y),
-        super::isa::Isa::Avx2 => forward::<Avx2Tile>(g, x, w, y),
+    match isa::active() {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => forward::<Avx512Tile>(g, x, w, y),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => forward::<Avx2Tile>(g, x, w, y),
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => forward::<NeonTile>(g, x, w, y),
         other => panic!("conv_direct: no direct kernel on the {other} path"),
     }
 }
@@ -189,11 +262,15 @@ pub(super) fn conv2d_forward(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [
 /// `dx = conv2d_backward_data(dy, w)` (overwritten) by the direct kernel of the active ISA.
 ///
 /// # Panics
-/// If the active ISA is below AVX2 (callers check [`suits_backward_data`]).
+/// If the active path has no direct kernel (callers check [`suits_backward_data`]).
 pub(super) fn conv2d_backward_data(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f32]) {
-    match super::isa::active() {
-        super::isa::Isa::Avx512 => backward_data::<Avx512Tile>(g, dy, w, dx),
-        super::isa::Isa::Avx2 => backward_data::<Avx2Tile>(g, dy, w, dx),
+    match isa::active() {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => backward_data::<Avx512Tile>(g, dy, w, dx),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => backward_data::<Avx2Tile>(g, dy, w, dx),
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => backward_data::<NeonTile>(g, dy, w, dx),
         other => panic!("conv_direct: no direct kernel on the {other} path"),
     }
 }
@@ -201,11 +278,15 @@ pub(super) fn conv2d_backward_data(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx
 /// `dw = conv2d_backward_weight(x, dy)` (overwritten) by the direct kernel of the active ISA.
 ///
 /// # Panics
-/// If the active ISA is below AVX2 (callers check [`suits_backward_weight`]).
+/// If the active path has no direct kernel (callers check [`suits_backward_weight`]).
 pub(super) fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mut [f32]) {
-    match super::isa::active() {
-        super::isa::Isa::Avx512 => backward_weight::<Avx512Tile>(g, x, dy, dw),
-        super::isa::Isa::Avx2 => backward_weight::<Avx2Tile>(g, x, dy, dw),
+    match isa::active() {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => backward_weight::<Avx512Tile>(g, x, dy, dw),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => backward_weight::<Avx2Tile>(g, x, dy, dw),
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => backward_weight::<NeonTile>(g, x, dy, dw),
         other => panic!("conv_direct: no direct kernel on the {other} path"),
     }
 }

@@ -139,7 +139,7 @@ pub(crate) unsafe fn gemm_seq(d: Dims, a: Strided, b: Strided, c: StridedMut, be
                 return super::gemm_avx512::gemm(d, a, b, c, rsc, beta != 0.0)
             }
             super::isa::Isa::Avx2 => return super::gemm_avx2::gemm(d, a, b, c, rsc, beta != 0.0),
-            super::isa::Isa::Portable => {}
+            super::isa::Isa::Portable | super::isa::Isa::Neon => {}
         }
     }
     matrixmultiply::sgemm(
@@ -175,7 +175,7 @@ pub(crate) fn dot_nt(s: DotShape, a: &[f32], b: &[f32], c: &mut [f32]) {
         super::isa::Isa::Avx2 => {
             return unsafe { super::gemm_avx2::dot_nt(s, a.as_ptr(), b.as_ptr(), c) };
         }
-        super::isa::Isa::Portable => {}
+        super::isa::Isa::Portable | super::isa::Isa::Neon => {}
     }
     for i in 0..m {
         for j in 0..n {

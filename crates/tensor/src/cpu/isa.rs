@@ -8,11 +8,17 @@
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-/// A family of CPU kernels, ordered from the most portable to the widest.
+/// A family of CPU kernels, ordered from the most portable to the widest. `Neon` is the
+/// aarch64 family and `Avx2`/`Avx512` the x86-64 ones: a CPU supports the portable path and
+/// those of its own architecture ([`supports`]), so compare paths with `>=` only within one
+/// architecture.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Isa {
     /// Plain Rust loops and `matrixmultiply`'s own kernel selection.
     Portable,
+    /// 128-bit NEON kernels (aarch64, where NEON is part of the base architecture): the
+    /// direct convolution; GEMM stays with `matrixmultiply`, which has NEON kernels.
+    Neon,
     /// 256-bit AVX2 + FMA kernels (packed 6x16 / 4x24 GEMM, masked row copies).
     Avx2,
     /// 512-bit AVX-512F kernels.
@@ -24,15 +30,17 @@ impl Isa {
     pub fn name(self) -> &'static str {
         match self {
             Isa::Portable => "portable",
+            Isa::Neon => "neon",
             Isa::Avx2 => "avx2",
             Isa::Avx512 => "avx512",
         }
     }
 
-    /// Parses `portable`, `avx2` or `avx512`.
+    /// Parses `portable`, `neon`, `avx2` or `avx512`.
     pub fn parse(s: &str) -> Option<Isa> {
         match s.trim().to_ascii_lowercase().as_str() {
             "portable" => Some(Isa::Portable),
+            "neon" => Some(Isa::Neon),
             "avx2" => Some(Isa::Avx2),
             "avx512" => Some(Isa::Avx512),
             _ => None,
@@ -46,8 +54,9 @@ impl Isa {
     fn from_code(c: u8) -> Option<Isa> {
         match c {
             1 => Some(Isa::Portable),
-            2 => Some(Isa::Avx2),
-            3 => Some(Isa::Avx512),
+            2 => Some(Isa::Neon),
+            3 => Some(Isa::Avx2),
+            4 => Some(Isa::Avx512),
             _ => None,
         }
     }
@@ -72,24 +81,38 @@ pub fn detected() -> Isa {
                 return Isa::Avx2;
             }
         }
+        if cfg!(target_arch = "aarch64") {
+            return Isa::Neon;
+        }
         Isa::Portable
     })
 }
 
+/// Whether this CPU can take `isa`: the portable path, and the paths of its architecture up
+/// to the widest it has.
+pub fn supports(isa: Isa) -> bool {
+    match isa {
+        Isa::Portable => true,
+        Isa::Neon => detected() == Isa::Neon,
+        Isa::Avx2 | Isa::Avx512 => detected() >= Isa::Avx2 && isa <= detected(),
+    }
+}
+
 /// Every path this CPU supports, portable first.
 pub fn available() -> Vec<Isa> {
-    [Isa::Portable, Isa::Avx2, Isa::Avx512]
+    [Isa::Portable, Isa::Neon, Isa::Avx2, Isa::Avx512]
         .into_iter()
-        .filter(|&i| i <= detected())
+        .filter(|&i| supports(i))
         .collect()
 }
 
 /// Reads a `VAECAM_CPU_ISA` value: the path it names, capped at what the CPU
 /// has. Errors name the bad value or the missing feature.
 pub fn from_setting(value: &str) -> Result<Isa, String> {
-    let want = Isa::parse(value)
-        .ok_or_else(|| format!("VAECAM_CPU_ISA={value:?} is not one of avx512, avx2, portable"))?;
-    if want > detected() {
+    let want = Isa::parse(value).ok_or_else(|| {
+        format!("VAECAM_CPU_ISA={value:?} is not one of avx512, avx2, neon, portable")
+    })?;
+    if !supports(want) {
         return Err(format!(
             "VAECAM_CPU_ISA={value}: this CPU has no {want} (the widest it supports is {})",
             detected()
@@ -107,7 +130,11 @@ fn from_env() -> Isa {
         Ok(v) if !v.trim().is_empty() => match from_setting(&v) {
             Ok(isa) => isa,
             Err(msg) => {
-                let fallback = Isa::parse(&v).map_or(detected(), |w| w.min(detected()));
+                // Clamped within the CPU's own family (avx512 -> avx2), else the widest.
+                let fallback = Isa::parse(&v)
+                    .map(|w| w.min(detected()))
+                    .filter(|&w| supports(w))
+                    .unwrap_or(detected());
                 eprintln!("vaecam: {msg}; using {fallback}");
                 fallback
             }
@@ -130,7 +157,7 @@ pub fn active() -> Isa {
 /// by other threads meanwhile take the overridden path too, which changes
 /// their rounding, never their results beyond it.
 pub fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> Option<R> {
-    if isa > detected() {
+    if !supports(isa) {
         return None;
     }
     static LOCK: Mutex<()> = Mutex::new(());
@@ -172,5 +199,14 @@ mod tests {
         if detected() < Isa::Avx512 {
             assert_eq!(with_isa(Isa::Avx512, active), None);
         }
+        // Paths of the other architecture are never available.
+        let foreign = if cfg!(target_arch = "aarch64") {
+            Isa::Avx2
+        } else {
+            Isa::Neon
+        };
+        assert!(!supports(foreign) && !available().contains(&foreign));
+        assert_eq!(with_isa(foreign, active), None);
+        assert!(from_setting(foreign.name()).is_err());
     }
 }

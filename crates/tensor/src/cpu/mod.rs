@@ -9,7 +9,7 @@
 
 pub mod buffers;
 pub mod conv;
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 mod conv_direct;
 mod conv_reference;
 mod conv_simd;
