@@ -111,6 +111,24 @@ fn the_idx_crash_found_by_fuzzing_is_an_error() {
     let _ = parse_idx_labels(&bytes, &path);
 }
 
+/// Found by `fuzz/` (target `image`, 75,000 runs): a PNG whose palette chunk is 62 bytes (not
+/// whole RGB entries) panicked inside the png decoder ("range end index 3 out of range").
+#[test]
+fn a_png_palette_of_partial_entries_is_an_error_not_a_panic() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fuzz/png-palette-not-rgb-triples.png");
+    let bytes = std::fs::read(&path).unwrap();
+    let e = vaecam_data::imageio::decode_image(&bytes, &path).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("png-palette-not-rgb-triples.png"), "{msg}");
+    assert!(msg.contains("62 bytes") && msg.contains("multiple of 3"), "{msg}");
+    // The same file with the palette cut to 60 bytes (20 entries, CRC left wrong) is no
+    // longer refused by the palette check: whatever the decoder says, it says it as an error.
+    let mut fixed = bytes.clone();
+    fixed[36] = 60;
+    let _ = vaecam_data::imageio::decode_image(&fixed, &path);
+}
+
 #[test]
 fn an_image_declaring_a_side_above_the_limit_is_refused_at_its_header() {
     // The fuzzer's slow unit was a JPEG declaring 760 x 65527 px; a PNG one pixel high and
