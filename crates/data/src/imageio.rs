@@ -94,6 +94,13 @@ pub fn decode_image(bytes: &[u8], path: &Path) -> Result<DynamicImage> {
     // A decoder bug must not take the program down with it: a panic inside a decoder is
     // this file's error (with panic=unwind; the fuzz targets abort instead, to find them).
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader.decode())) {
+        // An empty image (a GIF declaring height 0 decodes; found by the image fuzz target)
+        // has no pixels to normalise, resize or score: it is a bad file, said at the door.
+        Ok(Ok(img)) if img.width() == 0 || img.height() == 0 => Err(corrupt(format!(
+            "the image is {} x {} pixels (empty)",
+            img.width(),
+            img.height()
+        ))),
         Ok(decoded) => decoded.map_err(|e| corrupt(e.to_string())),
         Err(panic) => {
             let what = panic
@@ -195,6 +202,11 @@ pub fn to_mask(img: &DynamicImage, size: Option<(u32, u32)>) -> Vec<u8> {
     let (tw, th) = size.unwrap_or((sw, sh));
     if (tw, th) == (sw, sh) {
         return g.iter().map(|&v| (v > 0) as u8).collect();
+    }
+    if sw == 0 || sh == 0 {
+        // No source pixel is on (decode_image refuses such files; an image built in memory
+        // may still be empty).
+        return vec![0; tw as usize * th as usize];
     }
     // The source span [lo, hi) covered by target cell i of n over a side of src pixels.
     let span = |i: u32, n: u32, src: u32| -> (u32, u32) {

@@ -121,12 +121,35 @@ fn a_png_palette_of_partial_entries_is_an_error_not_a_panic() {
     let e = vaecam_data::imageio::decode_image(&bytes, &path).unwrap_err();
     let msg = e.to_string();
     assert!(msg.contains("png-palette-not-rgb-triples.png"), "{msg}");
-    assert!(msg.contains("62 bytes") && msg.contains("multiple of 3"), "{msg}");
+    assert!(
+        msg.contains("62 bytes") && msg.contains("multiple of 3"),
+        "{msg}"
+    );
     // The same file with the palette cut to 60 bytes (20 entries, CRC left wrong) is no
     // longer refused by the palette check: whatever the decoder says, it says it as an error.
     let mut fixed = bytes.clone();
     fixed[36] = 60;
     let _ = vaecam_data::imageio::decode_image(&fixed, &path);
+}
+
+/// Found by `fuzz/` (target `image`, second run after the palette fix): a GIF declaring
+/// 8 x 0 pixels decoded, and `to_mask` then underflowed computing a source span.
+#[test]
+fn an_empty_image_is_an_error_and_an_empty_mask_source_is_all_off() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz/gif-zero-height.gif");
+    let bytes = std::fs::read(&path).unwrap();
+    let e = vaecam_data::imageio::decode_image(&bytes, &path).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("gif-zero-height.gif") && msg.contains("empty"),
+        "{msg}"
+    );
+    let empty = image::DynamicImage::new_luma8(8, 0);
+    assert_eq!(
+        vaecam_data::imageio::to_mask(&empty, Some((4, 3))),
+        vec![0; 12]
+    );
 }
 
 #[test]

@@ -123,6 +123,34 @@ impl Tensor {
         }))
     }
 
+    /// Records `value` (computed without the tape, e.g. under `no_grad`) as the output of one
+    /// op of `inputs`, sharing its storage: for composite ops whose backward rule is written
+    /// by hand (a closed form cheaper than the tape of their parts).
+    pub(crate) fn recorded_as(
+        value: &Tensor,
+        op: &'static str,
+        inputs: &[&Tensor],
+        backward: impl Fn(&Tensor, &Tensor, &[Tensor], &[bool]) -> Result<Vec<Option<Tensor>>>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Tensor {
+        let track = autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
+        let node = track.then(|| Node {
+            op,
+            inputs: inputs.iter().map(|t| (*t).clone()).collect(),
+            backward: Box::new(backward) as BackwardFn,
+        });
+        Tensor(Arc::new(Inner {
+            id: TensorId::new(),
+            storage: value.0.storage.clone(),
+            shape: value.0.shape.clone(),
+            device: value.0.device.clone(),
+            node,
+            requires_grad: track,
+        }))
+    }
+
     /// A tensor from host data; `data.len()` must equal the shape's element count.
     pub fn from_vec(data: Vec<f32>, shape: impl Into<Shape>, device: &Device) -> Result<Tensor> {
         let shape = shape.into();

@@ -188,6 +188,21 @@ device_tests! {
         check_grad(dev, &[(xv, vec![2, 2, 3, 3])], |x| { let b = BatchNorm2dConfig::new(2).init(&x[0].device().clone())?; b.forward(&x[0]) }, 1e-3, 2e-2, 3e-3, "batchnorm");
     }
 
+    fn batchnorm_closed_form_gradients_match_finite_differences(dev: &Device) {
+        // Non-trivial scale and shift, every input differentiated, to first and second order
+        // (the second through the rule's recomputation of xhat from the live input).
+        let x = (values(2 * 3 * 3 * 2, 7, -2.0, 3.0), vec![2, 3, 3, 2]);
+        let w = (values(3, 8, 0.5, 1.5), vec![3]);
+        let b = (values(3, 9, -0.5, 0.5), vec![3]);
+        let r = (values(36, 10, -1.0, 1.0), vec![2, 3, 3, 2]);
+        let bn = |t: &[Tensor]| -> vaecam_tensor::Result<Tensor> {
+            vaecam_tensor::nn::batch_norm_train(&t[0], &t[1], &t[2], 1e-5)?.0.mul(&t[3])
+        };
+        check_grad(dev, &[x.clone(), w.clone(), b.clone(), r.clone()], bn, 1e-3, 2e-2, 3e-3, "batch_norm_train");
+        // Squared, so that the second derivative in the scale and shift is not zero.
+        check_second_order(dev, &[x, w, b, r], |t| bn(t)?.square(), 1e-3, 3e-2, 5e-3, "batch_norm_train (2nd order)");
+    }
+
     fn adam_matches_a_reference_implementation(dev: &Device) {
         let p0 = vec![0.5f32, -1.0, 2.0];
         let p = t(p0.clone(), &[3], dev).requires_grad_();

@@ -12,7 +12,7 @@ pub use layers::{
     Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig, Flatten, LeakyReLU, Linear,
     LinearConfig, ReLU, Reshape, Sigmoid, Tanh,
 };
-pub use norm::{BatchNorm2d, BatchNorm2dConfig};
+pub use norm::{batch_norm_train, BatchNorm2d, BatchNorm2dConfig};
 pub use residual::{ResidualBlock, ResidualBlockConfig};
 pub use sequential::Sequential;
 pub use stacked::StackedCotangent;

@@ -1,7 +1,7 @@
 //! Batch normalisation over NCHW channels.
 
 use super::{join, Module, StackedCotangent};
-use crate::autograd::no_grad;
+use crate::autograd::{is_grad_enabled, no_grad};
 use crate::device::Device;
 use crate::error::{shape_err, Error, Result};
 use crate::tensor::Tensor;
@@ -110,37 +110,33 @@ impl Module for BatchNorm2d {
             );
         }
         let ch = |t: &Tensor| t.reshape(vec![1, c, 1, 1]);
-        // Training: the centred input serves both the variance and the output, so it is
-        // computed (and differentiated) once.
-        let (centered, var) = if self.is_training() {
-            let mean = x.mean(&[0, 2, 3], true)?;
-            let centered = x.sub(&mean)?;
-            let var = centered.square()?.mean(&[0, 2, 3], true)?;
-            let count = x.numel() / c;
-            no_grad(|| -> Result<()> {
-                let m = self.momentum;
-                let unbiased = var
-                    .mul_scalar(count as f32 / (count.max(2) - 1) as f32)?
-                    .reshape(vec![c])?;
-                let rm = self
-                    .running_mean
-                    .mul_scalar(1.0 - m)?
-                    .add(&mean.reshape(vec![c])?.mul_scalar(m)?)?;
-                let rv = self
-                    .running_var
-                    .mul_scalar(1.0 - m)?
-                    .add(&unbiased.mul_scalar(m)?)?;
-                self.running_mean.assign(&rm)?;
-                self.running_var.assign(&rv)
-            })?;
-            (centered, var)
-        } else {
-            (x.sub(&ch(&self.running_mean)?)?, ch(&self.running_var)?)
-        };
-        let inv_std = var.add_scalar(self.eps)?.sqrt()?.recip()?;
-        centered
-            .mul(&inv_std.mul(&ch(&self.weight)?)?)?
-            .add(&ch(&self.bias)?)
+        if !self.is_training() {
+            let inv_std = ch(&self.running_var)?
+                .add_scalar(self.eps)?
+                .sqrt()?
+                .recip()?;
+            return x
+                .sub(&ch(&self.running_mean)?)?
+                .mul(&inv_std.mul(&ch(&self.weight)?)?)?
+                .add(&ch(&self.bias)?);
+        }
+        let (y, mean, var) = batch_norm_train(x, &self.weight, &self.bias, self.eps)?;
+        let count = x.numel() / c;
+        no_grad(|| -> Result<()> {
+            let m = self.momentum;
+            let unbiased = var.mul_scalar(count as f32 / (count.max(2) - 1) as f32)?;
+            let rm = self
+                .running_mean
+                .mul_scalar(1.0 - m)?
+                .add(&mean.mul_scalar(m)?)?;
+            let rv = self
+                .running_var
+                .mul_scalar(1.0 - m)?
+                .add(&unbiased.mul_scalar(m)?)?;
+            self.running_mean.assign(&rm)?;
+            self.running_var.assign(&rv)
+        })?;
+        Ok(y)
     }
     fn named_parameters(&self, prefix: &str, out: &mut Vec<(String, Tensor)>) {
         out.push((join(prefix, "weight"), self.weight.clone()));
@@ -188,4 +184,86 @@ impl Module for BatchNorm2d {
     fn describe(&self) -> String {
         format!("BatchNorm2d({})", self.weight.numel())
     }
+}
+
+/// Training-mode batch normalisation of `x` `[N, C, H, W]` with batch statistics: returns
+/// `y = (x - mean) / sqrt(var + eps) * weight + bias`, the batch mean `[C]` and the biased
+/// batch variance `[C]` (both constants).
+///
+/// One recorded op with the closed-form gradient
+/// `dx = weight / std * (g - mean(g) - xhat * mean(g * xhat))`, `dweight = sum(g * xhat)`,
+/// `dbias = sum(g)` (means and sums per channel), about 9 passes over the activation instead
+/// of the ~20 that the tape of the composite formula takes. The rule is written with tensor
+/// ops: when the backward pass is itself recorded (`create_graph`), `xhat` and the standard
+/// deviation are recomputed from the live `x`, so every order of gradient is exact.
+pub fn batch_norm_train(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    eps: f32,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let c = weight.numel();
+    if x.rank() != 4 || x.dims()[1] != c || bias.numel() != c {
+        return shape_err(
+            "batch_norm2d",
+            format!(
+                "input {}, weight {}, bias {} (expected [N, C, H, W] and [C] twice)",
+                x.shape(),
+                weight.shape(),
+                bias.shape()
+            ),
+        );
+    }
+    const AXES: [usize; 3] = [0, 2, 3];
+    let ch = move |t: &Tensor| t.reshape(vec![1, c, 1, 1]);
+    // xhat, 1/std ([1, C, 1, 1]), mean and biased variance ([C]) of x, tracked or not as the
+    // caller's grad mode says.
+    let stats = move |x: &Tensor| -> Result<(Tensor, Tensor, Tensor, Tensor)> {
+        let mean = x.mean(&AXES, true)?;
+        let centered = x.sub(&mean)?;
+        let var = centered.square()?.mean(&AXES, true)?;
+        let inv_std = var.add_scalar(eps)?.sqrt()?.recip()?;
+        let xhat = centered.mul(&inv_std)?;
+        Ok((xhat, inv_std, mean.reshape(vec![c])?, var.reshape(vec![c])?))
+    };
+    let (y, inv_std, mean, var) = no_grad(|| -> Result<(Tensor, Tensor, Tensor, Tensor)> {
+        let (xhat, inv_std, mean, var) = stats(x)?;
+        let y = xhat.mul(&ch(weight)?)?.add(&ch(bias)?)?;
+        Ok((y, inv_std, mean, var))
+    })?;
+    let count = (x.numel() / c.max(1)) as f32;
+    let saved_mean = mean.clone();
+    let out = Tensor::recorded_as(
+        &y,
+        "batch_norm2d",
+        &[x, weight, bias],
+        move |g, _out, inp, needs| {
+            let (x, weight) = (&inp[0], &inp[1]);
+            let (xhat, inv_std) = if is_grad_enabled() {
+                let (xhat, inv_std, _, _) = stats(x)?;
+                (xhat, inv_std)
+            } else {
+                (x.sub(&ch(&saved_mean)?)?.mul(&inv_std)?, inv_std.clone())
+            };
+            let sum_g = g.sum(&AXES, true)?;
+            let sum_gx = g.mul(&xhat)?.sum(&AXES, true)?;
+            let dx = if needs[0] {
+                let scale = inv_std.mul(&ch(weight)?)?;
+                let centred_g = g.sub(&sum_g.mul_scalar(1.0 / count)?)?;
+                Some(
+                    centred_g
+                        .sub(&xhat.mul(&sum_gx.mul_scalar(1.0 / count)?)?)?
+                        .mul(&scale)?,
+                )
+            } else {
+                None
+            };
+            Ok(vec![
+                dx,
+                needs[1].then(|| sum_gx.reshape(vec![c])).transpose()?,
+                needs[2].then(|| sum_g.reshape(vec![c])).transpose()?,
+            ])
+        },
+    );
+    Ok((out, mean, var))
 }
