@@ -126,7 +126,7 @@ fn check_png_palette(bytes: &[u8]) -> std::result::Result<(), String> {
     while let Some(header) = bytes.get(at..at + 8) {
         let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
         match &header[4..8] {
-            b"PLTE" if len % 3 != 0 => {
+            b"PLTE" if !len.is_multiple_of(3) => {
                 return Err(format!(
                     "its palette (PLTE chunk) holds {len} bytes, not whole RGB entries \
                      (a multiple of 3)"
