@@ -47,175 +47,104 @@ trait Tile {
     );
 }
 
-#[cfg(target_arch = "x86_64")]
-struct Avx2Tile;
+/// One ISA's tile: a unit struct implementing [`Tile`] and its `#[target_feature]` kernel, from
+/// the ISA's vector type and intrinsics (`PX` pixels x `NV` vectors of `LANES` channels). The
+/// vector work is written as plain loops (no closures), so every intrinsic is compiled
+/// inside the feature-enabled function.
+macro_rules! direct_tile {
+    ($(#[$cfg:meta])* $tile:ident, $kernel:ident, $feature:literal,
+     px: $px:literal, vecs: $nv:literal, lanes: $lanes:literal, vector: $vt:ty,
+     zero: $zero:expr, load: $load:path, store: $store:path, splat: $splat:path,
+     fma: |$acc:ident, $a:ident, $b:ident| $fma:expr) => {
+        $(#[$cfg])*
+        struct $tile;
 
-#[cfg(target_arch = "x86_64")]
-impl Tile for Avx2Tile {
-    const PX: usize = 6;
-    const CO: usize = 16;
-    #[inline]
-    unsafe fn tile(
-        x: *const f32,
-        base: &[isize],
-        off: &[isize],
-        w: *const f32,
-        out: *mut f32,
-        acc: bool,
-    ) {
-        tile_avx2(x, base, off, w, out, acc)
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn tile_avx2(
-    x: *const f32,
-    base: &[isize],
-    off: &[isize],
-    w: *const f32,
-    out: *mut f32,
-    accumulate: bool,
-) {
-    let p: [*const f32; 6] = std::array::from_fn(|r| x.offset(base[r]));
-    let mut acc = [[_mm256_setzero_ps(); 2]; 6];
-    if accumulate {
-        for (r, a) in acc.iter_mut().enumerate() {
-            *a = [
-                _mm256_loadu_ps(out.add(r * 16)),
-                _mm256_loadu_ps(out.add(r * 16 + 8)),
-            ];
-        }
-    }
-    let mut wp = w;
-    for &o in off {
-        let w0 = _mm256_loadu_ps(wp);
-        let w1 = _mm256_loadu_ps(wp.add(8));
-        for r in 0..6 {
-            let a = _mm256_broadcast_ss(&*p[r].offset(o));
-            acc[r][0] = _mm256_fmadd_ps(a, w0, acc[r][0]);
-            acc[r][1] = _mm256_fmadd_ps(a, w1, acc[r][1]);
-        }
-        wp = wp.add(16);
-    }
-    for (r, a) in acc.iter().enumerate() {
-        _mm256_storeu_ps(out.add(r * 16), a[0]);
-        _mm256_storeu_ps(out.add(r * 16 + 8), a[1]);
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-struct Avx512Tile;
-
-#[cfg(target_arch = "x86_64")]
-impl Tile for Avx512Tile {
-    const PX: usize = 8;
-    const CO: usize = 32;
-    #[inline]
-    unsafe fn tile(
-        x: *const f32,
-        base: &[isize],
-        off: &[isize],
-        w: *const f32,
-        out: *mut f32,
-        acc: bool,
-    ) {
-        tile_avx512(x, base, off, w, out, acc)
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn tile_avx512(
-    x: *const f32,
-    base: &[isize],
-    off: &[isize],
-    w: *const f32,
-    out: *mut f32,
-    accumulate: bool,
-) {
-    let p: [*const f32; 8] = std::array::from_fn(|r| x.offset(base[r]));
-    let mut acc = [[_mm512_setzero_ps(); 2]; 8];
-    if accumulate {
-        for (r, a) in acc.iter_mut().enumerate() {
-            *a = [
-                _mm512_loadu_ps(out.add(r * 32)),
-                _mm512_loadu_ps(out.add(r * 32 + 16)),
-            ];
-        }
-    }
-    let mut wp = w;
-    for &o in off {
-        let w0 = _mm512_loadu_ps(wp);
-        let w1 = _mm512_loadu_ps(wp.add(16));
-        for r in 0..8 {
-            let a = _mm512_set1_ps(*p[r].offset(o));
-            acc[r][0] = _mm512_fmadd_ps(a, w0, acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(a, w1, acc[r][1]);
-        }
-        wp = wp.add(32);
-    }
-    for (r, a) in acc.iter().enumerate() {
-        _mm512_storeu_ps(out.add(r * 32), a[0]);
-        _mm512_storeu_ps(out.add(r * 32 + 16), a[1]);
-    }
-}
-
-#[cfg(target_arch = "aarch64")]
-struct NeonTile;
-
-#[cfg(target_arch = "aarch64")]
-impl Tile for NeonTile {
-    const PX: usize = 6;
-    const CO: usize = 16;
-    #[inline]
-    unsafe fn tile(
-        x: *const f32,
-        base: &[isize],
-        off: &[isize],
-        w: *const f32,
-        out: *mut f32,
-        acc: bool,
-    ) {
-        tile_neon(x, base, off, w, out, acc)
-    }
-}
-
-#[cfg(target_arch = "aarch64")]
-#[target_feature(enable = "neon")]
-unsafe fn tile_neon(
-    x: *const f32,
-    base: &[isize],
-    off: &[isize],
-    w: *const f32,
-    out: *mut f32,
-    accumulate: bool,
-) {
-    use std::arch::aarch64::*;
-    let p: [*const f32; 6] = std::array::from_fn(|r| x.offset(base[r]));
-    let mut acc = [[vdupq_n_f32(0.0); 4]; 6];
-    if accumulate {
-        for (r, a) in acc.iter_mut().enumerate() {
-            *a = std::array::from_fn(|v| vld1q_f32(out.add(r * 16 + 4 * v)));
-        }
-    }
-    let mut wp = w;
-    for &o in off {
-        let wv: [float32x4_t; 4] = std::array::from_fn(|v| vld1q_f32(wp.add(4 * v)));
-        for r in 0..6 {
-            let a = vld1q_dup_f32(p[r].offset(o));
-            for v in 0..4 {
-                acc[r][v] = vfmaq_f32(acc[r][v], a, wv[v]);
+        $(#[$cfg])*
+        impl Tile for $tile {
+            const PX: usize = $px;
+            const CO: usize = $nv * $lanes;
+            #[inline]
+            unsafe fn tile(
+                x: *const f32,
+                base: &[isize],
+                off: &[isize],
+                w: *const f32,
+                out: *mut f32,
+                acc: bool,
+            ) {
+                $kernel(x, base, off, w, out, acc)
             }
         }
-        wp = wp.add(16);
-    }
-    for (r, a) in acc.iter().enumerate() {
-        for (v, &q) in a.iter().enumerate() {
-            vst1q_f32(out.add(r * 16 + 4 * v), q);
+
+        $(#[$cfg])*
+        #[target_feature(enable = $feature)]
+        unsafe fn $kernel(
+            x: *const f32,
+            base: &[isize],
+            off: &[isize],
+            w: *const f32,
+            out: *mut f32,
+            accumulate: bool,
+        ) {
+            const CO: usize = $nv * $lanes;
+            let p: [*const f32; $px] = std::array::from_fn(|r| x.offset(base[r]));
+            let mut acc: [[$vt; $nv]; $px] = [[$zero; $nv]; $px];
+            if accumulate {
+                for (r, row) in acc.iter_mut().enumerate() {
+                    for (v, a) in row.iter_mut().enumerate() {
+                        *a = $load(out.add(r * CO + v * $lanes));
+                    }
+                }
+            }
+            let mut wp = w;
+            let mut wv: [$vt; $nv] = [$zero; $nv];
+            for &o in off {
+                for (v, q) in wv.iter_mut().enumerate() {
+                    *q = $load(wp.add(v * $lanes));
+                }
+                for r in 0..$px {
+                    let $a = $splat(&*p[r].offset(o));
+                    for v in 0..$nv {
+                        let ($acc, $b) = (acc[r][v], wv[v]);
+                        acc[r][v] = $fma;
+                    }
+                }
+                wp = wp.add(CO);
+            }
+            for (r, row) in acc.iter().enumerate() {
+                for (v, &q) in row.iter().enumerate() {
+                    $store(out.add(r * CO + v * $lanes), q);
+                }
+            }
         }
-    }
+    };
 }
+
+direct_tile!(#[cfg(target_arch = "x86_64")] Avx2Tile, tile_avx2, "avx2,fma",
+    px: 6, vecs: 2, lanes: 8, vector: __m256, zero: _mm256_setzero_ps(),
+    load: _mm256_loadu_ps, store: _mm256_storeu_ps, splat: _mm256_broadcast_ss,
+    fma: |acc, a, b| _mm256_fmadd_ps(a, b, acc));
+
+direct_tile!(#[cfg(target_arch = "x86_64")] Avx512Tile, tile_avx512, "avx512f",
+    px: 8, vecs: 2, lanes: 16, vector: __m512, zero: _mm512_setzero_ps(),
+    load: _mm512_loadu_ps, store: _mm512_storeu_ps, splat: splat512,
+    fma: |acc, a, b| _mm512_fmadd_ps(a, b, acc));
+
+/// `_mm512_set1_ps` from a reference, the shape `direct_tile!` splats with.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn splat512(v: &f32) -> __m512 {
+    _mm512_set1_ps(*v)
+}
+
+#[cfg(target_arch = "aarch64")]
+use std::arch::aarch64::*;
+
+direct_tile!(#[cfg(target_arch = "aarch64")] NeonTile, tile_neon, "neon",
+    px: 6, vecs: 4, lanes: 4, vector: float32x4_t, zero: vdupq_n_f32(0.0),
+    load: vld1q_f32, store: vst1q_f32, splat: vld1q_dup_f32,
+    fma: |acc, a, b| vfmaq_f32(acc, a, b));
 
 /// Whether `isa` has a direct kernel (the other paths keep packed im2col + GEMM).
 pub(super) fn has_direct(isa: Isa) -> bool {
