@@ -24,6 +24,20 @@ struct Pool {
 
 static POOL: Mutex<Option<Pool>> = Mutex::new(None);
 
+/// A freed buffer of `n`'s size class (old contents kept), or a new empty one of that capacity.
+fn take(n: usize) -> Vec<f32> {
+    let class = n.next_power_of_two();
+    let reused = {
+        let mut guard = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        guard.as_mut().and_then(|p| {
+            let b = p.free.get_mut(&class)?.pop()?;
+            p.bytes -= class * 4;
+            Some(b)
+        })
+    };
+    reused.unwrap_or_else(|| Vec::with_capacity(class))
+}
+
 /// A zero-filled buffer of `n` floats, reusing a freed one of the same size class if any.
 pub fn zeroed(n: usize) -> Vec<f32> {
     filled(n, 0.0)
@@ -34,16 +48,7 @@ pub fn filled(n: usize, v: f32) -> Vec<f32> {
     if n < MIN_POOLED {
         return vec![v; n];
     }
-    let class = n.next_power_of_two();
-    let reused = {
-        let mut guard = POOL.lock().unwrap_or_else(|e| e.into_inner());
-        guard.as_mut().and_then(|p| {
-            let b = p.free.get_mut(&class)?.pop()?;
-            p.bytes -= class * 4;
-            Some(b)
-        })
-    };
-    let mut b = reused.unwrap_or_else(|| Vec::with_capacity(class));
+    let mut b = take(n);
     b.clear();
     b.resize(n, v);
     b
@@ -57,16 +62,7 @@ pub fn for_overwrite(n: usize) -> Vec<f32> {
     if n < MIN_POOLED {
         return vec![0.0; n];
     }
-    let class = n.next_power_of_two();
-    let reused = {
-        let mut guard = POOL.lock().unwrap_or_else(|e| e.into_inner());
-        guard.as_mut().and_then(|p| {
-            let b = p.free.get_mut(&class)?.pop()?;
-            p.bytes -= class * 4;
-            Some(b)
-        })
-    };
-    let mut b = reused.unwrap_or_else(|| Vec::with_capacity(class));
+    let mut b = take(n);
     if b.len() >= n {
         b.truncate(n);
     } else {

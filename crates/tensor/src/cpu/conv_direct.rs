@@ -220,6 +220,17 @@ pub(super) fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], 
     }
 }
 
+/// `off[k]` of every tap `k = (ci, ki, kj)` in an image padded to planes of `plane` floats,
+/// rows of `wpad`.
+fn tap_offsets(g: &Conv2dGeometry, plane: usize, wpad: usize) -> Vec<isize> {
+    (0..g.c_in)
+        .flat_map(|ci| {
+            (0..g.kh)
+                .flat_map(move |ki| (0..g.kw).map(move |kj| (ci * plane + ki * wpad + kj) as isize))
+        })
+        .collect()
+}
+
 /// `[co_tile][k][CO]` from `w[c_out][k]`, zeros past `c_out`.
 fn pack_weights(w: &[f32], c_out: usize, k: usize, co: usize) -> Vec<f32> {
     let tiles = c_out.div_ceil(co);
@@ -320,12 +331,7 @@ fn forward<T: Tile>(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
     let (plane, img) = (hp * wpad, g.c_in * hp * wpad);
     let k = g.krows();
     let wp = pack_weights(w, g.c_out, k, T::CO);
-    let off: Vec<isize> = (0..g.c_in)
-        .flat_map(|ci| {
-            (0..g.kh)
-                .flat_map(move |ki| (0..g.kw).map(move |kj| (ci * plane + ki * wpad + kj) as isize))
-        })
-        .collect();
+    let off = tap_offsets(g, plane, wpad);
     let xp = pad_images(x, g.n, g.c_in, (g.h, g.w), (hp, wpad), (ph, pw));
     let ohw = g.ohw();
     let bases: Vec<isize> = (0..ohw)
@@ -495,12 +501,7 @@ fn backward_weight<T: Tile>(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mut 
     let (hp, wpad) = (g.h + 2 * ph, g.w + 2 * pw);
     let (plane, img) = (hp * wpad, g.c_in * hp * wpad);
     let k = g.krows();
-    let off: Vec<isize> = (0..g.c_in)
-        .flat_map(|ci| {
-            (0..g.kh)
-                .flat_map(move |ki| (0..g.kw).map(move |kj| (ci * plane + ki * wpad + kj) as isize))
-        })
-        .collect();
+    let off = tap_offsets(g, plane, wpad);
     let xp = pad_images(x, g.n, g.c_in, (g.h, g.w), (hp, wpad), (ph, pw));
     let ohw = g.ohw();
     let npix = g.n * ohw;
