@@ -285,12 +285,40 @@ struct Dest<'a> {
     pos: &'a [usize],
 }
 
-/// Runs the tiles of one (image, channel tile): pixel `p` reads the padded image at
-/// `img + bases[p] + off[k]` against the packed weights `wt`, and goes to `dst`.
+/// Bytes of packed operand a tile reads per block of its reduction: this much (16 KiB) stays
+/// in a 32 KiB L1 beside the image lines while a chunk of tiles reads it. Unblocked, a layer of
+/// 32 channels with a 4x4 kernel (reduction 512, 32 KiB of AVX2 weights) streamed the whole
+/// tile of weights from L2 for every 6 pixels.
+const BLOCK_BYTES: usize = 16 << 10;
+
+/// Reduction steps per block for a tile of `co` channels.
+const fn reduction_block(co: usize) -> usize {
+    BLOCK_BYTES / (co * std::mem::size_of::<f32>())
+}
+
+/// Tiles per chunk: each reduction block is read by this many tiles before the next block.
+const CHUNK_TILES: usize = 8;
+
+/// Pixels per parallel task (a whole number of chunks). A task runs every channel tile over
+/// its pixels, so the input lines they read are fetched once into L2 and reused by all the
+/// channel tiles; when a task was one channel tile over a whole image, an image larger than
+/// L2 (32 channels of 66 x 66 padded, 557 KiB) came from L3 once per channel tile.
+const TASK_PIXELS: usize = 4 * CHUNK_TILES * 8;
+
+/// The `[start, end)` pixel spans the tasks over `len` pixels take.
+fn task_spans(len: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..len)
+        .step_by(TASK_PIXELS)
+        .map(move |s| (s, (s + TASK_PIXELS).min(len)))
+}
+
+/// Runs every channel tile over pixels `bases` of one image: pixel `p` reads the padded image
+/// at `img + bases[p] + off[k]` against the packed weights `wt` (`[tile][k][CO]`, `k =
+/// off.len()`), and goes to `dst` (whose `pos` lines up with `bases`).
 ///
 /// # Safety
-/// As for [`Tile::tile`] for every base; every `dst` address is writable and no other thread
-/// writes it.
+/// As for [`Tile::tile`] for every base; `wt` holds `channels.div_ceil(CO) * k * CO` floats;
+/// every `dst` address is writable and no other thread writes it.
 unsafe fn run_tiles<T: Tile>(
     img: *const f32,
     bases: &[isize],
@@ -301,22 +329,44 @@ unsafe fn run_tiles<T: Tile>(
     let Dest {
         out,
         stride,
-        channels: cos,
+        channels,
         pos,
     } = dst;
-    let mut acc = [0f32; 256];
-    let mut base = [0isize; 8];
-    for p0 in (0..bases.len()).step_by(T::PX) {
-        let px = T::PX.min(bases.len() - p0);
-        for (r, b) in base[..T::PX].iter_mut().enumerate() {
-            // A short last tile repeats its last pixel; the copies are not stored.
-            *b = bases[p0 + r.min(px - 1)];
+    let (k, kb) = (off.len(), reduction_block(T::CO));
+    let mut acc = [0f32; CHUNK_TILES * 256];
+    let mut base = [[0isize; 8]; CHUNK_TILES];
+    let chunk_px = CHUNK_TILES * T::PX;
+    for c0 in (0..bases.len()).step_by(chunk_px) {
+        let px_chunk = chunk_px.min(bases.len() - c0);
+        let tiles = px_chunk.div_ceil(T::PX);
+        for (i, tb) in base[..tiles].iter_mut().enumerate() {
+            let p0 = c0 + i * T::PX;
+            let px = T::PX.min(bases.len() - p0);
+            for (r, b) in tb[..T::PX].iter_mut().enumerate() {
+                // A short last tile repeats its last pixel; the copies are not stored.
+                *b = bases[p0 + r.min(px - 1)];
+            }
         }
-        T::tile(img, &base[..T::PX], off, wt, acc.as_mut_ptr(), false);
-        for c in 0..cos {
-            let row = out.add(c * stride);
-            for r in 0..px {
-                *row.add(pos[p0 + r]) = acc[r * T::CO + c];
+        for (t, co0) in (0..channels).step_by(T::CO).enumerate() {
+            let w_tile = wt.add(t * k * T::CO);
+            for k0 in (0..k).step_by(kb) {
+                let k1 = (k0 + kb).min(k);
+                for (i, tb) in base[..tiles].iter().enumerate() {
+                    T::tile(
+                        img,
+                        &tb[..T::PX],
+                        &off[k0..k1],
+                        w_tile.add(k0 * T::CO),
+                        acc[i * T::PX * T::CO..].as_mut_ptr(),
+                        k0 > 0,
+                    );
+                }
+            }
+            for c in 0..T::CO.min(channels - co0) {
+                let row = out.add((co0 + c) * stride);
+                for (q, &p) in pos[c0..c0 + px_chunk].iter().enumerate() {
+                    *row.add(p) = acc[q * T::CO + c];
+                }
             }
         }
     }
@@ -338,25 +388,25 @@ fn forward<T: Tile>(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
         .map(|p| ((p / g.ow) * sh * wpad + (p % g.ow) * sw) as isize)
         .collect();
     let pos: Vec<usize> = (0..ohw).collect();
-    let co_tiles = g.c_out.div_ceil(T::CO);
+    let spans: Vec<(usize, usize)> = task_spans(ohw).collect();
     let yptr = SendPtr(y.as_mut_ptr());
-    (0..g.n * co_tiles).into_par_iter().for_each(|task| {
-        let (b, t) = (task / co_tiles, task % co_tiles);
-        let co0 = t * T::CO;
+    (0..g.n * spans.len()).into_par_iter().for_each(|task| {
+        let (b, (p0, p1)) = (task / spans.len(), spans[task % spans.len()]);
         // SAFETY: every base + off lies in this image's padded copy (the geometry's output
-        // size keeps the kernel window inside the padded input); the packed tile holds
-        // k * CO floats; tasks write disjoint (image, channel) rows of y (checked length).
+        // size keeps the kernel window inside the padded input); the packed weights hold
+        // every channel tile's k * CO floats; tasks write disjoint pixels of disjoint images
+        // of y (checked length).
         unsafe {
             run_tiles::<T>(
                 xp[b * img..].as_ptr(),
-                &bases,
+                &bases[p0..p1],
                 &off,
-                wp[t * k * T::CO..].as_ptr(),
+                wp.as_ptr(),
                 Dest {
-                    out: yptr.get().add((b * g.c_out + co0) * ohw),
+                    out: yptr.get().add(b * g.c_out * ohw),
                     stride: ohw,
-                    channels: T::CO.min(g.c_out - co0),
-                    pos: &pos,
+                    channels: g.c_out,
+                    pos: &pos[p0..p1],
                 },
             )
         };
@@ -369,8 +419,6 @@ fn forward<T: Tile>(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
 /// `ki = ry + sh*t`, `kj = rx + sw*u` from `dy[q_y - t, q_x - u]`, `q = (i + p - r) / s`: a
 /// stride-1 correlation, with no scatter and no zero taps.
 struct Phase {
-    /// Taps `(t, u)` per axis.
-    taps: (usize, usize),
     /// Per pixel: offset of `dy[q_y, q_x]` in the padded image, and its `iy * w + ix`.
     bases: Vec<isize>,
     pos: Vec<usize>,
@@ -393,7 +441,6 @@ fn backward_data<T: Tile>(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f
     );
     let (plane, img) = (hp * wpad, g.c_out * hp * wpad);
     let dyp = pad_images(dy, g.n, g.c_out, (g.oh, g.ow), (hp, wpad), (top, left));
-    let ci_tiles = g.c_in.div_ceil(T::CO);
     let mut phases = Vec::new();
     let mut untouched = Vec::new();
     for ry in 0..sh {
@@ -440,7 +487,6 @@ fn backward_data<T: Tile>(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f
                 }
             }
             phases.push(Phase {
-                taps: (ty, tx),
                 bases,
                 pos,
                 wp: pack_weights(&wt, g.c_in, k, T::CO),
@@ -449,45 +495,46 @@ fn backward_data<T: Tile>(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f
         }
     }
     let hw = g.h * g.w;
+    // Tasks: (image, phase, pixel span of the phase), the phases of a span side by side: span
+    // s of every phase reads about the same lines of dy, so a thread running them in a row
+    // finds those lines in cache.
+    let mut spans: Vec<(usize, usize, usize)> = phases
+        .iter()
+        .enumerate()
+        .flat_map(|(i, ph)| task_spans(ph.bases.len()).map(move |(p0, p1)| (i, p0, p1)))
+        .collect();
+    spans.sort_by_key(|&(i, p0, _)| (p0, i));
     let dxp = SendPtr(dx.as_mut_ptr());
-    (0..g.n * ci_tiles).into_par_iter().for_each(|task| {
-        let (b, t) = (task / ci_tiles, task % ci_tiles);
-        let ci0 = t * T::CO;
-        let cis = T::CO.min(g.c_in - ci0);
-        let out = unsafe { dxp.get().add((b * g.c_in + ci0) * hw) };
-        for ph in &phases {
-            let k = g.c_out * ph.taps.0 * ph.taps.1;
-            // SAFETY: the padding above keeps every base + off inside this image's padded
-            // dy; the packed tile holds k * CO floats; tasks write disjoint (image, channel)
-            // planes of dx and the phases disjoint pixels of them.
-            unsafe {
-                run_tiles::<T>(
-                    dyp[b * img..].as_ptr(),
-                    &ph.bases,
-                    &ph.off,
-                    ph.wp[t * k * T::CO..].as_ptr(),
-                    Dest {
-                        out,
-                        stride: hw,
-                        channels: cis,
-                        pos: &ph.pos,
-                    },
-                )
-            };
-        }
-        for c in 0..cis {
-            for &p in &untouched {
-                // SAFETY: as above.
-                unsafe { *out.add(c * hw + p) = 0.0 };
-            }
-        }
+    (0..g.n * spans.len()).into_par_iter().for_each(|task| {
+        let (b, (i, p0, p1)) = (task / spans.len(), spans[task % spans.len()]);
+        let ph = &phases[i];
+        // SAFETY: the padding above keeps every base + off inside this image's padded dy;
+        // the packed weights hold every channel tile's k * CO floats; tasks write disjoint
+        // pixels (phases and spans partition them) of disjoint images of dx.
+        unsafe {
+            run_tiles::<T>(
+                dyp[b * img..].as_ptr(),
+                &ph.bases[p0..p1],
+                &ph.off,
+                ph.wp.as_ptr(),
+                Dest {
+                    out: dxp.get().add(b * g.c_in * hw),
+                    stride: hw,
+                    channels: g.c_in,
+                    pos: &ph.pos[p0..p1],
+                },
+            )
+        };
     });
+    if !untouched.is_empty() {
+        dx.par_chunks_mut(hw).for_each(|plane| {
+            for &p in &untouched {
+                plane[p] = 0.0;
+            }
+        });
+    }
     buffers::recycle(dyp);
 }
-
-/// Pixels per block of the weight gradient's reduction: the block's packed `dy` (1024 x CO
-/// floats, 64-128 KiB) stays in L2 while every tap tile of the task reads it.
-const WEIGHT_PIXEL_BLOCK: usize = 1024;
 
 /// The weight gradient as the same tile with the tables swapped: a tile's rows are `PX` taps
 /// `k` (row bases `off[k]`), the reduction runs over every (image, output pixel) through the
@@ -544,8 +591,10 @@ fn backward_weight<T: Tile>(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mut 
         let tiles = (grp * per_task)..((grp + 1) * per_task).min(k_tiles);
         let mut acc = vec![0f32; tiles.len() * T::PX * T::CO];
         let mut rows = [0isize; 8];
-        for j0 in (0..npix).step_by(WEIGHT_PIXEL_BLOCK) {
-            let j1 = (j0 + WEIGHT_PIXEL_BLOCK).min(npix);
+        // The block's packed dy stays in L1 while every tap tile of the task reads it.
+        let block = reduction_block(T::CO);
+        for j0 in (0..npix).step_by(block) {
+            let j1 = (j0 + block).min(npix);
             let packed = dyp[(t * npix + j0) * T::CO..].as_ptr();
             for (i, kt) in tiles.clone().enumerate() {
                 let k0 = kt * T::PX;

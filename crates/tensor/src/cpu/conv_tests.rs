@@ -141,7 +141,8 @@ fn direct_kernel_matches_reference_on_awkward_shapes() {
             (2, 9, 17, (7, 8), (1, 2), (2, 3), (0, 0)),
             // Rows and columns the forward pass never reads ((h + 2p - k) % s != 0).
             (2, 6, 20, (9, 10), (4, 3), (2, 3), (1, 1)),
-            // More pixels than one reduction block (1024), across several images.
+            // More pixels than one task span, and (for the weight gradient) than one reduction
+            // block, across several images.
             (5, 4, 24, (30, 29), (3, 3), (1, 1), (1, 1)),
         ] {
             let g = Conv2dGeometry::new([n, c_in, h, w], c_out, (kh, kw), s, p).unwrap();
