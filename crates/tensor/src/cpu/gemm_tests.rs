@@ -149,6 +149,9 @@ fn tile_edges_on_active_path() {
         (7, 25, 257),
         (5, 47, 9),
         (13, 49, 300),
+        // The 4x24 tile (its k loop is assembly): exact and ragged tiles over several KC blocks.
+        (8, 24, 300),
+        (4, 23, 513),
     ] {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             let (a, b, c0) = (fill(m * k, 21), fill(k * n, 22), fill(m * n, 23));
