@@ -289,6 +289,28 @@ device_tests! {
             };
             assert_close(&xt.min(axes, true).unwrap().to_vec().unwrap(), &min, 0.0, 0.0, &format!("min {axes:?}"));
         }
+        // Leading axes of a tensor large enough for the threaded paths (the innermost kept
+        // axis accumulates whole rows): a bias gradient [64, 1000] and [8, 3, 2000] over 0 and 1.
+        for (shape, axes) in [(vec![64usize, 1000], vec![0usize]), (vec![8, 3, 2000], vec![0, 1]), (vec![8, 3, 2000], vec![1])] {
+            let len: usize = shape.iter().product();
+            let x = values(len, 11, -2.0, 2.0);
+            let xt = t(x.clone(), &shape, dev);
+            let inner = *shape.last().unwrap();
+            let (outer, mid) = if axes == [1] { (shape[0], shape[1]) } else { (1, len / inner) };
+            let (mut sum, mut max) = (vec![0f64; outer * inner], vec![f64::NEG_INFINITY; outer * inner]);
+            for o in 0..outer {
+                for m in 0..mid {
+                    for j in 0..inner {
+                        let v = x[(o * mid + m) * inner + j] as f64;
+                        sum[o * inner + j] += v;
+                        max[o * inner + j] = max[o * inner + j].max(v);
+                    }
+                }
+            }
+            let what = format!("{shape:?} over {axes:?}");
+            assert_close(&xt.sum(&axes, false).unwrap().to_vec().unwrap(), &sum, 1e-5, 1e-5, &format!("sum {what}"));
+            assert_close(&xt.max(&axes, false).unwrap().to_vec().unwrap(), &max, 0.0, 0.0, &format!("max {what}"));
+        }
         // A large full sum is accurate (f64 accumulation).
         let big = Tensor::full(0.1, [1 << 20], dev).unwrap();
         assert!((big.sum_all().unwrap().item().unwrap() as f64 - 104857.6).abs() < 0.05);

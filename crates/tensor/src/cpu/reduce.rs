@@ -76,6 +76,52 @@ pub fn reduce(x: &[f32], shape: &Shape, axes: &[usize], op: ReduceOp) -> Vec<f32
         }
     };
     let n_outer: usize = outer_red.iter().map(|d| d.0).product();
+    if !last_reduced {
+        // The innermost kept axis is contiguous in x and in out: accumulate whole rows into a
+        // block of outputs instead of one strided walk per output (a bias gradient, the sum
+        // over the batch of [64, 1000], was 64 000 one-element runs).
+        let inner = *dims.last().unwrap();
+        let outer_kept = &kept[..kept.len() - 1];
+        let block = |b: usize, dst: &mut [f32], add: &dyn Fn(&mut [f64], &[f32])| {
+            let mut base = 0;
+            let mut rem = b;
+            for &(d, s) in outer_kept.iter().rev() {
+                base += (rem % d) * s;
+                rem /= d;
+            }
+            let mut acc = vec![init; inner];
+            for t in 0..n_outer {
+                let mut off = base;
+                let mut rem = t;
+                for &(d, s) in outer_red.iter().rev() {
+                    off += (rem % d) * s;
+                    rem /= d;
+                }
+                add(&mut acc, &x[off..off + inner]);
+            }
+            for (o, a) in dst.iter_mut().zip(acc) {
+                *o = a as f32;
+            }
+        };
+        let add_row: &(dyn Fn(&mut [f64], &[f32]) + Sync) = match op {
+            ReduceOp::Sum => &|acc, row| acc.iter_mut().zip(row).for_each(|(a, &v)| *a += v as f64),
+            ReduceOp::Max => &move |acc, row| {
+                acc.iter_mut()
+                    .zip(row)
+                    .for_each(|(a, &v)| *a = combine(*a, v as f64))
+            },
+        };
+        if x.len() >= PAR_MIN {
+            out.par_chunks_mut(inner)
+                .enumerate()
+                .for_each(|(b, dst)| block(b, dst, add_row));
+        } else {
+            out.chunks_mut(inner)
+                .enumerate()
+                .for_each(|(b, dst)| block(b, dst, add_row));
+        }
+        return out;
+    }
     let one = |o: usize| -> f32 {
         let mut base = 0;
         let mut rem = o;
