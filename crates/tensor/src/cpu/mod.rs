@@ -7,6 +7,7 @@
 //! FMA kernels, or the portable path (`matrixmultiply` and scalar
 //! im2col/col2im), with identical results up to rounding.
 
+pub(crate) mod batch_norm;
 pub mod buffers;
 pub mod conv;
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]

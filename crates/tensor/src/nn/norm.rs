@@ -226,11 +226,14 @@ pub fn batch_norm_train(
         let xhat = centered.mul(&inv_std)?;
         Ok((xhat, inv_std, mean.reshape(vec![c])?, var.reshape(vec![c])?))
     };
-    let (y, inv_std, mean, var) = no_grad(|| -> Result<(Tensor, Tensor, Tensor, Tensor)> {
-        let (xhat, inv_std, mean, var) = stats(x)?;
-        let y = xhat.mul(&ch(weight)?)?.add(&ch(bias)?)?;
-        Ok((y, inv_std, mean, var))
-    })?;
+    let (y, inv_std, mean, var) = match fused::forward(x, weight, bias, eps)? {
+        Some(done) => done,
+        None => no_grad(|| -> Result<(Tensor, Tensor, Tensor, Tensor)> {
+            let (xhat, inv_std, mean, var) = stats(x)?;
+            let y = xhat.mul(&ch(weight)?)?.add(&ch(bias)?)?;
+            Ok((y, inv_std, mean, var))
+        })?,
+    };
     let count = (x.numel() / c.max(1)) as f32;
     let saved_mean = mean.clone();
     let out = Tensor::recorded_as(
@@ -239,6 +242,16 @@ pub fn batch_norm_train(
         &[x, weight, bias],
         move |g, _out, inp, needs| {
             let (x, weight) = (&inp[0], &inp[1]);
+            if !is_grad_enabled() {
+                if let Some(grads) = fused::backward(g, x, &saved_mean, &inv_std, weight)? {
+                    let [dx, dw, db] = grads;
+                    return Ok(vec![
+                        needs[0].then_some(dx),
+                        needs[1].then_some(dw),
+                        needs[2].then_some(db),
+                    ]);
+                }
+            }
             let (xhat, inv_std) = if is_grad_enabled() {
                 let (xhat, inv_std, _, _) = stats(x)?;
                 (xhat, inv_std)
@@ -266,4 +279,87 @@ pub fn batch_norm_train(
         },
     );
     Ok((out, mean, var))
+}
+
+/// The CPU backend's two-pass kernels (`cpu::batch_norm`) behind [`batch_norm_train`]: `None`
+/// on other backends, which run the composite formula. The backward kernel serves only a
+/// backward pass that is not itself recorded; under `create_graph` the composite rule runs,
+/// so that higher-order gradients see every op.
+mod fused {
+    use crate::backend::Storage;
+    use crate::cpu::batch_norm::{self as k, Planes};
+    use crate::error::Result;
+    use crate::tensor::Tensor;
+
+    fn planes(x: &Tensor) -> Planes {
+        let d = x.dims();
+        Planes {
+            n: d[0],
+            c: d[1],
+            hw: d[2] * d[3],
+        }
+    }
+
+    /// `v` shaped like `t`.
+    fn like(t: &Tensor, v: Vec<f32>) -> Result<Tensor> {
+        Tensor::from_vec(v, t.shape().clone(), t.device())
+    }
+
+    /// `v` as a vector on `t`'s device.
+    fn vector(t: &Tensor, v: Vec<f32>) -> Result<Tensor> {
+        let n = v.len();
+        Tensor::from_vec(v, vec![n], t.device())
+    }
+
+    /// `(y, inv_std [1, C, 1, 1], mean [C], var [C])`, or `None` off the CPU.
+    pub(super) fn forward(
+        x: &Tensor,
+        weight: &Tensor,
+        bias: &Tensor,
+        eps: f32,
+    ) -> Result<Option<(Tensor, Tensor, Tensor, Tensor)>> {
+        let (xs, ws, bs) = (x.storage(), weight.storage(), bias.storage());
+        let (Storage::Cpu(xv), Storage::Cpu(wv), Storage::Cpu(bv)) = (&*xs, &*ws, &*bs) else {
+            return Ok(None);
+        };
+        let p = planes(x);
+        let (mean, var) = k::channel_stats(p, xv);
+        let inv_std: Vec<f32> = var.iter().map(|&v| 1.0 / (v + eps).sqrt()).collect();
+        let scale: Vec<f32> = inv_std.iter().zip(wv).map(|(i, w)| i * w).collect();
+        let shift: Vec<f32> = (0..p.c).map(|c| bv[c] - mean[c] * scale[c]).collect();
+        let y = like(x, k::scale_shift(p, xv, &scale, &shift))?;
+        let inv_std = vector(x, inv_std)?.reshape(vec![1, p.c, 1, 1])?;
+        Ok(Some((y, inv_std, vector(x, mean)?, vector(x, var)?)))
+    }
+
+    /// `[dx, dweight, dbias]`, or `None` off the CPU.
+    pub(super) fn backward(
+        g: &Tensor,
+        x: &Tensor,
+        mean: &Tensor,
+        inv_std: &Tensor,
+        weight: &Tensor,
+    ) -> Result<Option<[Tensor; 3]>> {
+        let (gs, xs, ms, is, ws) = (
+            g.storage(),
+            x.storage(),
+            mean.storage(),
+            inv_std.storage(),
+            weight.storage(),
+        );
+        let (
+            Storage::Cpu(gv),
+            Storage::Cpu(xv),
+            Storage::Cpu(mv),
+            Storage::Cpu(iv),
+            Storage::Cpu(wv),
+        ) = (&*gs, &*xs, &*ms, &*is, &*ws)
+        else {
+            return Ok(None);
+        };
+        let p = planes(x);
+        let (sum_g, sum_gx) = k::grad_sums(p, xv, gv, mv, iv);
+        let dx = k::input_grad(p, xv, gv, mv, iv, wv, (&sum_g, &sum_gx));
+        Ok(Some([like(x, dx)?, vector(x, sum_gx)?, vector(x, sum_g)?]))
+    }
 }

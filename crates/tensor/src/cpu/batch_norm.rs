@@ -1,0 +1,246 @@
+//! Training-mode BatchNorm over NCHW planes in two passes forward and two backward.
+//!
+//! The composite formula in `nn::batch_norm_train` (the reference these kernels are tested
+//! against, and what the GPU runs) makes about 12 memory passes over the activation forward
+//! and 20 backward, each a separate elementwise op or reduction with its own buffer. Here the
+//! forward pass reads `x` once for the per-channel statistics and once to write `y`; the
+//! backward pass reads `g` and `x` once for both per-channel sums and once more to write `dx`.
+
+use super::buffers;
+use rayon::prelude::*;
+
+/// The planes of a `[N, C, H, W]` activation: `n` images of `c` channels of `hw` values.
+#[derive(Clone, Copy, Debug)]
+pub struct Planes {
+    /// Images.
+    pub n: usize,
+    /// Channels.
+    pub c: usize,
+    /// Values per plane (`H * W`).
+    pub hw: usize,
+}
+
+impl Planes {
+    fn plane(self, x: &[f32], b: usize, ch: usize) -> &[f32] {
+        &x[(b * self.c + ch) * self.hw..][..self.hw]
+    }
+}
+
+/// Per-channel mean and biased variance of `x`, accumulated in f64 around the channel's first
+/// value (so a large common offset costs no precision).
+pub fn channel_stats(p: Planes, x: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    assert_eq!(x.len(), p.n * p.c * p.hw, "batch_norm: x length mismatch");
+    let count = (p.n * p.hw) as f64;
+    let stats: Vec<(f32, f32)> = (0..p.c)
+        .into_par_iter()
+        .map(|ch| {
+            let shift = p.plane(x, 0, ch).first().copied().unwrap_or(0.0) as f64;
+            let (mut s, mut s2) = (0f64, 0f64);
+            for b in 0..p.n {
+                // Eight lanes of partial sums so the loop vectorises.
+                let (mut a, mut a2) = ([0f64; 8], [0f64; 8]);
+                let plane = p.plane(x, b, ch);
+                let chunks = plane.chunks_exact(8);
+                for &v in chunks.remainder() {
+                    let d = v as f64 - shift;
+                    s += d;
+                    s2 += d * d;
+                }
+                for c8 in chunks {
+                    for i in 0..8 {
+                        let d = c8[i] as f64 - shift;
+                        a[i] += d;
+                        a2[i] += d * d;
+                    }
+                }
+                s += a.iter().sum::<f64>();
+                s2 += a2.iter().sum::<f64>();
+            }
+            let m = s / count;
+            ((shift + m) as f32, (s2 / count - m * m).max(0.0) as f32)
+        })
+        .collect();
+    stats.into_iter().unzip()
+}
+
+/// `y = x * scale[c] + shift[c]` over every plane.
+pub fn scale_shift(p: Planes, x: &[f32], scale: &[f32], shift: &[f32]) -> Vec<f32> {
+    assert_eq!(x.len(), p.n * p.c * p.hw, "batch_norm: x length mismatch");
+    let mut y = buffers::for_overwrite(x.len());
+    y.par_chunks_mut(p.hw.max(1))
+        .zip(x.par_chunks(p.hw.max(1)))
+        .enumerate()
+        .for_each(|(i, (yp, xp))| {
+            let (a, s) = (scale[i % p.c], shift[i % p.c]);
+            for (o, &v) in yp.iter_mut().zip(xp) {
+                *o = v * a + s;
+            }
+        });
+    y
+}
+
+/// Per-channel `sum(g)` and `sum(g * xhat)` with `xhat = (x - mean) * inv_std`, in f64.
+pub fn grad_sums(
+    p: Planes,
+    x: &[f32],
+    g: &[f32],
+    mean: &[f32],
+    inv_std: &[f32],
+) -> (Vec<f32>, Vec<f32>) {
+    assert_eq!(x.len(), g.len(), "batch_norm: x and g lengths differ");
+    let sums: Vec<(f32, f32)> = (0..p.c)
+        .into_par_iter()
+        .map(|ch| {
+            let m = mean[ch];
+            let (mut sg, mut sgx) = (0f64, 0f64);
+            for b in 0..p.n {
+                let (mut a, mut ax) = ([0f64; 8], [0f64; 8]);
+                let (xp, gp) = (p.plane(x, b, ch), p.plane(g, b, ch));
+                let (xc, gc) = (xp.chunks_exact(8), gp.chunks_exact(8));
+                for (&v, &gv) in xc.remainder().iter().zip(gc.remainder()) {
+                    sg += gv as f64;
+                    sgx += (gv * (v - m)) as f64;
+                }
+                for (x8, g8) in xc.zip(gc) {
+                    for i in 0..8 {
+                        a[i] += g8[i] as f64;
+                        ax[i] += (g8[i] * (x8[i] - m)) as f64;
+                    }
+                }
+                sg += a.iter().sum::<f64>();
+                sgx += ax.iter().sum::<f64>();
+            }
+            (sg as f32, (sgx * inv_std[ch] as f64) as f32)
+        })
+        .collect();
+    sums.into_iter().unzip()
+}
+
+/// `dx = weight / std * (g - sum_g / count - xhat * sum_gx / count)` over every plane.
+pub fn input_grad(
+    p: Planes,
+    x: &[f32],
+    g: &[f32],
+    mean: &[f32],
+    inv_std: &[f32],
+    weight: &[f32],
+    (sum_g, sum_gx): (&[f32], &[f32]),
+) -> Vec<f32> {
+    let count = (p.n * p.hw) as f32;
+    let mut dx = buffers::for_overwrite(x.len());
+    dx.par_chunks_mut(p.hw.max(1))
+        .zip(x.par_chunks(p.hw.max(1)).zip(g.par_chunks(p.hw.max(1))))
+        .enumerate()
+        .for_each(|(i, (dp, (xp, gp)))| {
+            let ch = i % p.c;
+            let (m, is) = (mean[ch], inv_std[ch]);
+            let scale = is * weight[ch];
+            let (mg, mgx) = (sum_g[ch] / count, sum_gx[ch] / count * is);
+            for ((o, &v), &gv) in dp.iter_mut().zip(xp).zip(gp) {
+                *o = scale * (gv - mg - (v - m) * mgx);
+            }
+        });
+    dx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fill(len: usize, seed: u64, offset: f32) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                offset + (s % 2001) as f32 / 1000.0 - 1.0
+            })
+            .collect()
+    }
+
+    fn close(what: &str, got: &[f32], want: &[f64], tol: f64) {
+        assert_eq!(got.len(), want.len(), "{what}: length");
+        for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g as f64 - w).abs() <= tol * (1.0 + w.abs()),
+                "{what}[{i}]: {g} vs {w}"
+            );
+        }
+    }
+
+    /// Every kernel against the textbook formulas in f64, on planes that are not multiples of
+    /// the 8-lane loops, one-value planes, and an activation offset far from zero (where
+    /// E[x^2] - E[x]^2 without the shift would lose the variance).
+    #[test]
+    fn kernels_match_f64_formulas() {
+        for (n, c, hw, offset) in [
+            (3, 5, 21, 0.0),
+            (4, 3, 1, 2.0),
+            (2, 7, 64, 300.0),
+            (1, 2, 9, -5.0),
+        ] {
+            let p = Planes { n, c, hw };
+            let len = n * c * hw;
+            let (x, g) = (
+                fill(len, 1 + n as u64, offset),
+                fill(len, 7 + c as u64, 0.0),
+            );
+            let weight = fill(c, 3, 1.0);
+            let at = |b: usize, ch: usize, i: usize| (b * c + ch) * hw + i;
+            let count = (n * hw) as f64;
+            let (mut mean, mut var) = (vec![0f64; c], vec![0f64; c]);
+            for ch in 0..c {
+                for b in 0..n {
+                    for i in 0..hw {
+                        mean[ch] += x[at(b, ch, i)] as f64 / count;
+                    }
+                }
+                for b in 0..n {
+                    for i in 0..hw {
+                        var[ch] += (x[at(b, ch, i)] as f64 - mean[ch]).powi(2) / count;
+                    }
+                }
+            }
+            let (m32, v32) = channel_stats(p, &x);
+            close("mean", &m32, &mean, 1e-6);
+            close("var", &v32, &var, 1e-4);
+            let inv_std: Vec<f64> = var.iter().map(|v| 1.0 / (v + 1e-5).sqrt()).collect();
+            let is32: Vec<f32> = inv_std.iter().map(|&v| v as f32).collect();
+            let (sg, sgx) = grad_sums(p, &x, &g, &m32, &is32);
+            let (mut want_g, mut want_gx) = (vec![0f64; c], vec![0f64; c]);
+            for ch in 0..c {
+                for b in 0..n {
+                    for i in 0..hw {
+                        let xhat = (x[at(b, ch, i)] as f64 - mean[ch]) * inv_std[ch];
+                        want_g[ch] += g[at(b, ch, i)] as f64;
+                        want_gx[ch] += g[at(b, ch, i)] as f64 * xhat;
+                    }
+                }
+            }
+            close("sum g", &sg, &want_g, 1e-5);
+            close("sum g xhat", &sgx, &want_gx, 1e-4);
+            let dx = input_grad(p, &x, &g, &m32, &is32, &weight, (&sg, &sgx));
+            let mut want_dx = vec![0f64; len];
+            for ch in 0..c {
+                for b in 0..n {
+                    for i in 0..hw {
+                        let xhat = (x[at(b, ch, i)] as f64 - mean[ch]) * inv_std[ch];
+                        want_dx[at(b, ch, i)] = weight[ch] as f64
+                            * inv_std[ch]
+                            * (g[at(b, ch, i)] as f64
+                                - want_g[ch] / count
+                                - xhat * want_gx[ch] / count);
+                    }
+                }
+            }
+            close("dx", &dx, &want_dx, 2e-3);
+            let shift: Vec<f32> = vec![0.5; c];
+            let y = scale_shift(p, &x, &is32, &shift);
+            let want_y: Vec<f64> = (0..len)
+                .map(|j| x[j] as f64 * inv_std[(j / hw) % c] + 0.5)
+                .collect();
+            close("y", &y, &want_y, 1e-5);
+        }
+    }
+}
