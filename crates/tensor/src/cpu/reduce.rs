@@ -26,6 +26,16 @@ fn group(shape: &Shape, axes: &[usize]) -> (Vec<usize>, Vec<bool>) {
     (dims, red)
 }
 
+/// Offset in x of the `i`-th element (row-major) of the `(extent, stride)` dimensions `dims`.
+fn offset(i: usize, dims: &[(usize, usize)]) -> usize {
+    let (mut off, mut rem) = (0, i);
+    for &(d, s) in dims.iter().rev() {
+        off += (rem % d) * s;
+        rem /= d;
+    }
+    off
+}
+
 /// Reduces the sorted, distinct `axes` of `shape`; the output is laid out in the keepdim shape.
 pub fn reduce(x: &[f32], shape: &Shape, axes: &[usize], op: ReduceOp) -> Vec<f32> {
     let (dims, red) = group(shape, axes);
@@ -83,20 +93,10 @@ pub fn reduce(x: &[f32], shape: &Shape, axes: &[usize], op: ReduceOp) -> Vec<f32
         let inner = *dims.last().unwrap();
         let outer_kept = &kept[..kept.len() - 1];
         let block = |b: usize, dst: &mut [f32], add: &dyn Fn(&mut [f64], &[f32])| {
-            let mut base = 0;
-            let mut rem = b;
-            for &(d, s) in outer_kept.iter().rev() {
-                base += (rem % d) * s;
-                rem /= d;
-            }
+            let base = offset(b, outer_kept);
             let mut acc = vec![init; inner];
             for t in 0..n_outer {
-                let mut off = base;
-                let mut rem = t;
-                for &(d, s) in outer_red.iter().rev() {
-                    off += (rem % d) * s;
-                    rem /= d;
-                }
+                let off = base + offset(t, &outer_red);
                 add(&mut acc, &x[off..off + inner]);
             }
             for (o, a) in dst.iter_mut().zip(acc) {
@@ -123,20 +123,10 @@ pub fn reduce(x: &[f32], shape: &Shape, axes: &[usize], op: ReduceOp) -> Vec<f32
         return out;
     }
     let one = |o: usize| -> f32 {
-        let mut base = 0;
-        let mut rem = o;
-        for &(d, s) in kept.iter().rev() {
-            base += (rem % d) * s;
-            rem /= d;
-        }
+        let base = offset(o, &kept);
         let mut acc = init;
         for t in 0..n_outer {
-            let mut off = base;
-            let mut rem = t;
-            for &(d, s) in outer_red.iter().rev() {
-                off += (rem % d) * s;
-                rem /= d;
-            }
+            let off = base + offset(t, &outer_red);
             acc = combine(acc, run(&x[off..off + run_len]));
         }
         acc as f32
