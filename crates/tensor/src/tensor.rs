@@ -83,18 +83,40 @@ impl Tensor {
             + Sync
             + 'static,
     ) -> Tensor {
+        let node = Tensor::tape_node(op, inputs, backward);
+        let track = node.is_some();
+        Tensor::make(storage, shape, node, track)
+    }
+
+    /// The tape node of an op of `inputs`, or `None` when nothing is recorded (grad mode off,
+    /// or no input requires gradients).
+    fn tape_node(
+        op: &'static str,
+        inputs: &[&Tensor],
+        backward: impl Fn(&Tensor, &Tensor, &[Tensor], &[bool]) -> Result<Vec<Option<Tensor>>>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Option<Node> {
         let track = autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
-        if track {
-            let backward: BackwardFn = Box::new(backward);
-            let node = Node {
-                op,
-                inputs: inputs.iter().map(|&t| t.clone()).collect(),
-                backward,
-            };
-            Tensor::make(storage, shape, Some(node), true)
-        } else {
-            Tensor::make(storage, shape, None, false)
-        }
+        track.then(|| Node {
+            op,
+            inputs: inputs.iter().map(|&t| t.clone()).collect(),
+            backward: Box::new(backward) as BackwardFn,
+        })
+    }
+
+    /// A new tensor over `src`'s storage under `shape`, with its own tape node.
+    fn sharing_storage(src: &Tensor, shape: Shape, node: Option<Node>) -> Tensor {
+        let requires_grad = node.is_some();
+        Tensor(Arc::new(Inner {
+            id: TensorId::new(),
+            storage: src.0.storage.clone(),
+            shape,
+            device: src.0.device.clone(),
+            node,
+            requires_grad,
+        }))
     }
 
     /// Like `from_op` but sharing `src`'s storage under a new shape (reshape is free).
@@ -107,20 +129,8 @@ impl Tensor {
             + Sync
             + 'static,
     ) -> Tensor {
-        let track = autograd::is_grad_enabled() && src.requires_grad();
-        let node = track.then(|| Node {
-            op,
-            inputs: vec![src.clone()],
-            backward: Box::new(backward) as BackwardFn,
-        });
-        Tensor(Arc::new(Inner {
-            id: TensorId::new(),
-            storage: src.0.storage.clone(),
-            shape,
-            device: src.0.device.clone(),
-            node,
-            requires_grad: track,
-        }))
+        let node = Tensor::tape_node(op, &[src], backward);
+        Tensor::sharing_storage(src, shape, node)
     }
 
     /// Records `value` (computed without the tape, e.g. under `no_grad`) as the output of one
@@ -135,20 +145,8 @@ impl Tensor {
             + Sync
             + 'static,
     ) -> Tensor {
-        let track = autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
-        let node = track.then(|| Node {
-            op,
-            inputs: inputs.iter().map(|t| (*t).clone()).collect(),
-            backward: Box::new(backward) as BackwardFn,
-        });
-        Tensor(Arc::new(Inner {
-            id: TensorId::new(),
-            storage: value.0.storage.clone(),
-            shape: value.0.shape.clone(),
-            device: value.0.device.clone(),
-            node,
-            requires_grad: track,
-        }))
+        let node = Tensor::tape_node(op, inputs, backward);
+        Tensor::sharing_storage(value, value.0.shape.clone(), node)
     }
 
     /// A tensor from host data; `data.len()` must equal the shape's element count.
