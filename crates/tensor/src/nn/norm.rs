@@ -192,10 +192,12 @@ impl Module for BatchNorm2d {
 ///
 /// One recorded op with the closed-form gradient
 /// `dx = weight / std * (g - mean(g) - xhat * mean(g * xhat))`, `dweight = sum(g * xhat)`,
-/// `dbias = sum(g)` (means and sums per channel), about 9 passes over the activation instead
-/// of the ~20 that the tape of the composite formula takes. The rule is written with tensor
-/// ops: when the backward pass is itself recorded (`create_graph`), `xhat` and the standard
-/// deviation are recomputed from the live `x`, so every order of gradient is exact.
+/// `dbias = sum(g)` (means and sums per channel). On the CPU backend the forward pass and a
+/// backward pass that is not itself recorded run two-pass kernels (`cpu::batch_norm`); the
+/// GPU runs the rule written with tensor ops (about 9 passes over the activation instead of
+/// the ~20 that the tape of the composite formula takes). When the backward pass is itself
+/// recorded (`create_graph`), `xhat` and the standard deviation are recomputed from the live
+/// `x` with tensor ops, so every order of gradient is exact.
 pub fn batch_norm_train(
     x: &Tensor,
     weight: &Tensor,
