@@ -453,3 +453,59 @@ fn oversized_tensors_are_refused_with_the_limit() {
         assert!(err.contains("max_storage_buffer_binding_size"), "{err}");
     }
 }
+
+/// BatchNorm training: the CPU's two-pass kernels against the GPU's tensor-op rule (the
+/// composite the kernels replace), on values and on all three gradients; an empty batch is
+/// no panic on either.
+#[test]
+fn batch_norm_train_cpu_kernels_match_gpu_rule() {
+    use vaecam_tensor::nn::batch_norm_train;
+    use vaecam_tensor::Tensor;
+    let (n, c, h, w) = (3usize, 5usize, 7usize, 3usize);
+    let xv: Vec<f32> = (0..n * c * h * w)
+        .map(|i| 40.0 + ((i * 37) % 23) as f32 * 0.3)
+        .collect();
+    let wv: Vec<f32> = (0..c).map(|i| 0.5 + i as f32 * 0.25).collect();
+    let bv: Vec<f32> = (0..c).map(|i| i as f32 * 0.1 - 0.2).collect();
+    let rv: Vec<f32> = (0..n * c * h * w)
+        .map(|i| ((i * 11) % 7) as f32 - 3.0)
+        .collect();
+    let run = |dev: &Device| -> Vec<Vec<f32>> {
+        let x = Tensor::from_slice(&xv, [n, c, h, w], dev)
+            .unwrap()
+            .requires_grad_();
+        let wt = Tensor::from_slice(&wv, [c], dev).unwrap().requires_grad_();
+        let b = Tensor::from_slice(&bv, [c], dev).unwrap().requires_grad_();
+        let r = Tensor::from_slice(&rv, [n, c, h, w], dev).unwrap();
+        let (y, mean, var) = batch_norm_train(&x, &wt, &b, 1e-5).unwrap();
+        let g = y.mul(&r).unwrap().sum_all().unwrap().backward().unwrap();
+        let mut out = vec![
+            y.to_vec().unwrap(),
+            mean.to_vec().unwrap(),
+            var.to_vec().unwrap(),
+        ];
+        for t in [&x, &wt, &b] {
+            out.push(g.get(t).unwrap().to_vec().unwrap());
+        }
+        let empty = Tensor::zeros([0, c, h, w], dev).unwrap();
+        // Ok or an error, never a panic.
+        let _ = batch_norm_train(&empty, &wt, &b, 1e-5);
+        out
+    };
+    let want = run(&Device::cpu());
+    for dev in gpus() {
+        let got = run(&dev);
+        for (what, (g, w)) in ["y", "mean", "var", "dx", "dweight", "dbias"]
+            .iter()
+            .zip(got.iter().zip(&want))
+        {
+            assert_close32(
+                g,
+                w,
+                1e-3,
+                1e-3,
+                &format!("batch_norm_train {what} on {dev:?}"),
+            );
+        }
+    }
+}

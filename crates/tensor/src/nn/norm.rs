@@ -320,6 +320,10 @@ mod fused {
         bias: &Tensor,
         eps: f32,
     ) -> Result<Option<(Tensor, Tensor, Tensor, Tensor)>> {
+        if x.numel() == 0 {
+            // An empty batch: the composite formula gives its NaN statistics.
+            return Ok(None);
+        }
         let (xs, ws, bs) = (x.storage(), weight.storage(), bias.storage());
         let (Storage::Cpu(xv), Storage::Cpu(wv), Storage::Cpu(bv)) = (&*xs, &*ws, &*bs) else {
             return Ok(None);
@@ -342,6 +346,9 @@ mod fused {
         inv_std: &Tensor,
         weight: &Tensor,
     ) -> Result<Option<[Tensor; 3]>> {
+        if x.numel() == 0 {
+            return Ok(None);
+        }
         let (gs, xs, ms, is, ws) = (
             g.storage(),
             x.storage(),
