@@ -375,6 +375,15 @@ unsafe fn kernel<const MR: usize, const NV: usize>(
         nr,
         accumulate: acc_c,
     } = tile;
+    // The C rows are a whole row of the output apart (4 KiB at n = 1024): fetching the tile
+    // now hides the read-for-ownership misses its stores would otherwise stall on.
+    for i in 0..mr {
+        let cp = c.offset(i as isize * rsc) as *const i8;
+        for line in (0..4 * 16 * NV).step_by(64) {
+            _mm_prefetch::<_MM_HINT_T0>(cp.add(line));
+        }
+        _mm_prefetch::<_MM_HINT_T0>(cp.add(4 * 16 * NV - 4));
+    }
     let mut acc = [[_mm512_setzero_ps(); NV]; MR];
     let (mut a, mut b) = (a, b);
     for _ in 0..kc {
