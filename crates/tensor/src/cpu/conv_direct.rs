@@ -333,9 +333,12 @@ unsafe fn run_tiles<T: Tile>(
         pos,
     } = dst;
     let (k, kb) = (off.len(), reduction_block(T::CO));
-    let mut acc = [0f32; CHUNK_TILES * 256];
-    let mut base = [[0isize; 8]; CHUNK_TILES];
     let chunk_px = CHUNK_TILES * T::PX;
+    let co_tiles = channels.div_ceil(T::CO);
+    // One chunk's accumulators for every channel tile: each block of the reduction is run
+    // by every channel tile while that block's input lines are in L1.
+    let mut acc = vec![0f32; co_tiles * chunk_px * T::CO];
+    let mut base = [[0isize; 8]; CHUNK_TILES];
     for c0 in (0..bases.len()).step_by(chunk_px) {
         let px_chunk = chunk_px.min(bases.len() - c0);
         let tiles = px_chunk.div_ceil(T::PX);
@@ -347,25 +350,29 @@ unsafe fn run_tiles<T: Tile>(
                 *b = bases[p0 + r.min(px - 1)];
             }
         }
-        for (t, co0) in (0..channels).step_by(T::CO).enumerate() {
-            let w_tile = wt.add(t * k * T::CO);
-            for k0 in (0..k).step_by(kb) {
-                let k1 = (k0 + kb).min(k);
+        for k0 in (0..k).step_by(kb) {
+            let k1 = (k0 + kb).min(k);
+            for t in 0..co_tiles {
+                let w_blk = wt.add((t * k + k0) * T::CO);
+                let acc_t = &mut acc[t * chunk_px * T::CO..];
                 for (i, tb) in base[..tiles].iter().enumerate() {
                     T::tile(
                         img,
                         &tb[..T::PX],
                         &off[k0..k1],
-                        w_tile.add(k0 * T::CO),
-                        acc[i * T::PX * T::CO..].as_mut_ptr(),
+                        w_blk,
+                        acc_t[i * T::PX * T::CO..].as_mut_ptr(),
                         k0 > 0,
                     );
                 }
             }
+        }
+        for (t, co0) in (0..channels).step_by(T::CO).enumerate() {
+            let acc_t = &acc[t * chunk_px * T::CO..];
             for c in 0..T::CO.min(channels - co0) {
                 let row = out.add((co0 + c) * stride);
                 for (q, &p) in pos[c0..c0 + px_chunk].iter().enumerate() {
-                    *row.add(p) = acc[q * T::CO + c];
+                    *row.add(p) = acc_t[q * T::CO + c];
                 }
             }
         }
