@@ -10,7 +10,7 @@
 //! `op_table_tests.rs` (CPU vs WGSL) and `tests/op_table_rows.rs` (finite-difference first
 //! and second order on every device) then check the row without further code.
 
-use crate::backend::{BinaryOp, ReduceOp};
+use crate::backend::{BinaryOp, ReduceOp, Storage};
 use crate::error::Result;
 use crate::ops::unary::unary_untracked;
 use crate::tensor::Tensor;
@@ -117,8 +117,24 @@ macro_rules! unary_ops {
     };
 }
 
-/// `g * mask(x)` for a derivative mask `mask` (recorded as a constant).
+/// `g * mask(x)` for a derivative mask `mask` (recorded as a constant). When nothing is
+/// recorded (a first-order backward) on the CPU this is one pass over `g` and `x`; a
+/// recorded product keeps the tensor-op form, whose own rule gives higher orders.
 fn masked(g: &Tensor, x: &Tensor, mask: UnaryOp) -> Result<Tensor> {
+    if !crate::autograd::is_grad_enabled() && g.shape() == x.shape() {
+        let fused = {
+            let (gs, xs) = (g.storage(), x.storage());
+            match (&*gs, &*xs) {
+                (Storage::Cpu(gv), Storage::Cpu(xv)) => {
+                    Some(crate::cpu::elementwise::mul_by_unary(gv, xv, mask))
+                }
+                _ => None,
+            }
+        };
+        if let Some(v) = fused {
+            return Ok(Tensor::make(Storage::Cpu(v), x.shape().clone(), None, false));
+        }
+    }
     g.mul(&unary_untracked(x, mask)?)
 }
 

@@ -46,6 +46,43 @@ pub fn unary(a: &[f32], op: UnaryOp) -> Vec<f32> {
     }
 }
 
+/// The op table's CPU loop for a derivative mask applied to a gradient: `g[i] * f(x[i])`.
+struct MulMapped<'a> {
+    g: &'a [f32],
+    x: &'a [f32],
+}
+
+impl UnaryMap for MulMapped<'_> {
+    type Output = Vec<f32>;
+    fn map<F: Fn(f32) -> f32 + Send + Sync + Copy>(self, f: F) -> Vec<f32> {
+        let mut out = super::buffers::for_overwrite(self.x.len());
+        let run = |((o, g), x): ((&mut [f32], &[f32]), &[f32])| {
+            for ((o, &g), &x) in o.iter_mut().zip(g).zip(x) {
+                *o = g * f(x);
+            }
+        };
+        if self.x.len() >= PAR_MIN {
+            out.par_chunks_mut(PAR_MIN / 4)
+                .zip(self.g.par_chunks(PAR_MIN / 4))
+                .zip(self.x.par_chunks(PAR_MIN / 4))
+                .for_each(run);
+        } else {
+            run(((&mut out, self.g), self.x));
+        }
+        out
+    }
+}
+
+/// `g * mask(x)` elementwise in one pass (the backward rule of ReLU-like ops, whose mask
+/// is otherwise written out and read back by a separate product).
+///
+/// # Panics
+/// If `g` and `x` differ in length.
+pub fn mul_by_unary(g: &[f32], x: &[f32], mask: UnaryOp) -> Vec<f32> {
+    assert_eq!(g.len(), x.len(), "mul_by_unary: g and x lengths differ");
+    mask.map_cpu(MulMapped { g, x })
+}
+
 /// Merges adjacent dimensions that every stride list walks contiguously, so that the
 /// innermost loop is as long as possible. Returns the merged dims and stride lists.
 pub(crate) fn collapse(dims: &[usize], strides: &[Vec<usize>]) -> (Vec<usize>, Vec<Vec<usize>>) {
@@ -194,6 +231,31 @@ impl Rows<'_> {
             out.par_chunks_mut(chunk_len).enumerate().for_each(work);
         } else {
             out.chunks_mut(chunk_len).enumerate().for_each(work);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one-pass masked product equals the mask written out and multiplied, for every
+    /// derivative mask, on a threaded length (not a multiple of the chunk) and a short one.
+    #[test]
+    fn mul_by_unary_matches_mask_then_product() {
+        for n in [5, 3 * PAR_MIN + 7] {
+            let x: Vec<f32> = (0..n).map(|i| ((i * 37) % 101) as f32 / 25.0 - 2.0).collect();
+            let g: Vec<f32> = (0..n).map(|i| ((i * 11) % 23) as f32 - 11.0).collect();
+            for mask in [
+                UnaryOp::Step,
+                UnaryOp::Sign,
+                UnaryOp::LeakyReluGrad(0.2),
+                UnaryOp::ClampMask(-1.0, 0.5),
+            ] {
+                let m = unary(&x, mask);
+                let want: Vec<f32> = g.iter().zip(&m).map(|(g, m)| g * m).collect();
+                assert_eq!(mul_by_unary(&g, &x, mask), want, "{mask:?}, n = {n}");
+            }
         }
     }
 }
