@@ -566,24 +566,29 @@ fn backward_weight<T: Tile>(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mut 
         })
         .collect();
     let co_tiles = g.c_out.div_ceil(T::CO);
-    // dy as [co_tile][pixel][CO], zeros past c_out.
+    // dy as [co_tile][pixel][CO], zeros past c_out: one task per channel tile and image, its
+    // pixels in blocks of 16 so that the block's CO-wide rows stay cached while every
+    // channel writes its column (a whole pass over the batch per channel missed on every
+    // write, 3.3% of a texture step).
     let mut dyp = buffers::for_overwrite(co_tiles * npix * T::CO);
-    dyp.par_chunks_mut(npix * T::CO)
+    dyp.par_chunks_mut(ohw * T::CO)
         .enumerate()
-        .for_each(|(t, dst)| {
+        .for_each(|(j, dst)| {
+            let (t, b) = (j / g.n, j % g.n);
             let cos = T::CO.min(g.c_out - t * T::CO);
-            for c in 0..cos {
-                let co = t * T::CO + c;
-                for b in 0..g.n {
-                    let src = &dy[(b * g.c_out + co) * ohw..][..ohw];
-                    for (p, &v) in src.iter().enumerate() {
-                        dst[(b * ohw + p) * T::CO + c] = v;
+            for p0 in (0..ohw).step_by(16) {
+                let p1 = (p0 + 16).min(ohw);
+                let block = &mut dst[p0 * T::CO..p1 * T::CO];
+                for c in 0..cos {
+                    let src = &dy[(b * g.c_out + t * T::CO + c) * ohw..][p0..p1];
+                    for (px, &v) in block.chunks_exact_mut(T::CO).zip(src) {
+                        px[c] = v;
                     }
                 }
-            }
-            if cos < T::CO {
-                for px in dst.chunks_mut(T::CO) {
-                    px[cos..].fill(0.0);
+                if cos < T::CO {
+                    for px in block.chunks_exact_mut(T::CO) {
+                        px[cos..].fill(0.0);
+                    }
                 }
             }
         });
