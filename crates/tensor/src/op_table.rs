@@ -132,7 +132,12 @@ fn masked(g: &Tensor, x: &Tensor, mask: UnaryOp) -> Result<Tensor> {
             }
         };
         if let Some(v) = fused {
-            return Ok(Tensor::make(Storage::Cpu(v), x.shape().clone(), None, false));
+            return Ok(Tensor::make(
+                Storage::Cpu(v),
+                x.shape().clone(),
+                None,
+                false,
+            ));
         }
     }
     g.mul(&unary_untracked(x, mask)?)

@@ -244,7 +244,9 @@ mod tests {
     #[test]
     fn mul_by_unary_matches_mask_then_product() {
         for n in [5, 3 * PAR_MIN + 7] {
-            let x: Vec<f32> = (0..n).map(|i| ((i * 37) % 101) as f32 / 25.0 - 2.0).collect();
+            let x: Vec<f32> = (0..n)
+                .map(|i| ((i * 37) % 101) as f32 / 25.0 - 2.0)
+                .collect();
             let g: Vec<f32> = (0..n).map(|i| ((i * 11) % 23) as f32 - 11.0).collect();
             for mask in [
                 UnaryOp::Step,
