@@ -6,23 +6,28 @@ use crate::op_table::{binary_row, UnaryMap};
 use crate::shape::Shape;
 use rayon::prelude::*;
 
+/// A pooled output of `n` floats, filled by `fill(start, chunk)` writing
+/// `out[start..start + chunk.len()]`, in parallel chunks when `n` is large.
+fn fill_chunks(n: usize, fill: impl Fn(usize, &mut [f32]) + Sync) -> Vec<f32> {
+    let mut out = super::buffers::for_overwrite(n);
+    if n >= PAR_MIN {
+        out.par_chunks_mut(PAR_MIN / 4)
+            .enumerate()
+            .for_each(|(i, o)| fill(i * (PAR_MIN / 4), o));
+    } else {
+        fill(0, &mut out);
+    }
+    out
+}
+
 /// Applies `f` to every element, in parallel chunks for large inputs. Generic over `f` so
 /// that each op gets its own loop the compiler can vectorise (no per-element op dispatch).
 fn map_unary(a: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
-    let mut out = super::buffers::for_overwrite(a.len());
-    let run = |(o, x): (&mut [f32], &[f32])| {
-        for (o, &x) in o.iter_mut().zip(x) {
+    fill_chunks(a.len(), |s, o| {
+        for (o, &x) in o.iter_mut().zip(&a[s..]) {
             *o = f(x);
         }
-    };
-    if a.len() >= PAR_MIN {
-        out.par_chunks_mut(PAR_MIN / 4)
-            .zip(a.par_chunks(PAR_MIN / 4))
-            .for_each(run);
-    } else {
-        run((&mut out, a));
-    }
-    out
+    })
 }
 
 /// The op table's CPU loop: `map_unary` with one op's scalar function.
@@ -55,21 +60,12 @@ struct MulMapped<'a> {
 impl UnaryMap for MulMapped<'_> {
     type Output = Vec<f32>;
     fn map<F: Fn(f32) -> f32 + Send + Sync + Copy>(self, f: F) -> Vec<f32> {
-        let mut out = super::buffers::for_overwrite(self.x.len());
-        let run = |((o, g), x): ((&mut [f32], &[f32]), &[f32])| {
-            for ((o, &g), &x) in o.iter_mut().zip(g).zip(x) {
+        let (g, x) = (self.g, self.x);
+        fill_chunks(x.len(), |s, o| {
+            for ((o, &g), &x) in o.iter_mut().zip(&g[s..]).zip(&x[s..]) {
                 *o = g * f(x);
             }
-        };
-        if self.x.len() >= PAR_MIN {
-            out.par_chunks_mut(PAR_MIN / 4)
-                .zip(self.g.par_chunks(PAR_MIN / 4))
-                .zip(self.x.par_chunks(PAR_MIN / 4))
-                .for_each(run);
-        } else {
-            run(((&mut out, self.g), self.x));
-        }
-        out
+        })
     }
 }
 
