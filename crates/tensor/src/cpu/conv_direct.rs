@@ -335,12 +335,16 @@ unsafe fn run_tiles<T: Tile>(
         channels,
         pos,
     } = dst;
+    // Callers leave tap-less phases out (their pixels are zeroed apart), so the first
+    // reduction block below writes every accumulator.
+    debug_assert!(!off.is_empty(), "run_tiles: an empty reduction");
     let (k, kb) = (off.len(), reduction_block(T::CO));
     let chunk_px = CHUNK_TILES * T::PX;
     let co_tiles = channels.div_ceil(T::CO);
     // One chunk's accumulators for every channel tile: each block of the reduction is run
-    // by every channel tile while that block's input lines are in L1.
-    let mut acc = vec![0f32; co_tiles * chunk_px * T::CO];
+    // by every channel tile while that block's input lines are in L1. No fill: the first
+    // block overwrites every accumulator the scatter below reads.
+    let mut acc = buffers::for_overwrite(co_tiles * chunk_px * T::CO);
     let mut base = [[0isize; 8]; CHUNK_TILES];
     for c0 in (0..bases.len()).step_by(chunk_px) {
         let px_chunk = chunk_px.min(bases.len() - c0);
@@ -380,6 +384,7 @@ unsafe fn run_tiles<T: Tile>(
             }
         }
     }
+    buffers::recycle(acc);
 }
 
 fn forward<T: Tile>(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
