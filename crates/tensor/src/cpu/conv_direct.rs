@@ -20,6 +20,7 @@
 //! NEON 6 x 16 (24 q registers).
 
 use super::buffers;
+use super::conv_pad::{pad_images, PadSpec, Window};
 use super::gemm::SendPtr;
 use super::isa::{self, Isa};
 use crate::geometry::Conv2dGeometry;
@@ -249,36 +250,6 @@ fn pack_weights(w: &[f32], c_out: usize, k: usize, co: usize) -> Vec<f32> {
     p
 }
 
-/// Zero-padded copies of `n` images of `c` planes `h x w`: `top`/`left` zeros before, the
-/// rest of `hp x wp` after. Every element is written (the buffer comes from the pool
-/// unfilled); hand it back with [`buffers::recycle`].
-fn pad_images(
-    src: &[f32],
-    n: usize,
-    c: usize,
-    (h, w): (usize, usize),
-    (hp, wp): (usize, usize),
-    (top, left): (usize, usize),
-) -> Vec<f32> {
-    let (plane, img) = (hp * wp, c * hp * wp);
-    let mut xp = buffers::for_overwrite(n * img);
-    xp.par_chunks_mut(img)
-        .zip(src.par_chunks(c * h * w))
-        .for_each(|(dst, src)| {
-            for (ci, dplane) in dst.chunks_mut(plane).enumerate() {
-                dplane[..top * wp].fill(0.0);
-                dplane[(top + h) * wp..].fill(0.0);
-                for iy in 0..h {
-                    let row = &mut dplane[(iy + top) * wp..][..wp];
-                    row[..left].fill(0.0);
-                    row[left..left + w].copy_from_slice(&src[(ci * h + iy) * w..][..w]);
-                    row[left + w..].fill(0.0);
-                }
-            }
-        });
-    xp
-}
-
 /// Where a run of tiles stores: channel `c < channels` of pixel `p` goes to
 /// `out + c * stride + pos[p]`.
 struct Dest<'a> {
@@ -392,29 +363,46 @@ fn forward<T: Tile>(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
     assert_eq!(w.len(), g.w_len(), "conv_direct: w length mismatch");
     assert_eq!(y.len(), g.y_len(), "conv_direct: y length mismatch");
     let ((sh, sw), (ph, pw)) = (g.stride, g.padding);
-    let (hp, wpad) = (g.h + 2 * ph, g.w + 2 * pw);
-    let (plane, img) = (hp * wpad, g.c_in * hp * wpad);
+    let wpad = g.w + 2 * pw;
     let k = g.krows();
     let wp = pack_weights(w, g.c_out, k, T::CO);
-    let off = tap_offsets(g, plane, wpad);
-    let xp = pad_images(x, g.n, g.c_in, (g.h, g.w), (hp, wpad), (ph, pw));
     let ohw = g.ohw();
     let bases: Vec<isize> = (0..ohw)
         .map(|p| ((p / g.ow) * sh * wpad + (p % g.ow) * sw) as isize)
         .collect();
     let pos: Vec<usize> = (0..ohw).collect();
+    // Each task pads only the input rows its pixels read (see `conv_pad`), into planes of
+    // the tallest task's rows, so that one tap table serves every task.
+    let reach = (0, g.kh - 1);
     let spans: Vec<(usize, usize)> = task_spans(ohw).collect();
+    let plane_rows = spans
+        .iter()
+        .map(|&(p0, p1)| Window::of(&bases[p0..p1], wpad, reach).rows)
+        .max()
+        .unwrap_or(0);
+    let off = tap_offsets(g, plane_rows * wpad, wpad);
+    let spec = PadSpec {
+        c: g.c_in,
+        h: g.h,
+        w: g.w,
+        top: ph,
+        left: pw,
+        wpad,
+    };
     let yptr = SendPtr(y.as_mut_ptr());
     (0..g.n * spans.len()).into_par_iter().for_each(|task| {
         let (b, (p0, p1)) = (task / spans.len(), spans[task % spans.len()]);
-        // SAFETY: every base + off lies in this image's padded copy (the geometry's output
-        // size keeps the kernel window inside the padded input); the packed weights hold
-        // every channel tile's k * CO floats; tasks write disjoint pixels of disjoint images
-        // of y (checked length).
+        let win = Window::of(&bases[p0..p1], wpad, reach);
+        let xp = win.pad(&x[b * g.c_in * g.h * g.w..], spec, plane_rows);
+        let local: Vec<isize> = win.moved(wpad, &bases[p0..p1]).collect();
+        // SAFETY: every base + off lies in the task's padded window (the geometry's output
+        // size keeps the kernel window inside the padded input, and the window holds every
+        // row the span's taps reach); the packed weights hold every channel tile's k * CO
+        // floats; tasks write disjoint pixels of disjoint images of y (checked length).
         unsafe {
             run_tiles::<T>(
-                xp[b * img..].as_ptr(),
-                &bases[p0..p1],
+                xp.as_ptr(),
+                &local,
                 &off,
                 wp.as_ptr(),
                 Dest {
@@ -425,8 +413,8 @@ fn forward<T: Tile>(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
                 },
             )
         };
+        buffers::recycle(xp);
     });
-    buffers::recycle(xp);
 }
 
 /// One phase of the backward-data pass: the input pixels `(iy, ix)` with
@@ -450,13 +438,9 @@ fn backward_data<T: Tile>(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f
     // dy padded so that every q - t and q - u of every pixel lies inside: q runs up to
     // (h - 1 + ph) / sh and t up to ceil(kh / sh) - 1.
     let (top, left) = (g.kh.div_ceil(sh), g.kw.div_ceil(sw));
-    let (hp, wpad) = (
-        top + g.oh.max((g.h - 1 + ph) / sh + 1),
-        left + g.ow.max((g.w - 1 + pw) / sw + 1),
-    );
-    let (plane, img) = (hp * wpad, g.c_out * hp * wpad);
-    let dyp = pad_images(dy, g.n, g.c_out, (g.oh, g.ow), (hp, wpad), (top, left));
-    let mut phases = Vec::new();
+    let wpad = left + g.ow.max((g.w - 1 + pw) / sw + 1);
+    // The pixels of each phase, its taps (t < ty, u < tx) and its residues (ry, rx).
+    let mut layout = Vec::new();
     let mut untouched = Vec::new();
     for ry in 0..sh {
         for rx in 0..sw {
@@ -486,6 +470,35 @@ fn backward_data<T: Tile>(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f
                 untouched.extend(pos);
                 continue;
             }
+            layout.push((ry, rx, ty, tx, bases, pos));
+        }
+    }
+    // Task s of an image runs span s of every phase: those read about the same rows of dy,
+    // which the task pads once (see `conv_pad`) into planes of the tallest task's rows.
+    let tasks = layout
+        .iter()
+        .map(|l| task_spans(l.4.len()).count())
+        .max()
+        .unwrap_or(0);
+    let window = |s: usize| -> Option<Window> {
+        layout
+            .iter()
+            .filter_map(|(_, _, ty, _, bases, _)| {
+                let (p0, p1) = task_spans(bases.len()).nth(s)?;
+                Some(Window::of(&bases[p0..p1], wpad, (ty - 1, 0)))
+            })
+            .reduce(|a, b| {
+                let r0 = a.r0.min(b.r0);
+                let end = (a.r0 + a.rows).max(b.r0 + b.rows);
+                Window { r0, rows: end - r0 }
+            })
+    };
+    let windows: Vec<Window> = (0..tasks).filter_map(window).collect();
+    let plane_rows = windows.iter().map(|w| w.rows).max().unwrap_or(0);
+    let plane = (plane_rows * wpad) as isize;
+    let phases: Vec<Phase> = layout
+        .into_iter()
+        .map(|(ry, rx, ty, tx, bases, pos)| {
             let k = g.c_out * ty * tx;
             let mut wt = vec![0f32; g.c_in * k];
             let mut off = Vec::with_capacity(k);
@@ -493,7 +506,7 @@ fn backward_data<T: Tile>(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f
                 for t in 0..ty {
                     for u in 0..tx {
                         let kk = (co * ty + t) * tx + u;
-                        off.push(co as isize * plane as isize - (t * wpad + u) as isize);
+                        off.push(co as isize * plane - (t * wpad + u) as isize);
                         let (ki, kj) = (ry + sh * t, rx + sw * u);
                         for ci in 0..g.c_in {
                             wt[ci * k + kk] = w[((co * g.c_in + ci) * g.kh + ki) * g.kw + kj];
@@ -501,45 +514,56 @@ fn backward_data<T: Tile>(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f
                     }
                 }
             }
-            phases.push(Phase {
+            Phase {
                 bases,
                 pos,
                 wp: pack_weights(&wt, g.c_in, k, T::CO),
                 off,
-            });
-        }
-    }
-    let hw = g.h * g.w;
-    // Tasks: (image, phase, pixel span of the phase), the phases of a span side by side: span
-    // s of every phase reads about the same lines of dy, so a thread running them in a row
-    // finds those lines in cache.
-    let mut spans: Vec<(usize, usize, usize)> = phases
-        .iter()
-        .enumerate()
-        .flat_map(|(i, ph)| task_spans(ph.bases.len()).map(move |(p0, p1)| (i, p0, p1)))
+            }
+        })
         .collect();
-    spans.sort_by_key(|&(i, p0, _)| (p0, i));
+    let spec = PadSpec {
+        c: g.c_out,
+        h: g.oh,
+        w: g.ow,
+        top,
+        left,
+        wpad,
+    };
+    let hw = g.h * g.w;
     let dxp = SendPtr(dx.as_mut_ptr());
-    (0..g.n * spans.len()).into_par_iter().for_each(|task| {
-        let (b, (i, p0, p1)) = (task / spans.len(), spans[task % spans.len()]);
-        let ph = &phases[i];
-        // SAFETY: the padding above keeps every base + off inside this image's padded dy;
-        // the packed weights hold every channel tile's k * CO floats; tasks write disjoint
-        // pixels (phases and spans partition them) of disjoint images of dx.
-        unsafe {
-            run_tiles::<T>(
-                dyp[b * img..].as_ptr(),
-                &ph.bases[p0..p1],
-                &ph.off,
-                ph.wp.as_ptr(),
-                Dest {
-                    out: dxp.get().add(b * g.c_in * hw),
-                    stride: hw,
-                    channels: g.c_in,
-                    pos: &ph.pos[p0..p1],
-                },
-            )
-        };
+    (0..g.n * windows.len()).into_par_iter().for_each(|task| {
+        let (b, s) = (task / windows.len(), task % windows.len());
+        let win = windows[s];
+        let src = &dy[b * g.c_out * g.oh * g.ow..];
+        let dyp = win.pad(src, spec, plane_rows);
+        let mut local = Vec::with_capacity(TASK_PIXELS);
+        for ph in &phases {
+            let Some((p0, p1)) = task_spans(ph.bases.len()).nth(s) else {
+                continue;
+            };
+            local.clear();
+            local.extend(win.moved(wpad, &ph.bases[p0..p1]));
+            // SAFETY: the window holds every row of dy this span's taps reach (the padding
+            // keeps every q - t and q - u inside), so every base + off lies in `dyp`; the
+            // packed weights hold every channel tile's k * CO floats; tasks write disjoint
+            // pixels (phases and spans partition them) of disjoint images of dx.
+            unsafe {
+                run_tiles::<T>(
+                    dyp.as_ptr(),
+                    &local,
+                    &ph.off,
+                    ph.wp.as_ptr(),
+                    Dest {
+                        out: dxp.get().add(b * g.c_in * hw),
+                        stride: hw,
+                        channels: g.c_in,
+                        pos: &ph.pos[p0..p1],
+                    },
+                )
+            };
+        }
+        buffers::recycle(dyp);
     });
     if !untouched.is_empty() {
         dx.par_chunks_mut(hw).for_each(|plane| {
@@ -548,7 +572,6 @@ fn backward_data<T: Tile>(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f
             }
         });
     }
-    buffers::recycle(dyp);
 }
 
 /// The weight gradient as the same tile with the tables swapped: a tile's rows are `PX` taps
@@ -564,7 +587,16 @@ fn backward_weight<T: Tile>(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mut 
     let (plane, img) = (hp * wpad, g.c_in * hp * wpad);
     let k = g.krows();
     let off = tap_offsets(g, plane, wpad);
-    let xp = pad_images(x, g.n, g.c_in, (g.h, g.w), (hp, wpad), (ph, pw));
+    let spec = PadSpec {
+        c: g.c_in,
+        h: g.h,
+        w: g.w,
+        top: ph,
+        left: pw,
+        wpad,
+    };
+    // The reduction of every task runs over the whole batch: one padded copy of it.
+    let xp = pad_images(x, g.n, spec, hp);
     let ohw = g.ohw();
     let npix = g.n * ohw;
     let pix: Vec<isize> = (0..npix)

@@ -144,6 +144,10 @@ fn direct_kernel_matches_reference_on_awkward_shapes() {
             // More pixels than one task span, and (for the weight gradient) than one reduction
             // block, across several images.
             (5, 4, 24, (30, 29), (3, 3), (1, 1), (1, 1)),
+            // Task spans that start mid-row (ohw 264, rows of 11), so the padded windows of
+            // the tasks differ in height; backward-data phases of unequal sizes (71 x 23 at
+            // stride 3 x 2), some with one span and some with two.
+            (2, 3, 16, (71, 23), (5, 4), (3, 2), (2, 1)),
         ] {
             let g = Conv2dGeometry::new([n, c_in, h, w], c_out, (kh, kw), s, p).unwrap();
             let x = fill(g.x_len(), 4);

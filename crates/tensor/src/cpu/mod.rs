@@ -12,6 +12,8 @@ pub mod buffers;
 pub mod conv;
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 mod conv_direct;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod conv_pad;
 mod conv_reference;
 mod conv_simd;
 #[cfg(target_arch = "x86_64")]
