@@ -18,6 +18,8 @@ mod conv_reference;
 mod conv_simd;
 #[cfg(target_arch = "x86_64")]
 mod conv_simd_avx2;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod conv_tile;
 pub mod elementwise;
 pub mod gemm;
 #[cfg(target_arch = "x86_64")]
