@@ -203,6 +203,71 @@ device_tests! {
         check_second_order(dev, &[x, w, b, r], |t| bn(t)?.square(), 1e-3, 3e-2, 5e-3, "batch_norm_train (2nd order)");
     }
 
+    fn batchnorm_leaky_pair_fuses_with_the_unfused_values_and_gradients(dev: &Device) {
+        // Sequential runs BatchNorm (training) + LeakyReLU as one op on the CPU; asking for
+        // the BatchNorm's own output runs the two apart. Both give the same values, running
+        // statistics and gradients; the fused op's gradients match finite differences to
+        // second order.
+        let shape = [3, 4, 5, 6];
+        let xv = values(360, 11, -2.0, 3.0);
+        let (wv, bv) = (values(4, 12, 0.5, 1.5), values(4, 13, -0.5, 0.5));
+        let r = t(values(360, 14, -1.0, 1.0), &shape, dev);
+        let stack = |wv: &[f32], bv: &[f32]| {
+            let mut bn = BatchNorm2dConfig::new(4).init(dev).unwrap();
+            bn.weight = t(wv.to_vec(), &[4], dev).requires_grad_();
+            bn.bias = t(bv.to_vec(), &[4], dev).requires_grad_();
+            Sequential::new().push("bn", bn).push("act", LeakyReLU(0.2))
+        };
+        let (fused, apart) = (stack(&wv, &bv), stack(&wv, &bv));
+        let x = t(xv.clone(), &shape, dev).requires_grad_();
+        let zf = fused.forward(&x).unwrap();
+        let (za, _) = apart.forward_tapped(&x, &["bn"]).unwrap();
+        let on_cpu = matches!(dev, Device::Cpu);
+        if on_cpu {
+            assert_eq!(zf.op_name(), Some("batch_norm2d_leaky_relu"));
+        }
+        assert_ne!(za.op_name(), Some("batch_norm2d_leaky_relu"));
+        let zfv = zf.to_vec().unwrap();
+        assert!(zfv.iter().any(|&v| v < 0.0) && zfv.iter().any(|&v| v > 0.0));
+        assert_close32(&zfv, &za.to_vec().unwrap(), 1e-5, 1e-6, "fused output");
+        for buf in ["bn.running_mean", "bn.running_var"] {
+            let get = |s: &Sequential| {
+                let mut out = Vec::new();
+                s.named_buffers("", &mut out);
+                out.into_iter().find(|(n, _)| n == buf).unwrap().1.to_vec().unwrap()
+            };
+            assert_close32(&get(&fused), &get(&apart), 1e-6, 1e-7, buf);
+        }
+        let grads = |s: &Sequential, z: &Tensor| {
+            let g = z.mul(&r).unwrap().sum_all().unwrap().backward().unwrap();
+            let mut params = Vec::new();
+            s.named_parameters("", &mut params);
+            let mut out = vec![g.get(&x).unwrap().to_vec().unwrap()];
+            out.extend(params.iter().map(|(_, p)| g.get(p).unwrap().to_vec().unwrap()));
+            out
+        };
+        for (i, (a, b)) in grads(&fused, &zf).iter().zip(grads(&apart, &za)).enumerate() {
+            assert_close32(a, &b, 1e-4, 1e-5, &format!("fused gradient {i}"));
+        }
+        let through = |t: &[Tensor]| -> vaecam_tensor::Result<Tensor> {
+            let mut bn = BatchNorm2dConfig::new(t[1].numel()).init(t[0].device())?;
+            bn.weight = t[1].clone();
+            bn.bias = t[2].clone();
+            Sequential::new().push("bn", bn).push("act", LeakyReLU(0.2)).forward(&t[0])?.mul(&t[3])
+        };
+        // The second image the negative of the first: every channel's mean is 0 and, with no
+        // shift, every normalised value keeps clear of the activation's kink (where finite
+        // differences break).
+        let half = values_off_zero(3 * 3 * 2, 15, -2.0, 2.0, 0.3);
+        let x2 = ([half.clone(), half.iter().map(|v| -v).collect()].concat(), vec![2, 3, 3, 2]);
+        let w2 = (values(3, 16, 0.5, 1.5), vec![3]);
+        let b2 = (vec![0.0; 3], vec![3]);
+        let r2 = (values(36, 17, -1.0, 1.0), vec![2, 3, 3, 2]);
+        let args = [x2, w2, b2, r2];
+        check_grad(dev, &args, through, 1e-3, 2e-2, 3e-3, "batch_norm + leaky_relu");
+        check_second_order(dev, &args, |t| through(t)?.square(), 1e-3, 3e-2, 5e-3, "batch_norm + leaky_relu (2nd order)");
+    }
+
     fn adam_matches_a_reference_implementation(dev: &Device) {
         let p0 = vec![0.5f32, -1.0, 2.0];
         let p = t(p0.clone(), &[3], dev).requires_grad_();

@@ -5,6 +5,11 @@
 //! and 20 backward, each a separate elementwise op or reduction with its own buffer. Here the
 //! forward pass reads `x` once for the per-channel statistics and once to write `y`; the
 //! backward pass reads `g` and `x` once for both per-channel sums and once more to write `dx`.
+//!
+//! A LeakyReLU after the BatchNorm can run inside these passes (`nn::Sequential` fuses the
+//! pair): the forward pass writes `leaky(y)` instead of `y`, and the backward passes read the
+//! incoming gradient through the activation's mask ([`Mask`]), which saves the activation's
+//! own read and write of the whole tensor in each direction.
 
 use super::buffers;
 use rayon::prelude::*;
@@ -63,8 +68,40 @@ pub fn channel_stats(p: Planes, x: &[f32]) -> (Vec<f32>, Vec<f32>) {
     stats.into_iter().unzip()
 }
 
-/// `y = x * scale[c] + shift[c]` over every plane.
-pub fn scale_shift(p: Planes, x: &[f32], scale: &[f32], shift: &[f32]) -> Vec<f32> {
+/// The gradient of a LeakyReLU fused after the BatchNorm: the gradient with respect to the
+/// BatchNorm's output is `g` where the activation's output `z > 0`, else `slope * g` (for
+/// `slope >= 0`, `z > 0` exactly where the BatchNorm's output is).
+#[derive(Clone, Copy)]
+pub struct Mask<'a> {
+    z: &'a [f32],
+    slope: f32,
+}
+
+impl<'a> Mask<'a> {
+    /// The mask of the activation output `z` with negative slope `slope`.
+    pub fn leaky(z: &'a [f32], slope: f32) -> Self {
+        Mask { z, slope }
+    }
+    /// No activation: `g` through itself with slope 1 (the identity; `g` is read from the
+    /// same lines twice, so it costs no memory traffic).
+    pub fn none(g: &'a [f32]) -> Self {
+        Mask { z: g, slope: 1.0 }
+    }
+}
+
+/// `g` where `z > 0`, else `slope * g`.
+#[inline(always)]
+fn masked(g: f32, z: f32, slope: f32) -> f32 {
+    if z > 0.0 {
+        g
+    } else {
+        g * slope
+    }
+}
+
+/// `y = x * scale[c] + shift[c]` over every plane, then `y` where `y > 0` else `slope * y`
+/// (a fused LeakyReLU; `slope` 1 for none).
+pub fn scale_shift(p: Planes, x: &[f32], scale: &[f32], shift: &[f32], slope: f32) -> Vec<f32> {
     assert_eq!(x.len(), p.n * p.c * p.hw, "batch_norm: x length mismatch");
     let mut y = buffers::for_overwrite(x.len());
     y.par_chunks_mut(p.hw.max(1))
@@ -73,21 +110,30 @@ pub fn scale_shift(p: Planes, x: &[f32], scale: &[f32], shift: &[f32]) -> Vec<f3
         .for_each(|(i, (yp, xp))| {
             let (a, s) = (scale[i % p.c], shift[i % p.c]);
             for (o, &v) in yp.iter_mut().zip(xp) {
-                *o = v * a + s;
+                let y = v * a + s;
+                *o = masked(y, y, slope);
             }
         });
     y
 }
 
-/// Per-channel `sum(g)` and `sum(g * xhat)` with `xhat = (x - mean) * inv_std`, in f64.
+/// Per-channel `sum(g)` and `sum(g * xhat)` with `xhat = (x - mean) * inv_std`, in f64, of
+/// the gradient `g` through `mask`.
 pub fn grad_sums(
     p: Planes,
     x: &[f32],
     g: &[f32],
+    mask: Mask,
     mean: &[f32],
     inv_std: &[f32],
 ) -> (Vec<f32>, Vec<f32>) {
     assert_eq!(x.len(), g.len(), "batch_norm: x and g lengths differ");
+    assert_eq!(
+        mask.z.len(),
+        g.len(),
+        "batch_norm: mask and g lengths differ"
+    );
+    let slope = mask.slope;
     let sums: Vec<(f32, f32)> = (0..p.c)
         .into_par_iter()
         .map(|ch| {
@@ -95,16 +141,23 @@ pub fn grad_sums(
             let (mut sg, mut sgx) = (0f64, 0f64);
             for b in 0..p.n {
                 let (mut a, mut ax) = ([0f64; 8], [0f64; 8]);
-                let (xp, gp) = (p.plane(x, b, ch), p.plane(g, b, ch));
-                let (xc, gc) = (xp.chunks_exact(8), gp.chunks_exact(8));
-                for (&v, &gv) in xc.remainder().iter().zip(gc.remainder()) {
+                let (xp, gp, zp) = (p.plane(x, b, ch), p.plane(g, b, ch), p.plane(mask.z, b, ch));
+                let (xc, gc, zc) = (xp.chunks_exact(8), gp.chunks_exact(8), zp.chunks_exact(8));
+                for ((&v, &gv), &zv) in xc
+                    .remainder()
+                    .iter()
+                    .zip(gc.remainder())
+                    .zip(zc.remainder())
+                {
+                    let gv = masked(gv, zv, slope);
                     sg += gv as f64;
                     sgx += (gv * (v - m)) as f64;
                 }
-                for (x8, g8) in xc.zip(gc) {
+                for ((x8, g8), z8) in xc.zip(gc).zip(zc) {
                     for i in 0..8 {
-                        a[i] += g8[i] as f64;
-                        ax[i] += (g8[i] * (x8[i] - m)) as f64;
+                        let gv = masked(g8[i], z8[i], slope);
+                        a[i] += gv as f64;
+                        ax[i] += (gv * (x8[i] - m)) as f64;
                     }
                 }
                 sg += a.iter().sum::<f64>();
@@ -116,28 +169,36 @@ pub fn grad_sums(
     sums.into_iter().unzip()
 }
 
-/// `dx = weight / std * (g - sum_g / count - xhat * sum_gx / count)` over every plane.
+/// `dx = weight / std * (g - sum_g / count - xhat * sum_gx / count)` over every plane, of
+/// the gradient `g` through `mask`.
+#[allow(clippy::too_many_arguments)]
 pub fn input_grad(
     p: Planes,
     x: &[f32],
     g: &[f32],
+    mask: Mask,
     mean: &[f32],
     inv_std: &[f32],
     weight: &[f32],
     (sum_g, sum_gx): (&[f32], &[f32]),
 ) -> Vec<f32> {
     let count = (p.n * p.hw) as f32;
+    let slope = mask.slope;
     let mut dx = buffers::for_overwrite(x.len());
-    dx.par_chunks_mut(p.hw.max(1))
-        .zip(x.par_chunks(p.hw.max(1)).zip(g.par_chunks(p.hw.max(1))))
+    let hw = p.hw.max(1);
+    dx.par_chunks_mut(hw)
+        .zip(
+            x.par_chunks(hw)
+                .zip(g.par_chunks(hw).zip(mask.z.par_chunks(hw))),
+        )
         .enumerate()
-        .for_each(|(i, (dp, (xp, gp)))| {
+        .for_each(|(i, (dp, (xp, (gp, zp))))| {
             let ch = i % p.c;
             let (m, is) = (mean[ch], inv_std[ch]);
             let scale = is * weight[ch];
             let (mg, mgx) = (sum_g[ch] / count, sum_gx[ch] / count * is);
-            for ((o, &v), &gv) in dp.iter_mut().zip(xp).zip(gp) {
-                *o = scale * (gv - mg - (v - m) * mgx);
+            for (((o, &v), &gv), &zv) in dp.iter_mut().zip(xp).zip(gp).zip(zp) {
+                *o = scale * (masked(gv, zv, slope) - mg - (v - m) * mgx);
             }
         });
     dx
@@ -207,7 +268,7 @@ mod tests {
             close("var", &v32, &var, 1e-4);
             let inv_std: Vec<f64> = var.iter().map(|v| 1.0 / (v + 1e-5).sqrt()).collect();
             let is32: Vec<f32> = inv_std.iter().map(|&v| v as f32).collect();
-            let (sg, sgx) = grad_sums(p, &x, &g, &m32, &is32);
+            let (sg, sgx) = grad_sums(p, &x, &g, Mask::none(&g), &m32, &is32);
             let (mut want_g, mut want_gx) = (vec![0f64; c], vec![0f64; c]);
             for ch in 0..c {
                 for b in 0..n {
@@ -220,7 +281,7 @@ mod tests {
             }
             close("sum g", &sg, &want_g, 1e-5);
             close("sum g xhat", &sgx, &want_gx, 1e-4);
-            let dx = input_grad(p, &x, &g, &m32, &is32, &weight, (&sg, &sgx));
+            let dx = input_grad(p, &x, &g, Mask::none(&g), &m32, &is32, &weight, (&sg, &sgx));
             let mut want_dx = vec![0f64; len];
             for ch in 0..c {
                 for b in 0..n {
@@ -236,11 +297,37 @@ mod tests {
             }
             close("dx", &dx, &want_dx, 2e-3);
             let shift: Vec<f32> = vec![0.5; c];
-            let y = scale_shift(p, &x, &is32, &shift);
+            let y = scale_shift(p, &x, &is32, &shift, 1.0);
             let want_y: Vec<f64> = (0..len)
                 .map(|j| x[j] as f64 * inv_std[(j / hw) % c] + 0.5)
                 .collect();
             close("y", &y, &want_y, 1e-5);
+            // The fused LeakyReLU: z = leaky(y), and the backward kernels read g * mask(z)
+            // exactly as the unfused kernels read that product written out.
+            // (Centred, so that both signs occur.)
+            let slope = 0.2;
+            let centre: Vec<f32> = (0..c).map(|ch| -m32[ch] * is32[ch]).collect();
+            let z = scale_shift(p, &x, &is32, &centre, slope);
+            let leaky = |v: f64| if v > 0.0 { v } else { slope as f64 * v };
+            let want_z: Vec<f64> = (0..len)
+                .map(|j| leaky((x[j] as f64 - mean[(j / hw) % c]) * inv_std[(j / hw) % c]))
+                .collect();
+            close("leaky z", &z, &want_z, 1e-4);
+            assert!(z.iter().any(|&v| v < 0.0) && z.iter().any(|&v| v > 0.0));
+            let gm: Vec<f32> = g
+                .iter()
+                .zip(&z)
+                .map(|(&gv, &zv)| if zv > 0.0 { gv } else { slope * gv })
+                .collect();
+            let mask = Mask::leaky(&z, slope);
+            let fused = grad_sums(p, &x, &g, mask, &m32, &is32);
+            assert_eq!(fused, grad_sums(p, &x, &gm, Mask::none(&gm), &m32, &is32));
+            let sums = (&fused.0[..], &fused.1[..]);
+            assert_eq!(
+                input_grad(p, &x, &g, mask, &m32, &is32, &weight, sums),
+                input_grad(p, &x, &gm, Mask::none(&gm), &m32, &is32, &weight, sums)
+            );
+            assert_ne!(fused, (sg.clone(), sgx.clone()), "the mask changed nothing");
         }
     }
 }

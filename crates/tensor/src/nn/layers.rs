@@ -425,6 +425,11 @@ impl Module for LeakyReLU {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         x.leaky_relu(self.0)
     }
+    fn leaky_slope(&self) -> Option<f32> {
+        // A fused producer reads the mask from the activation's output, which has the sign
+        // of its input only for slopes >= 0.
+        (self.0 >= 0.0 && self.0.is_finite()).then_some(self.0)
+    }
     fn stacked_vjp_refusal(&self) -> Option<String> {
         None
     }

@@ -37,6 +37,19 @@ pub trait Module: Send + Sync {
     }
     /// A short description, e.g. `Conv2d(1->32, k4, s2, p1)`.
     fn describe(&self) -> String;
+    /// `Some(slope)` when this module is a LeakyReLU of that slope: a layer before it may
+    /// then apply it in its own output pass ([`Module::forward_then_leaky`]).
+    fn leaky_slope(&self) -> Option<f32> {
+        None
+    }
+    /// This module followed by a LeakyReLU of `slope`, as one op that saves the activation's
+    /// passes over memory, or `Ok(None)` where this module has no such path now (the caller
+    /// then runs the two apart). [`Sequential`] fuses such pairs unless the first one's output
+    /// is asked for by name.
+    fn forward_then_leaky(&self, x: &Tensor, slope: f32) -> Result<Option<Tensor>> {
+        let _ = (x, slope);
+        Ok(None)
+    }
     /// Why [`Module::stacked_vjp`] cannot run on this module now, or None when it can. The
     /// default: no rule. A module whose output mixes the batch must refuse.
     fn stacked_vjp_refusal(&self) -> Option<String> {

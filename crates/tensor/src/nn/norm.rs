@@ -2,6 +2,7 @@
 
 use super::{join, Module, StackedCotangent};
 use crate::autograd::{is_grad_enabled, no_grad};
+use crate::backend::Storage;
 use crate::device::Device;
 use crate::error::{shape_err, Error, Result};
 use crate::tensor::Tensor;
@@ -97,30 +98,12 @@ impl BatchNorm2d {
     }
 }
 
-impl Module for BatchNorm2d {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+impl BatchNorm2d {
+    /// Training mode: batch statistics (and the running statistics updated), with a
+    /// LeakyReLU of slope `act` applied in the same pass when asked.
+    fn forward_train(&self, x: &Tensor, act: Option<f32>) -> Result<Tensor> {
         let c = self.weight.numel();
-        if x.rank() != 4 || x.dims()[1] != c {
-            return shape_err(
-                "batch_norm2d",
-                format!(
-                    "input {} for {c} channels (expected [N, {c}, H, W])",
-                    x.shape()
-                ),
-            );
-        }
-        let ch = |t: &Tensor| t.reshape(vec![1, c, 1, 1]);
-        if !self.is_training() {
-            let inv_std = ch(&self.running_var)?
-                .add_scalar(self.eps)?
-                .sqrt()?
-                .recip()?;
-            return x
-                .sub(&ch(&self.running_mean)?)?
-                .mul(&inv_std.mul(&ch(&self.weight)?)?)?
-                .add(&ch(&self.bias)?);
-        }
-        let (y, mean, var) = batch_norm_train(x, &self.weight, &self.bias, self.eps)?;
+        let (y, mean, var) = batch_norm_train_act(x, &self.weight, &self.bias, self.eps, act)?;
         let count = x.numel() / c;
         no_grad(|| -> Result<()> {
             let m = self.momentum;
@@ -137,6 +120,46 @@ impl Module for BatchNorm2d {
             self.running_var.assign(&rv)
         })?;
         Ok(y)
+    }
+
+    fn check_input(&self, x: &Tensor) -> Result<()> {
+        let c = self.weight.numel();
+        if x.rank() != 4 || x.dims()[1] != c {
+            return shape_err(
+                "batch_norm2d",
+                format!(
+                    "input {} for {c} channels (expected [N, {c}, H, W])",
+                    x.shape()
+                ),
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Module for BatchNorm2d {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.check_input(x)?;
+        if self.is_training() {
+            return self.forward_train(x, None);
+        }
+        let c = self.weight.numel();
+        let ch = |t: &Tensor| t.reshape(vec![1, c, 1, 1]);
+        let inv_std = ch(&self.running_var)?
+            .add_scalar(self.eps)?
+            .sqrt()?
+            .recip()?;
+        x.sub(&ch(&self.running_mean)?)?
+            .mul(&inv_std.mul(&ch(&self.weight)?)?)?
+            .add(&ch(&self.bias)?)
+    }
+    fn forward_then_leaky(&self, x: &Tensor, slope: f32) -> Result<Option<Tensor>> {
+        // Fused only where it saves passes: the training-mode CPU kernels.
+        if !self.is_training() || !matches!(&*x.storage(), Storage::Cpu(_)) {
+            return Ok(None);
+        }
+        self.check_input(x)?;
+        self.forward_train(x, Some(slope)).map(Some)
     }
     fn named_parameters(&self, prefix: &str, out: &mut Vec<(String, Tensor)>) {
         out.push((join(prefix, "weight"), self.weight.clone()));
@@ -204,6 +227,28 @@ pub fn batch_norm_train(
     bias: &Tensor,
     eps: f32,
 ) -> Result<(Tensor, Tensor, Tensor)> {
+    batch_norm_train_act(x, weight, bias, eps, None)
+}
+
+/// [`batch_norm_train`] followed by `leaky_relu(slope)` when `act` is `Some(slope)` (with
+/// `slope >= 0`), as one recorded op: the activation's gradient mask is read from the output `z`
+/// (`z > 0` exactly where the BatchNorm's output is), and on the CPU both directions run
+/// inside the BatchNorm kernels' passes. The mask's own derivative is zero almost everywhere,
+/// so treating it as a constant keeps every order of gradient exact.
+fn batch_norm_train_act(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    eps: f32,
+    act: Option<f32>,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    if let Some(slope) = act {
+        if !(slope >= 0.0 && slope.is_finite()) {
+            return Err(Error::InvalidArgument(format!(
+                "batch_norm2d: a fused LeakyReLU needs a slope >= 0 (got {slope})"
+            )));
+        }
+    }
     let c = weight.numel();
     if x.rank() != 4 || x.dims()[1] != c || bias.numel() != c {
         return shape_err(
@@ -228,11 +273,15 @@ pub fn batch_norm_train(
         let xhat = centered.mul(&inv_std)?;
         Ok((xhat, inv_std, mean.reshape(vec![c])?, var.reshape(vec![c])?))
     };
-    let (y, inv_std, mean, var) = match fused::forward(x, weight, bias, eps)? {
+    let (y, inv_std, mean, var) = match fused::forward(x, weight, bias, eps, act)? {
         Some(done) => done,
         None => no_grad(|| -> Result<(Tensor, Tensor, Tensor, Tensor)> {
             let (xhat, inv_std, mean, var) = stats(x)?;
             let y = xhat.mul(&ch(weight)?)?.add(&ch(bias)?)?;
+            let y = match act {
+                Some(slope) => y.leaky_relu(slope)?,
+                None => y,
+            };
             Ok((y, inv_std, mean, var))
         })?,
     };
@@ -240,12 +289,17 @@ pub fn batch_norm_train(
     let saved_mean = mean.clone();
     let out = Tensor::recorded_as(
         &y,
-        "batch_norm2d",
+        if act.is_some() {
+            "batch_norm2d_leaky_relu"
+        } else {
+            "batch_norm2d"
+        },
         &[x, weight, bias],
-        move |g, _out, inp, needs| {
+        move |g, out, inp, needs| {
             let (x, weight) = (&inp[0], &inp[1]);
+            let mask = act.map(|slope| (out, slope));
             if !is_grad_enabled() {
-                if let Some(grads) = fused::backward(g, x, &saved_mean, &inv_std, weight)? {
+                if let Some(grads) = fused::backward(g, mask, x, &saved_mean, &inv_std, weight)? {
                     let [dx, dw, db] = grads;
                     return Ok(vec![
                         needs[0].then_some(dx),
@@ -254,6 +308,15 @@ pub fn batch_norm_train(
                     ]);
                 }
             }
+            // The gradient with respect to the BatchNorm's output.
+            let masked;
+            let g = match mask {
+                Some((z, slope)) => {
+                    masked = g.mul(&z.leaky_relu_grad(slope)?)?;
+                    &masked
+                }
+                None => g,
+            };
             let (xhat, inv_std) = if is_grad_enabled() {
                 let (xhat, inv_std, _, _) = stats(x)?;
                 (xhat, inv_std)
@@ -319,6 +382,7 @@ mod fused {
         weight: &Tensor,
         bias: &Tensor,
         eps: f32,
+        act: Option<f32>,
     ) -> Result<Option<(Tensor, Tensor, Tensor, Tensor)>> {
         if x.numel() == 0 {
             // An empty batch: the composite formula gives its NaN statistics.
@@ -333,7 +397,7 @@ mod fused {
         let inv_std: Vec<f32> = var.iter().map(|&v| 1.0 / (v + eps).sqrt()).collect();
         let scale: Vec<f32> = inv_std.iter().zip(wv).map(|(i, w)| i * w).collect();
         let shift: Vec<f32> = (0..p.c).map(|c| bv[c] - mean[c] * scale[c]).collect();
-        let y = like(x, k::scale_shift(p, xv, &scale, &shift))?;
+        let y = like(x, k::scale_shift(p, xv, &scale, &shift, act.unwrap_or(1.0)))?;
         let inv_std = vector(x, inv_std)?.reshape(vec![1, p.c, 1, 1])?;
         Ok(Some((y, inv_std, vector(x, mean)?, vector(x, var)?)))
     }
@@ -341,6 +405,7 @@ mod fused {
     /// `[dx, dweight, dbias]`, or `None` off the CPU.
     pub(super) fn backward(
         g: &Tensor,
+        mask: Option<(&Tensor, f32)>,
         x: &Tensor,
         mean: &Tensor,
         inv_std: &Tensor,
@@ -366,9 +431,19 @@ mod fused {
         else {
             return Ok(None);
         };
+        let zs = mask.map(|(z, _)| z.storage());
+        let m = match (&zs, mask) {
+            (Some(zs), Some((_, slope))) => {
+                let Storage::Cpu(zv) = &**zs else {
+                    return Ok(None);
+                };
+                k::Mask::leaky(zv, slope)
+            }
+            _ => k::Mask::none(gv),
+        };
         let p = planes(x);
-        let (sum_g, sum_gx) = k::grad_sums(p, xv, gv, mv, iv);
-        let dx = k::input_grad(p, xv, gv, mv, iv, wv, (&sum_g, &sum_gx));
+        let (sum_g, sum_gx) = k::grad_sums(p, xv, gv, m, mv, iv);
+        let dx = k::input_grad(p, xv, gv, m, mv, iv, wv, (&sum_g, &sum_gx));
         Ok(Some([like(x, dx)?, vector(x, sum_gx)?, vector(x, sum_g)?]))
     }
 }

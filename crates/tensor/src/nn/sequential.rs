@@ -66,15 +66,18 @@ impl Sequential {
     pub fn forward_tapped(&self, x: &Tensor, taps: &[&str]) -> Result<(Tensor, Vec<Tensor>)> {
         self.check_names(taps)?;
         let mut found: Vec<Option<Tensor>> = vec![None; taps.len()];
-        let mut h = x.clone();
-        for (name, layer) in &self.layers {
-            h = layer.forward(&h)?;
-            for (slot, t) in found.iter_mut().zip(taps) {
-                if name == t {
-                    *slot = Some(h.clone());
+        let h = run_layers(
+            &self.layers,
+            x,
+            |name| taps.contains(&name),
+            |name, h| {
+                for (slot, t) in found.iter_mut().zip(taps) {
+                    if name == *t {
+                        *slot = Some(h.clone());
+                    }
                 }
-            }
-        }
+            },
+        )?;
         Ok((
             h,
             found
@@ -96,11 +99,7 @@ impl Sequential {
             .position(|(n, _)| n == name)
             .expect("checked above")
             + 1;
-        let mut h = h.clone();
-        for (_, layer) in &self.layers[start..] {
-            h = layer.forward(&h)?;
-        }
-        Ok(h)
+        run_layers(&self.layers[start..], h, |_| false, |_, _| {})
     }
 
     /// Runs the stack and returns every layer's output, in order (the last is the stack's
@@ -201,13 +200,40 @@ impl Sequential {
     }
 }
 
+/// Runs `layers` on `x`, handing each layer's output to `seen` with the layer's name. A
+/// layer followed by a LeakyReLU runs the pair as one op where it can
+/// ([`Module::forward_then_leaky`]) unless `wanted` asks for its own output; `seen` then gets
+/// the activation's output only.
+fn run_layers(
+    layers: &[(String, Box<dyn Module>)],
+    x: &Tensor,
+    wanted: impl Fn(&str) -> bool,
+    mut seen: impl FnMut(&str, &Tensor),
+) -> Result<Tensor> {
+    let mut h = x.clone();
+    let mut i = 0;
+    while i < layers.len() {
+        let (name, layer) = &layers[i];
+        if let Some((next_name, next)) = layers.get(i + 1) {
+            if let (Some(slope), false) = (next.leaky_slope(), wanted(name)) {
+                if let Some(z) = layer.forward_then_leaky(&h, slope)? {
+                    seen(next_name, &z);
+                    h = z;
+                    i += 2;
+                    continue;
+                }
+            }
+        }
+        h = layer.forward(&h)?;
+        seen(name, &h);
+        i += 1;
+    }
+    Ok(h)
+}
+
 impl Module for Sequential {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let mut h = x.clone();
-        for (_, layer) in &self.layers {
-            h = layer.forward(&h)?;
-        }
-        Ok(h)
+        run_layers(&self.layers, x, |_| false, |_, _| {})
     }
     fn named_parameters(&self, prefix: &str, out: &mut Vec<(String, Tensor)>) {
         for (n, l) in &self.layers {
