@@ -42,24 +42,9 @@ pub fn channel_stats(p: Planes, x: &[f32]) -> (Vec<f32>, Vec<f32>) {
             let shift = p.plane(x, 0, ch).first().copied().unwrap_or(0.0) as f64;
             let (mut s, mut s2) = (0f64, 0f64);
             for b in 0..p.n {
-                // Eight lanes of partial sums so the loop vectorises.
-                let (mut a, mut a2) = ([0f64; 8], [0f64; 8]);
-                let plane = p.plane(x, b, ch);
-                let chunks = plane.chunks_exact(8);
-                for &v in chunks.remainder() {
-                    let d = v as f64 - shift;
-                    s += d;
-                    s2 += d * d;
-                }
-                for c8 in chunks {
-                    for i in 0..8 {
-                        let d = c8[i] as f64 - shift;
-                        a[i] += d;
-                        a2[i] += d * d;
-                    }
-                }
-                s += a.iter().sum::<f64>();
-                s2 += a2.iter().sum::<f64>();
+                let (d, d2) = plane_stats(p.plane(x, b, ch), shift);
+                s += d;
+                s2 += d2;
             }
             let m = s / count;
             ((shift + m) as f32, (s2 / count - m * m).max(0.0) as f32)
@@ -89,7 +74,8 @@ impl<'a> Mask<'a> {
     }
 }
 
-/// `g` where `z > 0`, else `slope * g`.
+/// `g` where `z > 0`, else `slope * g` (used only in loops simple enough to vectorise, where
+/// this is a blend; in a scalar loop it is a branch that mispredicts on half the signs).
 #[inline(always)]
 fn masked(g: f32, z: f32, slope: f32) -> f32 {
     if z > 0.0 {
@@ -108,11 +94,7 @@ pub fn scale_shift(p: Planes, x: &[f32], scale: &[f32], shift: &[f32], slope: f3
         .zip(x.par_chunks(p.hw.max(1)))
         .enumerate()
         .for_each(|(i, (yp, xp))| {
-            let (a, s) = (scale[i % p.c], shift[i % p.c]);
-            for (o, &v) in yp.iter_mut().zip(xp) {
-                let y = v * a + s;
-                *o = masked(y, y, slope);
-            }
+            plane_scale_shift(yp, xp, scale[i % p.c], shift[i % p.c], slope);
         });
     y
 }
@@ -140,28 +122,10 @@ pub fn grad_sums(
             let m = mean[ch];
             let (mut sg, mut sgx) = (0f64, 0f64);
             for b in 0..p.n {
-                let (mut a, mut ax) = ([0f64; 8], [0f64; 8]);
                 let (xp, gp, zp) = (p.plane(x, b, ch), p.plane(g, b, ch), p.plane(mask.z, b, ch));
-                let (xc, gc, zc) = (xp.chunks_exact(8), gp.chunks_exact(8), zp.chunks_exact(8));
-                for ((&v, &gv), &zv) in xc
-                    .remainder()
-                    .iter()
-                    .zip(gc.remainder())
-                    .zip(zc.remainder())
-                {
-                    let gv = masked(gv, zv, slope);
-                    sg += gv as f64;
-                    sgx += (gv * (v - m)) as f64;
-                }
-                for ((x8, g8), z8) in xc.zip(gc).zip(zc) {
-                    for i in 0..8 {
-                        let gv = masked(g8[i], z8[i], slope);
-                        a[i] += gv as f64;
-                        ax[i] += (gv * (x8[i] - m)) as f64;
-                    }
-                }
-                sg += a.iter().sum::<f64>();
-                sgx += ax.iter().sum::<f64>();
+                let (dg, dgx) = plane_grad_sums(xp, gp, zp, m, slope);
+                sg += dg;
+                sgx += dgx;
             }
             (sg as f32, (sgx * inv_std[ch] as f64) as f32)
         })
@@ -197,11 +161,112 @@ pub fn input_grad(
             let (m, is) = (mean[ch], inv_std[ch]);
             let scale = is * weight[ch];
             let (mg, mgx) = (sum_g[ch] / count, sum_gx[ch] / count * is);
-            for (((o, &v), &gv), &zv) in dp.iter_mut().zip(xp).zip(gp).zip(zp) {
-                *o = scale * (masked(gv, zv, slope) - mg - (v - m) * mgx);
-            }
+            plane_input_grad(dp, (xp, gp, zp), m, scale, (mg, mgx), slope);
         });
     dx
+}
+
+/// Each plane kernel below as a plain function (the portable path) and, on x86-64 machines
+/// with AVX2 + FMA, the same body compiled for them: the crate is built for baseline x86-64,
+/// where these loops ran as 2-wide SSE2 f64 (and the f32 mask as scalar code). The sums keep
+/// their eight explicit lanes, so both builds round alike.
+macro_rules! plane_kernels {
+    ($(
+        $(#[$doc:meta])*
+        fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block
+    )*) => {$(
+        $(#[$doc])*
+        #[inline]
+        fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $(-> $ret)? $body
+            #[cfg(target_arch = "x86_64")]
+            if super::isa::active() >= super::isa::Isa::Avx2 {
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn wide($($arg: $ty),*) $(-> $ret)? {
+                    body($($arg),*)
+                }
+                // SAFETY: the active path has AVX2 and FMA.
+                return unsafe { wide($($arg),*) };
+            }
+            body($($arg),*)
+        }
+    )*};
+}
+
+plane_kernels! {
+    /// Sum and sum of squares of `plane - shift`, in f64 (eight lanes of partial sums).
+    fn plane_stats(plane: &[f32], shift: f64) -> (f64, f64) {
+        let (mut s, mut s2) = (0f64, 0f64);
+        let (mut a, mut a2) = ([0f64; 8], [0f64; 8]);
+        let chunks = plane.chunks_exact(8);
+        for &v in chunks.remainder() {
+            let d = v as f64 - shift;
+            s += d;
+            s2 += d * d;
+        }
+        for c8 in chunks {
+            for i in 0..8 {
+                let d = c8[i] as f64 - shift;
+                a[i] += d;
+                a2[i] += d * d;
+            }
+        }
+        (s + a.iter().sum::<f64>(), s2 + a2.iter().sum::<f64>())
+    }
+
+    /// `yp = leaky(xp * a + s)` (slope 1: no activation).
+    fn plane_scale_shift(yp: &mut [f32], xp: &[f32], a: f32, s: f32, slope: f32) {
+        for (o, &v) in yp.iter_mut().zip(xp) {
+            let y = v * a + s;
+            *o = masked(y, y, slope);
+        }
+    }
+
+    /// Sums of `g'` and `g' * (x - m)` with `g' = masked(g, z, slope)`, in f64. `g'` is
+    /// formed a block at a time in a buffer that stays in L1: with the mask inside the f64
+    /// loop, LLVM kept that loop scalar and branched on every sign of `z` (this kernel alone
+    /// took 13% of a texture VAE step).
+    fn plane_grad_sums(xp: &[f32], gp: &[f32], zp: &[f32], m: f32, slope: f32) -> (f64, f64) {
+        const BLOCK: usize = 256;
+        let (mut sg, mut sgx) = (0f64, 0f64);
+        let (mut a, mut ax) = ([0f64; 8], [0f64; 8]);
+        let mut buf = [0f32; BLOCK];
+        for ((xb, gb), zb) in xp.chunks(BLOCK).zip(gp.chunks(BLOCK)).zip(zp.chunks(BLOCK)) {
+            let gm = &mut buf[..gb.len()];
+            for ((o, &gv), &zv) in gm.iter_mut().zip(gb).zip(zb) {
+                *o = masked(gv, zv, slope);
+            }
+            // Every block but the last is a whole number of 8-lane rows.
+            let (xc, gc) = (xb.chunks_exact(8), gm.chunks_exact(8));
+            for (&v, &gv) in xc.remainder().iter().zip(gc.remainder()) {
+                sg += gv as f64;
+                sgx += (gv * (v - m)) as f64;
+            }
+            for (x8, g8) in xc.zip(gc) {
+                for i in 0..8 {
+                    a[i] += g8[i] as f64;
+                    ax[i] += (g8[i] * (x8[i] - m)) as f64;
+                }
+            }
+        }
+        (sg + a.iter().sum::<f64>(), sgx + ax.iter().sum::<f64>())
+    }
+
+    /// `dp = scale * (g' - mg - (x - m) * mgx)` with `g' = masked(g, z, slope)`.
+    fn plane_input_grad(
+        dp: &mut [f32],
+        planes: (&[f32], &[f32], &[f32]),
+        m: f32,
+        scale: f32,
+        means: (f32, f32),
+        slope: f32,
+    ) {
+        let ((xp, gp, zp), (mg, mgx)) = (planes, means);
+        for (((o, &v), &gv), &zv) in dp.iter_mut().zip(xp).zip(gp).zip(zp) {
+            *o = scale * (masked(gv, zv, slope) - mg - (v - m) * mgx);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -235,6 +300,13 @@ mod tests {
     /// E[x^2] - E[x]^2 without the shift would lose the variance).
     #[test]
     fn kernels_match_f64_formulas() {
+        // On every ISA path this CPU has (the plane kernels take the AVX2 build above it).
+        for isa in crate::cpu::isa::available() {
+            crate::cpu::isa::with_isa(isa, kernels_match_f64_formulas_on_active_path).unwrap();
+        }
+    }
+
+    fn kernels_match_f64_formulas_on_active_path() {
         for (n, c, hw, offset) in [
             (3, 5, 21, 0.0),
             (4, 3, 1, 2.0),
