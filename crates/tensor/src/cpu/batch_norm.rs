@@ -36,21 +36,55 @@ impl Planes {
 pub fn channel_stats(p: Planes, x: &[f32]) -> (Vec<f32>, Vec<f32>) {
     assert_eq!(x.len(), p.n * p.c * p.hw, "batch_norm: x length mismatch");
     let count = (p.n * p.hw) as f64;
-    let stats: Vec<(f32, f32)> = (0..p.c)
-        .into_par_iter()
+    let shift: Vec<f64> = (0..p.c)
+        .map(|ch| p.plane(x, 0, ch).first().copied().unwrap_or(0.0) as f64)
+        .collect();
+    let (s, s2) = per_channel_sums(p, |b, ch| plane_stats(p.plane(x, b, ch), shift[ch]));
+    (0..p.c)
         .map(|ch| {
-            let shift = p.plane(x, 0, ch).first().copied().unwrap_or(0.0) as f64;
-            let (mut s, mut s2) = (0f64, 0f64);
-            for b in 0..p.n {
-                let (d, d2) = plane_stats(p.plane(x, b, ch), shift);
-                s += d;
-                s2 += d2;
+            let m = s[ch] / count;
+            (
+                (shift[ch] + m) as f32,
+                (s2[ch] / count - m * m).max(0.0) as f32,
+            )
+        })
+        .unzip()
+}
+
+/// Groups of images the per-channel reductions split the batch into (a fixed number, so the
+/// sums round the same on every machine).
+const SUM_GROUPS: usize = 16;
+
+/// Per-channel sums of `f(image, channel)` over the batch, in f64. Each task reads a group of
+/// whole images in memory order, every channel in turn; a task per channel strided across
+/// the batch instead, one plane at a time, and on small planes (8 x 8 for 256 channels)
+/// waited on memory at every plane.
+fn per_channel_sums(
+    p: Planes,
+    f: impl Fn(usize, usize) -> (f64, f64) + Sync,
+) -> (Vec<f64>, Vec<f64>) {
+    let per = p.n.div_ceil(SUM_GROUPS).max(1);
+    let partial: Vec<Vec<(f64, f64)>> = (0..p.n.div_ceil(per))
+        .into_par_iter()
+        .map(|grp| {
+            let mut acc = vec![(0f64, 0f64); p.c];
+            for b in grp * per..((grp + 1) * per).min(p.n) {
+                for (ch, a) in acc.iter_mut().enumerate() {
+                    let (u, v) = f(b, ch);
+                    a.0 += u;
+                    a.1 += v;
+                }
             }
-            let m = s / count;
-            ((shift + m) as f32, (s2 / count - m * m).max(0.0) as f32)
+            acc
         })
         .collect();
-    stats.into_iter().unzip()
+    (0..p.c)
+        .map(|ch| {
+            partial
+                .iter()
+                .fold((0f64, 0f64), |(u, v), q| (u + q[ch].0, v + q[ch].1))
+        })
+        .unzip()
 }
 
 /// The gradient of a LeakyReLU fused after the BatchNorm: the gradient with respect to the
@@ -116,21 +150,13 @@ pub fn grad_sums(
         "batch_norm: mask and g lengths differ"
     );
     let slope = mask.slope;
-    let sums: Vec<(f32, f32)> = (0..p.c)
-        .into_par_iter()
-        .map(|ch| {
-            let m = mean[ch];
-            let (mut sg, mut sgx) = (0f64, 0f64);
-            for b in 0..p.n {
-                let (xp, gp, zp) = (p.plane(x, b, ch), p.plane(g, b, ch), p.plane(mask.z, b, ch));
-                let (dg, dgx) = plane_grad_sums(xp, gp, zp, m, slope);
-                sg += dg;
-                sgx += dgx;
-            }
-            (sg as f32, (sgx * inv_std[ch] as f64) as f32)
-        })
-        .collect();
-    sums.into_iter().unzip()
+    let (sg, sgx) = per_channel_sums(p, |b, ch| {
+        let (xp, gp, zp) = (p.plane(x, b, ch), p.plane(g, b, ch), p.plane(mask.z, b, ch));
+        plane_grad_sums(xp, gp, zp, mean[ch], slope)
+    });
+    (0..p.c)
+        .map(|ch| (sg[ch] as f32, (sgx[ch] * inv_std[ch] as f64) as f32))
+        .unzip()
 }
 
 /// `dx = weight / std * (g - sum_g / count - xhat * sum_gx / count)` over every plane, of
