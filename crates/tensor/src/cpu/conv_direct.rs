@@ -260,8 +260,9 @@ fn forward<T: Tile>(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
     assert_eq!(x.len(), g.x_len(), "conv_direct: x length mismatch");
     assert_eq!(w.len(), g.w_len(), "conv_direct: w length mismatch");
     assert_eq!(y.len(), g.y_len(), "conv_direct: y length mismatch");
-    let ((sh, sw), (ph, pw)) = (g.stride, g.padding);
-    let wpad = g.w + 2 * pw;
+    let (sh, sw) = g.stride;
+    let spec = PadSpec::conv_input(g);
+    let wpad = spec.wpad;
     let k = g.krows();
     let wp = pack_weights(w, g.c_out, k, T::CO);
     let ohw = g.ohw();
@@ -279,14 +280,6 @@ fn forward<T: Tile>(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
         .max()
         .unwrap_or(0);
     let off = tap_offsets(g, plane_rows * wpad, wpad);
-    let spec = PadSpec {
-        c: g.c_in,
-        h: g.h,
-        w: g.w,
-        top: ph,
-        left: pw,
-        wpad,
-    };
     let yptr = SendPtr(y.as_mut_ptr());
     (0..g.n * spans.len()).into_par_iter().for_each(|task| {
         let (b, (p0, p1)) = (task / spans.len(), spans[task % spans.len()]);
@@ -485,14 +478,7 @@ fn backward_weight<T: Tile>(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mut 
     let (plane, img) = (hp * wpad, g.c_in * hp * wpad);
     let k = g.krows();
     let off = tap_offsets(g, plane, wpad);
-    let spec = PadSpec {
-        c: g.c_in,
-        h: g.h,
-        w: g.w,
-        top: ph,
-        left: pw,
-        wpad,
-    };
+    let spec = PadSpec::conv_input(g);
     // The reduction of every task runs over the whole batch: one padded copy of it.
     let xp = pad_images(x, g.n, spec, hp);
     let ohw = g.ohw();

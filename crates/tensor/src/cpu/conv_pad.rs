@@ -30,6 +30,19 @@ pub(super) struct PadSpec {
 }
 
 impl PadSpec {
+    /// The input `x` of the convolution `g`, padded by its padding on every side.
+    pub fn conv_input(g: &crate::geometry::Conv2dGeometry) -> Self {
+        let (ph, pw) = g.padding;
+        PadSpec {
+            c: g.c_in,
+            h: g.h,
+            w: g.w,
+            top: ph,
+            left: pw,
+            wpad: g.w + 2 * pw,
+        }
+    }
+
     /// Writes padded rows `[r0, r0 + rows)` of every plane of `src` (one image) into `dst`,
     /// plane `ci` starting at `ci * plane_rows * wpad` (rows past `rows` are left as they were).
     fn fill(&self, src: &[f32], r0: usize, rows: usize, plane_rows: usize, dst: &mut [f32]) {

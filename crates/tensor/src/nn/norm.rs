@@ -122,6 +122,17 @@ impl BatchNorm2d {
         Ok(y)
     }
 
+    /// `1 / sqrt(running_var + eps)` as `[1, C, 1, 1]`: evaluation mode's factor, one
+    /// computation for the forward pass and the stacked rule (so the two agree bit for bit).
+    fn eval_inv_std(&self) -> Result<Tensor> {
+        let c = self.weight.numel();
+        self.running_var
+            .reshape(vec![1, c, 1, 1])?
+            .add_scalar(self.eps)?
+            .sqrt()?
+            .recip()
+    }
+
     fn check_input(&self, x: &Tensor) -> Result<()> {
         let c = self.weight.numel();
         if x.rank() != 4 || x.dims()[1] != c {
@@ -145,10 +156,7 @@ impl Module for BatchNorm2d {
         }
         let c = self.weight.numel();
         let ch = |t: &Tensor| t.reshape(vec![1, c, 1, 1]);
-        let inv_std = ch(&self.running_var)?
-            .add_scalar(self.eps)?
-            .sqrt()?
-            .recip()?;
+        let inv_std = self.eval_inv_std()?;
         x.sub(&ch(&self.running_mean)?)?
             .mul(&inv_std.mul(&ch(&self.weight)?)?)?
             .add(&ch(&self.bias)?)
@@ -196,12 +204,8 @@ impl Module for BatchNorm2d {
         // Evaluation mode is y = (x - mean) * s + b with s = weight / sqrt(var + eps): the
         // same product as the forward's, so the factor is bit-identical to the tape's.
         let c = self.weight.numel();
-        let ch = |t: &Tensor| t.reshape(vec![1, c, 1, 1]);
-        let inv_std = ch(&self.running_var)?
-            .add_scalar(self.eps)?
-            .sqrt()?
-            .recip()?;
-        let scale = inv_std.mul(&ch(&self.weight)?)?;
+        let inv_std = self.eval_inv_std()?;
+        let scale = inv_std.mul(&self.weight.reshape(vec![1, c, 1, 1])?)?;
         cot.map(|g| g.mul(&scale))
     }
     fn describe(&self) -> String {
