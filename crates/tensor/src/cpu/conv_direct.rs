@@ -157,6 +157,10 @@ const fn reduction_block(co: usize) -> usize {
 /// Tiles per chunk: each reduction block is read by this many tiles before the next block.
 const CHUNK_TILES: usize = 8;
 
+/// Shortest mean run of consecutive pixels worth the ISA's transposed store: a gather per
+/// value loses to plain scalar moves.
+const MIN_STORE_RUN: usize = 8;
+
 /// Pixels per parallel task (a whole number of chunks). A task runs every channel tile over
 /// its pixels, so the input lines they read are fetched once into L2 and reused by all the
 /// channel tiles; when a task was one channel tile over a whole image, an image larger than
@@ -230,16 +234,27 @@ unsafe fn run_tiles<T: Tile>(
             }
         }
         let run = &pos[c0..c0 + px_chunk];
-        if run.windows(2).all(|p| p[1] == p[0] + 1) {
-            // Consecutive pixels (every forward chunk): the ISA's transposed store.
-            for (t, co0) in (0..channels).step_by(T::CO).enumerate() {
-                T::store_run(
-                    acc[t * chunk_px * T::CO..].as_ptr(),
-                    px_chunk,
-                    T::CO.min(channels - co0),
-                    out.add(co0 * stride + run[0]),
-                    stride,
-                );
+        // Runs of consecutive pixels (every forward chunk, cut where a task's images meet)
+        // take the ISA's transposed store; scattered pixels (the data gradient's phases)
+        // are stored one at a time.
+        let segments = 1 + run.windows(2).filter(|p| p[1] != p[0] + 1).count();
+        if segments * MIN_STORE_RUN <= px_chunk {
+            let mut q0 = 0;
+            while q0 < px_chunk {
+                let mut q1 = q0 + 1;
+                while q1 < px_chunk && run[q1] == run[q1 - 1] + 1 {
+                    q1 += 1;
+                }
+                for (t, co0) in (0..channels).step_by(T::CO).enumerate() {
+                    T::store_run(
+                        acc[(t * chunk_px + q0) * T::CO..].as_ptr(),
+                        q1 - q0,
+                        T::CO.min(channels - co0),
+                        out.add(co0 * stride + run[q0]),
+                        stride,
+                    );
+                }
+                q0 = q1;
             }
             continue;
         }
@@ -247,7 +262,7 @@ unsafe fn run_tiles<T: Tile>(
             let acc_t = &acc[t * chunk_px * T::CO..];
             for c in 0..T::CO.min(channels - co0) {
                 let row = out.add((co0 + c) * stride);
-                for (q, &p) in pos[c0..c0 + px_chunk].iter().enumerate() {
+                for (q, &p) in run.iter().enumerate() {
                     *row.add(p) = acc_t[q * T::CO + c];
                 }
             }
@@ -269,7 +284,6 @@ fn forward<T: Tile>(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
     let bases: Vec<isize> = (0..ohw)
         .map(|p| ((p / g.ow) * sh * wpad + (p % g.ow) * sw) as isize)
         .collect();
-    let pos: Vec<usize> = (0..ohw).collect();
     // Each task pads only the input rows its pixels read (see `conv_pad`), into planes of
     // the tallest task's rows, so that one tap table serves every task.
     let reach = (0, g.kh - 1);
@@ -280,13 +294,25 @@ fn forward<T: Tile>(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
         .max()
         .unwrap_or(0);
     let off = tap_offsets(g, plane_rows * wpad, wpad);
+    // Small planes: a task takes several whole images, padded one after another, so that
+    // its tiles fill up and each block of packed weights serves more pixels. One 4x4 image
+    // (16 pixels) filled three 6-pixel tiles and read all the weights for each 16 pixels.
+    let group = images_per_task(ohw, g.n);
+    let padded_image = g.c_in * plane_rows * wpad;
     let yptr = SendPtr(y.as_mut_ptr());
-    (0..g.n * spans.len()).into_par_iter().for_each(|task| {
-        let (b, (p0, p1)) = (task / spans.len(), spans[task % spans.len()]);
+    let tasks = g.n.div_ceil(group) * spans.len();
+    (0..tasks).into_par_iter().for_each(|task| {
+        let (b0, (p0, p1)) = (group * (task / spans.len()), spans[task % spans.len()]);
+        let images = group.min(g.n - b0);
         let win = Window::of(&bases[p0..p1], wpad, reach);
-        let xp = win.pad(&x[b * g.c_in * g.h * g.w..], spec, plane_rows);
-        let local: Vec<isize> = win.moved(wpad, &bases[p0..p1]).collect();
-        // SAFETY: every base + off lies in the task's padded window (the geometry's output
+        let xp = win.pad(&x[b0 * g.c_in * g.h * g.w..], images, spec, plane_rows);
+        let (mut local, mut pos) = (Vec::new(), Vec::new());
+        for j in 0..images {
+            let shift = (j * padded_image) as isize;
+            local.extend(win.moved(wpad, &bases[p0..p1]).map(|b| b + shift));
+            pos.extend((p0..p1).map(|p| j * g.c_out * ohw + p));
+        }
+        // SAFETY: every base + off lies in its image's padded window (the geometry's output
         // size keeps the kernel window inside the padded input, and the window holds every
         // row the span's taps reach); the packed weights hold every channel tile's k * CO
         // floats; tasks write disjoint pixels of disjoint images of y (checked length).
@@ -297,15 +323,25 @@ fn forward<T: Tile>(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
                 &off,
                 wp.as_ptr(),
                 Dest {
-                    out: yptr.get().add(b * g.c_out * ohw),
+                    out: yptr.get().add(b0 * g.c_out * ohw),
                     stride: ohw,
                     channels: g.c_out,
-                    pos: &pos[p0..p1],
+                    pos: &pos,
                 },
             )
         };
         buffers::recycle(xp);
     });
+}
+
+/// Images per forward task: one unless an image has fewer pixels than a task takes, then as
+/// many as fill a task while leaving every thread four tasks.
+fn images_per_task(ohw: usize, n: usize) -> usize {
+    if ohw >= TASK_PIXELS {
+        return 1;
+    }
+    let fair = n.div_ceil(4 * rayon::current_num_threads());
+    (TASK_PIXELS / ohw.max(1)).min(fair).max(1)
 }
 
 /// One phase of the backward-data pass: the input pixels `(iy, ix)` with
@@ -427,7 +463,7 @@ fn backward_data<T: Tile>(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f
         let (b, s) = (task / windows.len(), task % windows.len());
         let win = windows[s];
         let src = &dy[b * g.c_out * g.oh * g.ow..];
-        let dyp = win.pad(src, spec, plane_rows);
+        let dyp = win.pad(src, 1, spec, plane_rows);
         let mut local = Vec::with_capacity(TASK_PIXELS);
         for ph in &phases {
             let Some((p0, p1)) = task_spans(ph.bases.len()).nth(s) else {

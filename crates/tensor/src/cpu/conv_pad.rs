@@ -100,15 +100,25 @@ impl Window {
         }
     }
 
-    /// Pads this window of one image `src` into a buffer of planes `plane_rows >= rows` rows
-    /// apart (from the pool; hand it back with [`buffers::recycle`]).
-    pub fn pad(self, src: &[f32], s: PadSpec, plane_rows: usize) -> Vec<f32> {
+    /// Pads this window of each of the first `images` images of `src` into one buffer:
+    /// planes `plane_rows >= rows` rows apart, image after image (from the pool; hand it
+    /// back with [`buffers::recycle`]).
+    pub fn pad(self, src: &[f32], images: usize, s: PadSpec, plane_rows: usize) -> Vec<f32> {
         debug_assert!(
             self.rows <= plane_rows,
             "pad window: {self:?} > {plane_rows} rows"
         );
-        let mut buf = buffers::for_overwrite(s.c * plane_rows * s.wpad);
-        s.fill(src, self.r0, self.rows, plane_rows, &mut buf);
+        let padded = s.c * plane_rows * s.wpad;
+        let mut buf = buffers::for_overwrite(images * padded);
+        for (j, dst) in buf.chunks_exact_mut(padded).enumerate() {
+            s.fill(
+                &src[j * s.c * s.h * s.w..],
+                self.r0,
+                self.rows,
+                plane_rows,
+                dst,
+            );
+        }
         buf
     }
 
@@ -147,7 +157,7 @@ mod tests {
         let bases = [2 * 6 + 1, 4 * 6];
         let win = Window::of(&bases, 6, (1, 2));
         assert_eq!(win, Window { r0: 1, rows: 6 });
-        let buf = win.pad(&src, s, 8);
+        let buf = win.pad(&src, 1, s, 8);
         assert_eq!(win.moved(6, &bases).collect::<Vec<_>>(), [6 + 1, 3 * 6]);
         for ci in 0..2 {
             for j in 0..win.rows {
@@ -160,7 +170,7 @@ mod tests {
         }
         // Rows past the source (and past the whole padded plane) read as zeros.
         let low = Window::of(&[6 * 6], 6, (0, 2));
-        let buf = low.pad(&src, s, 3);
+        let buf = low.pad(&src, 1, s, 3);
         assert_eq!(buf[..6], whole[6 * 6..7 * 6]);
         assert!(buf[6..18].iter().all(|&v| v == 0.0));
     }

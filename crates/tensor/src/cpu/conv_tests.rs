@@ -148,6 +148,10 @@ fn direct_kernel_matches_reference_on_awkward_shapes() {
             // the tasks differ in height; backward-data phases of unequal sizes (71 x 23 at
             // stride 3 x 2), some with one span and some with two.
             (2, 3, 16, (71, 23), (5, 4), (3, 2), (2, 1)),
+            // Small planes (4x4 and 5x3 outputs) over many images: the forward pass packs
+            // several images into one task, and 37 is no multiple of that group.
+            (37, 7, 18, (8, 8), (4, 4), (2, 2), (1, 1)),
+            (37, 5, 9, (5, 3), (3, 3), (1, 1), (1, 1)),
         ] {
             let g = Conv2dGeometry::new([n, c_in, h, w], c_out, (kh, kw), s, p).unwrap();
             let x = fill(g.x_len(), 4);
