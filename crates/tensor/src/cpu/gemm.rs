@@ -186,7 +186,7 @@ pub(crate) fn dot_nt(s: DotShape, a: &[f32], b: &[f32], c: &mut [f32]) {
 }
 
 /// Multi-threaded `gemm_seq`: C is cut into as many row or column panels as
-/// there are rayon threads, along its longer side.
+/// there are rayon threads, along its longer side (columns when square).
 ///
 /// # Safety
 /// As for [`gemm_seq`].
@@ -201,7 +201,10 @@ pub(crate) unsafe fn gemm_par(d: Dims, a: Strided, b: Strided, c: StridedMut, be
         rs: rsc,
         cs: csc,
     } = c;
-    let split_rows = m >= n;
+    // Square products split by columns: each thread then packs only its half of B, where a
+    // row split had both threads pack all of it (1024^3 on two threads: 6 of 6 interleaved
+    // runs faster by columns, 2-10%, on both SIMD paths).
+    let split_rows = m > n;
     let len = if split_rows { m } else { n };
     // Multiples of 16 so a column split never cuts a 16-lane vector of C.
     let align = 16;
