@@ -119,18 +119,20 @@ fn tap_offsets(g: &Conv2dGeometry, plane: usize, wpad: usize) -> Vec<isize> {
         .collect()
 }
 
-/// `[co_tile][k][CO]` from `w[c_out][k]`, zeros past `c_out`.
+/// `[co_tile][k][CO]` from `w[c_out][k]`, zeros past `c_out`: written in order (a scatter
+/// with a stride of CO floats was most of a small layer's setup), one tile per task.
 fn pack_weights(w: &[f32], c_out: usize, k: usize, co: usize) -> Vec<f32> {
     let tiles = c_out.div_ceil(co);
     let mut p = vec![0f32; tiles * k * co];
-    for (t, pt) in p.chunks_mut(k * co).enumerate() {
-        for c in 0..co.min(c_out - t * co) {
-            let row = &w[(t * co + c) * k..][..k];
-            for (kk, &v) in row.iter().enumerate() {
-                pt[kk * co + c] = v;
+    p.par_chunks_mut(k * co).enumerate().for_each(|(t, pt)| {
+        let rows = co.min(c_out - t * co);
+        let w_t = &w[t * co * k..];
+        for (kk, dst) in pt.chunks_exact_mut(co).enumerate() {
+            for (c, d) in dst[..rows].iter_mut().enumerate() {
+                *d = w_t[c * k + kk];
             }
         }
-    }
+    });
     p
 }
 
@@ -423,11 +425,14 @@ fn backward_data<T: Tile>(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f
     let windows: Vec<Window> = (0..tasks).filter_map(window).collect();
     let plane_rows = windows.iter().map(|w| w.rows).max().unwrap_or(0);
     let plane = (plane_rows * wpad) as isize;
+    // Each phase's weights go straight into the packed `[ci_tile][(co, t, u)][CO]` order,
+    // the phases side by side (a serial transpose then a repack was 8% of a 128->256 @16
+    // data gradient).
     let phases: Vec<Phase> = layout
-        .into_iter()
+        .into_par_iter()
         .map(|(ry, rx, ty, tx, bases, pos)| {
             let k = g.c_out * ty * tx;
-            let mut wt = vec![0f32; g.c_in * k];
+            let mut wp = vec![0f32; g.c_in.div_ceil(T::CO) * k * T::CO];
             let mut off = Vec::with_capacity(k);
             for co in 0..g.c_out {
                 for t in 0..ty {
@@ -435,8 +440,10 @@ fn backward_data<T: Tile>(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f
                         let kk = (co * ty + t) * tx + u;
                         off.push(co as isize * plane - (t * wpad + u) as isize);
                         let (ki, kj) = (ry + sh * t, rx + sw * u);
+                        let taps = &w[(co * g.c_in * g.kh + ki) * g.kw + kj..];
                         for ci in 0..g.c_in {
-                            wt[ci * k + kk] = w[((co * g.c_in + ci) * g.kh + ki) * g.kw + kj];
+                            wp[((ci / T::CO) * k + kk) * T::CO + ci % T::CO] =
+                                taps[ci * g.kh * g.kw];
                         }
                     }
                 }
@@ -444,7 +451,7 @@ fn backward_data<T: Tile>(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f
             Phase {
                 bases,
                 pos,
-                wp: pack_weights(&wt, g.c_in, k, T::CO),
+                wp,
                 off,
             }
         })
@@ -458,23 +465,38 @@ fn backward_data<T: Tile>(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f
         wpad,
     };
     let hw = g.h * g.w;
+    // Small planes (one span per phase): a task takes several images, as in the forward
+    // pass, so that each phase's packed weights serve more pixels per pass over them.
+    let group = match windows.len() {
+        1 => images_per_task(phases.iter().map(|p| p.bases.len()).max().unwrap_or(0), g.n),
+        _ => 1,
+    };
+    let padded_image = g.c_out * plane_rows * wpad;
+    let tasks = g.n.div_ceil(group) * windows.len();
     let dxp = SendPtr(dx.as_mut_ptr());
-    (0..g.n * windows.len()).into_par_iter().for_each(|task| {
-        let (b, s) = (task / windows.len(), task % windows.len());
+    (0..tasks).into_par_iter().for_each(|task| {
+        let (b0, s) = (group * (task / windows.len()), task % windows.len());
+        let images = group.min(g.n - b0);
         let win = windows[s];
-        let src = &dy[b * g.c_out * g.oh * g.ow..];
-        let dyp = win.pad(src, 1, spec, plane_rows);
-        let mut local = Vec::with_capacity(TASK_PIXELS);
+        let src = &dy[b0 * g.c_out * g.oh * g.ow..];
+        let dyp = win.pad(src, images, spec, plane_rows);
+        let (mut local, mut pos) = (Vec::new(), Vec::new());
         for ph in &phases {
             let Some((p0, p1)) = task_spans(ph.bases.len()).nth(s) else {
                 continue;
             };
             local.clear();
-            local.extend(win.moved(wpad, &ph.bases[p0..p1]));
+            pos.clear();
+            for j in 0..images {
+                let shift = (j * padded_image) as isize;
+                local.extend(win.moved(wpad, &ph.bases[p0..p1]).map(|b| b + shift));
+                pos.extend(ph.pos[p0..p1].iter().map(|&p| j * g.c_in * hw + p));
+            }
             // SAFETY: the window holds every row of dy this span's taps reach (the padding
-            // keeps every q - t and q - u inside), so every base + off lies in `dyp`; the
-            // packed weights hold every channel tile's k * CO floats; tasks write disjoint
-            // pixels (phases and spans partition them) of disjoint images of dx.
+            // keeps every q - t and q - u inside), so every base + off lies in its image's
+            // part of `dyp`; the packed weights hold every channel tile's k * CO floats;
+            // tasks write disjoint pixels (phases and spans partition them) of disjoint
+            // images of dx.
             unsafe {
                 run_tiles::<T>(
                     dyp.as_ptr(),
@@ -482,10 +504,10 @@ fn backward_data<T: Tile>(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f
                     &ph.off,
                     ph.wp.as_ptr(),
                     Dest {
-                        out: dxp.get().add(b * g.c_in * hw),
+                        out: dxp.get().add(b0 * g.c_in * hw),
                         stride: hw,
                         channels: g.c_in,
-                        pos: &ph.pos[p0..p1],
+                        pos: &pos,
                     },
                 )
             };
