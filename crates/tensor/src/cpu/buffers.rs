@@ -123,4 +123,67 @@ mod tests {
         let small = zeroed(10);
         assert_eq!(small, vec![0.0; 10]);
     }
+
+    #[test]
+    fn outputs_without_a_fill_pass_overwrite_stale_values() {
+        // The ops that take `for_overwrite` buffers must write every element: the pool is
+        // seeded with NaN buffers of the size class they ask for (2^15), so a missed element
+        // reads NaN (other tests may take some of them; then this one checks less, never
+        // fails wrongly).
+        use crate::geometry::{MatmulSpec, Pool2dSpec, UpsampleSpec};
+        use crate::shape::Shape;
+        let seed = || (0..16).for_each(|_| recycle(vec![f32::NAN; 1 << 15]));
+        let x: Vec<f32> = (0..64 * 512).map(|i| (i % 97) as f32).collect();
+        let shape = Shape::from(vec![64, 512]);
+        seed();
+        let s = super::super::layout::slice(&x, &shape, 1, 100, 300);
+        assert!((0..64 * 300).all(|i| s[i] == x[(i / 300) * 512 + 100 + i % 300]));
+        seed();
+        let half = Shape::from(vec![64, 256]);
+        let (l, r) = (
+            super::super::layout::slice(&x, &shape, 1, 0, 256),
+            super::super::layout::slice(&x, &shape, 1, 256, 256),
+        );
+        seed();
+        let joined = super::super::layout::concat(&[(&l, &half), (&r, &half)], 1);
+        assert_eq!(joined, x);
+        seed();
+        let idx: Vec<u32> = (0..40).rev().collect();
+        let picked = super::super::layout::index_select(&x, &shape, 0, &idx);
+        assert!((0..40 * 512).all(|i| picked[i] == x[(39 - i / 512) * 512 + i % 512]));
+        let ones = vec![1.0f32; 1 << 17];
+        seed();
+        let pooled = super::super::pool::avg_pool2d(
+            &ones,
+            &Pool2dSpec {
+                nc: 32,
+                h: 64,
+                w: 64,
+                k: 2,
+                stride: 2,
+                oh: 32,
+                ow: 32,
+            },
+        );
+        assert!(pooled.len() == 32 * 1024 && pooled.iter().all(|&v| v == 1.0));
+        seed();
+        let up = super::super::pool::upsample_bilinear(
+            &ones[..8 * 1024],
+            &UpsampleSpec {
+                nc: 8,
+                h: 32,
+                w: 32,
+                oh: 64,
+                ow: 64,
+            },
+        );
+        assert!(up.len() == 8 * 4096 && up.iter().all(|v| (v - 1.0).abs() < 1e-6));
+        seed();
+        let c = super::super::matmul(
+            &ones[..128 * 64],
+            &ones[..64 * 200],
+            MatmulSpec::single(128, 200, 64, false, false),
+        );
+        assert!(c.len() == 128 * 200 && c.iter().all(|&v| v == 64.0));
+    }
 }

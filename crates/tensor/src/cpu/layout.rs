@@ -69,7 +69,7 @@ fn split(shape: &Shape, axis: usize) -> (usize, usize, usize) {
 /// `len` entries from `start` along `axis`.
 pub fn slice(x: &[f32], shape: &Shape, axis: usize, start: usize, len: usize) -> Vec<f32> {
     let (outer, full, inner) = split(shape, axis);
-    let mut out = super::buffers::zeroed(outer * len * inner);
+    let mut out = super::buffers::for_overwrite(outer * len * inner);
     for o in 0..outer {
         let src = &x[(o * full + start) * inner..(o * full + start + len) * inner];
         out[o * len * inner..(o + 1) * len * inner].copy_from_slice(src);
@@ -92,7 +92,7 @@ pub fn pad_axis(x: &[f32], shape: &Shape, axis: usize, start: usize, full: usize
 pub fn concat(parts: &[(&[f32], &Shape)], axis: usize) -> Vec<f32> {
     let (outer, _, inner) = split(parts[0].1, axis);
     let total: usize = parts.iter().map(|p| p.1.dim(axis)).sum();
-    let mut out = super::buffers::zeroed(outer * total * inner);
+    let mut out = super::buffers::for_overwrite(outer * total * inner);
     let mut at = 0;
     for (x, sh) in parts {
         let len = sh.dim(axis);
@@ -109,7 +109,7 @@ pub fn concat(parts: &[(&[f32], &Shape)], axis: usize) -> Vec<f32> {
 pub fn index_select(x: &[f32], shape: &Shape, axis: usize, idx: &[u32]) -> Vec<f32> {
     let (outer, full, inner) = split(shape, axis);
     let k = idx.len();
-    let mut out = super::buffers::zeroed(outer * k * inner);
+    let mut out = super::buffers::for_overwrite(outer * k * inner);
     for o in 0..outer {
         for (j, &i) in idx.iter().enumerate() {
             let s = (o * full + i as usize) * inner;

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 /// Mean over each k x k window (stride `s`, no padding).
 pub fn avg_pool2d(x: &[f32], p: &Pool2dSpec) -> Vec<f32> {
-    let mut out = super::buffers::zeroed(p.nc * p.oh * p.ow);
+    let mut out = super::buffers::for_overwrite(p.nc * p.oh * p.ow);
     let inv = 1.0 / (p.k * p.k) as f32;
     out.par_chunks_mut(p.oh * p.ow)
         .enumerate()
@@ -59,7 +59,7 @@ pub(crate) fn bilinear_source(dst: usize, in_len: usize, out_len: usize) -> (usi
 
 /// Bilinear resize of each plane from h x w to oh x ow.
 pub fn upsample_bilinear(x: &[f32], u: &UpsampleSpec) -> Vec<f32> {
-    let mut out = super::buffers::zeroed(u.nc * u.oh * u.ow);
+    let mut out = super::buffers::for_overwrite(u.nc * u.oh * u.ow);
     let cols: Vec<_> = (0..u.ow).map(|j| bilinear_source(j, u.w, u.ow)).collect();
     out.par_chunks_mut(u.oh * u.ow)
         .enumerate()
