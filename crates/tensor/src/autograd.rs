@@ -139,6 +139,25 @@ pub fn backward(loss: &Tensor) -> Result<Gradients> {
     )?))
 }
 
+/// The gradient of scalar `loss` with respect to `leaves` only, each one that `loss` reaches
+/// (unreached ones are left out, as in [`backward`]). A loss that runs through a second
+/// model (FactorVAE's discriminator in the VAE's loss) then skips that model's weight
+/// gradients, which its own optimizer would never read.
+pub fn backward_for(loss: &Tensor, leaves: &[Tensor]) -> Result<Gradients> {
+    if loss.numel() != 1 {
+        return Err(Error::Autograd(format!(
+            "backward_for() needs a single-value loss, got shape {}; use grad() with seeds",
+            loss.shape()
+        )));
+    }
+    Ok(Gradients(run_backward(
+        std::slice::from_ref(loss),
+        None,
+        false,
+        Target::These(leaves),
+    )?))
+}
+
 enum Target<'a> {
     These(&'a [Tensor]),
     Leaves,

@@ -35,7 +35,9 @@ pub mod rng;
 pub mod shape;
 pub mod tensor;
 
-pub use autograd::{backward, grad, is_grad_enabled, no_grad, set_grad_enabled, Gradients};
+pub use autograd::{
+    backward, backward_for, grad, is_grad_enabled, no_grad, set_grad_enabled, Gradients,
+};
 pub use device::Device;
 pub use error::{Error, Result};
 pub use ops::Reduction;

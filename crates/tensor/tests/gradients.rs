@@ -190,3 +190,41 @@ mod residual {
         );
     }
 }
+
+#[test]
+fn backward_for_returns_the_chosen_leaves_only() {
+    // y = (a * b).sum() + c.sum(): restricting to [a, c] gives backward()'s gradients of
+    // those two and nothing for b; a leaf the loss never reaches is left out, as in
+    // backward().
+    let dev = vaecam_tensor::Device::cpu();
+    let mk = |v: Vec<f32>| Tensor::from_vec(v, [3], &dev).unwrap().requires_grad_();
+    let (a, b, c, unused) = (
+        mk(vec![1.0, 2.0, 3.0]),
+        mk(vec![4.0, -5.0, 6.0]),
+        mk(vec![0.5, 0.5, 0.5]),
+        mk(vec![9.0, 9.0, 9.0]),
+    );
+    let loss = a
+        .mul(&b)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .add(&c.sum_all().unwrap())
+        .unwrap();
+    let all = loss.backward().unwrap();
+    let some = vaecam_tensor::backward_for(&loss, &[a.clone(), c.clone(), unused.clone()]).unwrap();
+    assert_eq!(some.len(), 2);
+    assert!(some.get(&b).is_none() && some.get(&unused).is_none());
+    for t in [&a, &c] {
+        let (x, y) = (
+            some.get(t).unwrap().to_vec().unwrap(),
+            all.get(t).unwrap().to_vec().unwrap(),
+        );
+        assert_eq!(x, y);
+    }
+    assert_eq!(
+        some.get(&a).unwrap().to_vec().unwrap(),
+        vec![4.0, -5.0, 6.0]
+    );
+    assert!(vaecam_tensor::backward_for(&a, &[a.clone()]).is_err());
+}

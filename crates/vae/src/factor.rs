@@ -65,8 +65,14 @@ pub fn total_correlation(disc: &Sequential, z: &Tensor) -> Result<Tensor> {
 /// The discriminator's cross-entropy: samples of q(z) labelled "joint", permuted samples
 /// labelled "permuted", averaged over both halves. With two logits, CE = softplus(other - own).
 pub fn discriminator_loss(disc: &Sequential, z_joint: &Tensor, z_perm: &Tensor) -> Result<Tensor> {
-    let lj = disc.forward(z_joint)?;
-    let lp = disc.forward(z_perm)?;
+    // Both halves in one pass (the discriminator treats rows independently): each layer's
+    // weights are packed for one product of 2N rows instead of two of N.
+    let n = z_joint.dims()[0];
+    let logits = disc.forward(&Tensor::concat(&[z_joint.clone(), z_perm.clone()], 0)?)?;
+    let (lj, lp) = (
+        logits.slice(0, 0, n)?,
+        logits.slice(0, n, z_perm.dims()[0])?,
+    );
     let ce_joint = lj
         .slice(1, 1, 1)?
         .sub(&lj.slice(1, 0, 1)?)?

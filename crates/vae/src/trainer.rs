@@ -419,7 +419,10 @@ impl Trainer {
         for (name, v) in values.iter().skip(1).chain(values.first()) {
             self.check(step, name, *v)?;
         }
-        let grads = total.backward()?;
+        // Gradients for the VAE's own parameters only: the TC term runs through the
+        // discriminator, whose weight gradients this optimizer would never read.
+        let params: Vec<Tensor> = self.vae.parameters().into_iter().map(|(_, t)| t).collect();
+        let grads = vaecam_tensor::backward_for(&total, &params)?;
         self.opt.step(&grads)?;
         if let (Some((d, dopt)), Some(x2)) = (&mut self.disc, x2) {
             // The second batch only needs z ~ q(z|x2): encode and sample, no decoder, and
