@@ -4,8 +4,9 @@
 //! needs a bounds check. A padded copy of the whole batch costs two passes over memory (write
 //! the copy, read it back) on top of the read of the source; for the 128 px texture VAE's
 //! layers those copies are tens of megabytes, far past L2, and the memory traffic showed as 5%
-//! of a training step. [`pad_window`] instead pads just the rows one task reads into a scratch
-//! buffer that stays in that core's cache while the task's tiles read it.
+//! of a training step. [`Window::pad`] instead pads just the rows one task reads (of one
+//! image, or of the few small images a task takes) into a scratch buffer that stays in that
+//! core's cache while the task's tiles read it.
 
 use super::buffers;
 use rayon::prelude::*;
