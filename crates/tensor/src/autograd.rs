@@ -125,18 +125,7 @@ pub fn grad(
 
 /// The gradient of scalar `loss` with respect to every leaf that requires gradients.
 pub fn backward(loss: &Tensor) -> Result<Gradients> {
-    if loss.numel() != 1 {
-        return Err(Error::Autograd(format!(
-            "backward() needs a single-value loss, got shape {}; use grad() with seeds",
-            loss.shape()
-        )));
-    }
-    Ok(Gradients(run_backward(
-        std::slice::from_ref(loss),
-        None,
-        false,
-        Target::Leaves,
-    )?))
+    scalar_backward("backward", loss, Target::Leaves)
 }
 
 /// The gradient of scalar `loss` with respect to `leaves` only, each one that `loss` reaches
@@ -144,18 +133,18 @@ pub fn backward(loss: &Tensor) -> Result<Gradients> {
 /// model (FactorVAE's discriminator in the VAE's loss) then skips that model's weight
 /// gradients, which its own optimizer would never read.
 pub fn backward_for(loss: &Tensor, leaves: &[Tensor]) -> Result<Gradients> {
+    scalar_backward("backward_for", loss, Target::These(leaves))
+}
+
+fn scalar_backward(name: &str, loss: &Tensor, target: Target) -> Result<Gradients> {
     if loss.numel() != 1 {
         return Err(Error::Autograd(format!(
-            "backward_for() needs a single-value loss, got shape {}; use grad() with seeds",
+            "{name}() needs a single-value loss, got shape {}; use grad() with seeds",
             loss.shape()
         )));
     }
-    Ok(Gradients(run_backward(
-        std::slice::from_ref(loss),
-        None,
-        false,
-        Target::These(leaves),
-    )?))
+    let grads = run_backward(std::slice::from_ref(loss), None, false, target)?;
+    Ok(Gradients(grads))
 }
 
 enum Target<'a> {
