@@ -24,6 +24,9 @@ fn gather_strided(x: &[f32], dims: &[usize], strides: &[usize]) -> Vec<f32> {
             let o = offs[0];
             if is == 1 {
                 orow.copy_from_slice(&x[o..o + inner]);
+            } else if is == 0 {
+                // A broadcast row (a reduction's gradient spread back): one value repeated.
+                orow.fill(x[o]);
             } else {
                 for (j, v) in orow.iter_mut().enumerate() {
                     *v = x[o + j * is];
