@@ -72,8 +72,28 @@ def rows(budget):
 def conv_rows(budget):
     out = []
     n = 64
-    if not wanted("conv"):
-        return out
+
+    def row(name, f, fl):
+        # Each row is timed only when its full name is wanted (as on the vaecam side).
+        if wanted(name):
+            s = timeit(f, budget)
+            out.append((name, s, fl / s / 1e9, "GFLOP/s"))
+
+    for cin, cout, hw in [(1, 32, 64), (32, 32, 32), (32, 64, 16), (64, 64, 8)]:
+        x = torch.randn(n, cin, hw, hw); w = torch.randn(cout, cin, 4, 4)
+        o = hw // 2
+        dy = torch.randn(n, cout, o, o)
+        fl = conv_flops(n, cin, cout, o, o, 4)
+        tag = f"{cin}->{cout} @{hw}x{hw}"
+        row(f"conv2d fwd {tag}", lambda: F.conv2d(x, w, None, 2, 1), fl)
+        row(f"conv2d bwd-data {tag}", lambda: torch.nn.grad.conv2d_input(x.shape, w, dy, 2, 1), fl)
+        row(f"conv2d bwd-weight {tag}", lambda: torch.nn.grad.conv2d_weight(x, w.shape, dy, 2, 1), fl)
+    for cin, cout, hw in [(64, 64, 4), (64, 32, 8), (32, 32, 16), (32, 1, 32)]:
+        x = torch.randn(n, cin, hw, hw); w = torch.randn(cin, cout, 4, 4)
+        fl = conv_flops(n, cin, cout, hw, hw, 4)
+        row(f"conv_transpose2d {cin}->{cout} @{hw}->{2 * hw}",
+            lambda: F.conv_transpose2d(x, w, None, 2, 1), fl)
+    return out
     for cin, cout, hw in [(1, 32, 64), (32, 32, 32), (32, 64, 16), (64, 64, 8)]:
         x = torch.randn(n, cin, hw, hw); w = torch.randn(cout, cin, 4, 4)
         o = hw // 2
@@ -101,6 +121,8 @@ def main():
     ap.add_argument("--device", default="cpu", help="cpu or cuda (compares with engine-gpu.json)")
     ap.add_argument("--rows", default=None, help="comma-separated words; rows whose name contains one")
     ap.add_argument("--vaecam", default=None, help="vaecam's JSON (default target/bench/engine-cpu.json or -gpu.json)")
+    ap.add_argument("--rows-only", action="store_true",
+                    help="print the table's rows without its header (scripts/bench_cpu.sh --interleave)")
     args = ap.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
         print("--device cuda: this torch has no CUDA device"); sys.exit(1)
@@ -116,11 +138,12 @@ def main():
         ours = {r["name"]: r for r in json.load(open(args.vaecam))["rows"]}
     where = (f"CPU ({args.threads} threads, {torch.backends.cpu.get_cpu_capability()} kernels)"
              if args.device == "cpu" else torch.cuda.get_device_name())
-    print(f"\n## PyTorch {torch.__version__} {where} vs vaecam\n")
-    if ours:
-        print(f"(vaecam: {json.load(open(args.vaecam)).get('device', '?')})\n")
-    print("| op | PyTorch | vaecam | vaecam / PyTorch |")
-    print("|---|---:|---:|---:|")
+    if not args.rows_only:
+        print(f"\n## PyTorch {torch.__version__} {where} vs vaecam\n")
+        if ours:
+            print(f"(vaecam: {json.load(open(args.vaecam)).get('device', '?')})\n")
+        print("| op | PyTorch | vaecam | vaecam / PyTorch |")
+        print("|---|---:|---:|---:|")
     for name, s, v, unit in rows(args.seconds):
         # vaecam may time one workload several ways: "NAME (how)" rows sit beside NAME.
         mine = [(k, o) for k, o in ours.items() if k == name or k.startswith(name + " (")]
