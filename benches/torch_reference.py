@@ -94,24 +94,6 @@ def conv_rows(budget):
         row(f"conv_transpose2d {cin}->{cout} @{hw}->{2 * hw}",
             lambda: F.conv_transpose2d(x, w, None, 2, 1), fl)
     return out
-    for cin, cout, hw in [(1, 32, 64), (32, 32, 32), (32, 64, 16), (64, 64, 8)]:
-        x = torch.randn(n, cin, hw, hw); w = torch.randn(cout, cin, 4, 4)
-        o = hw // 2
-        dy = torch.randn(n, cout, o, o)
-        fl = conv_flops(n, cin, cout, o, o, 4)
-        tag = f"{cin}->{cout} @{hw}x{hw}"
-        s = timeit(lambda: F.conv2d(x, w, None, 2, 1), budget)
-        out.append((f"conv2d fwd {tag}", s, fl / s / 1e9, "GFLOP/s"))
-        s = timeit(lambda: torch.nn.grad.conv2d_input(x.shape, w, dy, 2, 1), budget)
-        out.append((f"conv2d bwd-data {tag}", s, fl / s / 1e9, "GFLOP/s"))
-        s = timeit(lambda: torch.nn.grad.conv2d_weight(x, w.shape, dy, 2, 1), budget)
-        out.append((f"conv2d bwd-weight {tag}", s, fl / s / 1e9, "GFLOP/s"))
-    for cin, cout, hw in [(64, 64, 4), (64, 32, 8), (32, 32, 16), (32, 1, 32)]:
-        x = torch.randn(n, cin, hw, hw); w = torch.randn(cin, cout, 4, 4)
-        fl = conv_flops(n, cin, cout, hw, hw, 4)
-        s = timeit(lambda: F.conv_transpose2d(x, w, None, 2, 1), budget)
-        out.append((f"conv_transpose2d {cin}->{cout} @{hw}->{2 * hw}", s, fl / s / 1e9, "GFLOP/s"))
-    return out
 
 
 def main():
