@@ -17,7 +17,8 @@
 //! gradient, with the tables swapped (a tile's rows are taps, the reduction runs over the
 //! pixels of every image).
 //!
-//! The tiles, one per SIMD ISA, are in `conv_tile`.
+//! The tiles, one per SIMD ISA, are in `conv_tile`. The three passes stay in this one file
+//! (past the usual length) because they share `run_tiles`, the packing and the task layout.
 
 use super::buffers;
 use super::conv_pad::{pad_images, PadSpec, Window};
@@ -301,6 +302,7 @@ fn forward<T: Tile>(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
     // (16 pixels) filled three 6-pixel tiles and read all the weights for each 16 pixels.
     let group = images_per_task(ohw, g.n);
     let padded_image = g.c_in * plane_rows * wpad;
+    let pixels: Vec<usize> = (0..ohw).collect();
     let yptr = SendPtr(y.as_mut_ptr());
     let tasks = g.n.div_ceil(group) * spans.len();
     (0..tasks).into_par_iter().for_each(|task| {
@@ -309,11 +311,9 @@ fn forward<T: Tile>(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
         let win = Window::of(&bases[p0..p1], wpad, reach);
         let xp = win.pad(&x[b0 * g.c_in * g.h * g.w..], images, spec, plane_rows);
         let (mut local, mut pos) = (Vec::new(), Vec::new());
-        for j in 0..images {
-            let shift = (j * padded_image) as isize;
-            local.extend(win.moved(wpad, &bases[p0..p1]).map(|b| b + shift));
-            pos.extend((p0..p1).map(|p| j * g.c_out * ohw + p));
-        }
+        let strides = (padded_image, g.c_out * ohw);
+        let span = (&bases[p0..p1], &pixels[p0..p1]);
+        win.stack(wpad, span, images, strides, (&mut local, &mut pos));
         // SAFETY: every base + off lies in its image's padded window (the geometry's output
         // size keeps the kernel window inside the padded input, and the window holds every
         // row the span's taps reach); the packed weights hold every channel tile's k * CO
@@ -487,11 +487,9 @@ fn backward_data<T: Tile>(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f
             };
             local.clear();
             pos.clear();
-            for j in 0..images {
-                let shift = (j * padded_image) as isize;
-                local.extend(win.moved(wpad, &ph.bases[p0..p1]).map(|b| b + shift));
-                pos.extend(ph.pos[p0..p1].iter().map(|&p| j * g.c_in * hw + p));
-            }
+            let strides = (padded_image, g.c_in * hw);
+            let span = (&ph.bases[p0..p1], &ph.pos[p0..p1]);
+            win.stack(wpad, span, images, strides, (&mut local, &mut pos));
             // SAFETY: the window holds every row of dy this span's taps reach (the padding
             // keeps every q - t and q - u inside), so every base + off lies in its image's
             // part of `dyp`; the packed weights hold every channel tile's k * CO floats;

@@ -123,6 +123,24 @@ impl Window {
         buf
     }
 
+    /// Appends a span's pixels for each of a task's `images` images (padded one after
+    /// another by [`Window::pad`]): the bases moved into this window and shifted by
+    /// `strides.0` floats per image, the output positions shifted by `strides.1` per image.
+    pub fn stack(
+        self,
+        wpad: usize,
+        (bases, positions): (&[isize], &[usize]),
+        images: usize,
+        strides: (usize, usize),
+        (local, pos): (&mut Vec<isize>, &mut Vec<usize>),
+    ) {
+        for j in 0..images {
+            let shift = (j * strides.0) as isize;
+            local.extend(self.moved(wpad, bases).map(|b| b + shift));
+            pos.extend(positions.iter().map(|&p| j * strides.1 + p));
+        }
+    }
+
     /// `bases` moved into the padded window (rows of `wpad` columns).
     pub fn moved(self, wpad: usize, bases: &[isize]) -> impl Iterator<Item = isize> + '_ {
         let shift = (self.r0 * wpad) as isize;
