@@ -285,7 +285,7 @@ fn scratch(v: &mut Vec<f32>, len: usize) -> &mut [f32] {
 /// # Safety
 /// As for `gemm_avx512::gemm_prepacked_b`, on a CPU with the active path.
 #[cfg(target_arch = "x86_64")]
-unsafe fn gemm_prepacked_b(
+pub(super) unsafe fn gemm_prepacked_b(
     m: usize,
     n: usize,
     k: usize,
@@ -389,6 +389,10 @@ pub fn conv2d_backward_data(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut 
         g.x_len(),
         "conv2d_backward_data: dx length mismatch"
     );
+    #[cfg(target_arch = "x86_64")]
+    if super::conv_winograd::suits_backward_data(g) {
+        return super::conv_winograd::conv2d_backward_data(g, dy, w, dx);
+    }
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     if super::conv_direct::suits_backward_data(g) {
         return super::conv_direct::conv2d_backward_data(g, dy, w, dx);

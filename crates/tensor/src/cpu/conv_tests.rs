@@ -231,3 +231,43 @@ fn transpose_cases_with_output_padding() {
         }
     }
 }
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn winograd_data_gradient_matches_reference() {
+    // Odd phase sides (a ragged last tile row and column), one pixel per phase, tasks of one
+    // and of several images, channel counts that are not whole 48-wide GEMM panels.
+    use super::super::conv_winograd::suits_backward_data;
+    use crate::cpu::isa::{available, with_isa, Isa};
+    let shapes = [
+        (1, 16, 16, (2, 2)),
+        (3, 24, 40, (6, 10)),
+        (2, 16, 32, (10, 10)),
+        (5, 32, 16, (16, 16)),
+        (40, 64, 128, (8, 8)),
+        (1, 128, 24, (14, 6)),
+    ];
+    let mut ran = 0;
+    for (n, c_in, c_out, (h, w)) in shapes {
+        let g = Conv2dGeometry::new([n, c_in, h, w], c_out, (4, 4), (2, 2), (1, 1)).unwrap();
+        check(&g);
+        for isa in available() {
+            let suits = with_isa(isa, || suits_backward_data(&g)).unwrap();
+            assert_eq!(suits, isa == Isa::Avx2, "{g:?} on {isa}");
+            ran += suits as usize;
+        }
+    }
+    // Channels off the 8-lane vectors and odd sides take the other kernels.
+    let off = Conv2dGeometry::new([1, 20, 8, 8], 12, (4, 4), (2, 2), (1, 1)).unwrap();
+    let odd = Conv2dGeometry::new([1, 16, 9, 9], 16, (4, 4), (2, 2), (1, 1)).unwrap();
+    for isa in available() {
+        assert!(!with_isa(isa, || suits_backward_data(&off)
+            || suits_backward_data(&odd))
+        .unwrap());
+    }
+    check(&off);
+    check(&odd);
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        assert!(ran >= shapes.len(), "the Winograd path never ran");
+    }
+}

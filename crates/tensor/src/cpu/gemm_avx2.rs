@@ -63,7 +63,10 @@ pub(super) unsafe fn gemm_prepacked_b(
     c: *mut f32,
     rsc: isize,
 ) {
-    if m.next_multiple_of(6) <= m.next_multiple_of(4) {
+    // Whichever tile pads less, as in `gemm`: 32 columns (a layer of 32 channels) are two
+    // 16-wide tiles but a 24-wide one and a third of another.
+    let (n16, n24) = (n.next_multiple_of(16), n.next_multiple_of(24));
+    if m.next_multiple_of(6) * n16 <= m.next_multiple_of(4) * n24 {
         prepacked::<6, 2>(m, n, k, a, pb, c, rsc)
     } else {
         prepacked::<4, 3>(m, n, k, a, pb, c, rsc)
@@ -193,7 +196,7 @@ fn lane_mask(n: usize) -> __m256i {
 /// 8 x 8 transpose: out[c] lane i = r[i] lane c.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn transpose8(r: &[__m256; 8]) -> [__m256; 8] {
+pub(super) fn transpose8(r: &[__m256; 8]) -> [__m256; 8] {
     let t0 = _mm256_unpacklo_ps(r[0], r[1]);
     let t1 = _mm256_unpackhi_ps(r[0], r[1]);
     let t2 = _mm256_unpacklo_ps(r[2], r[3]);

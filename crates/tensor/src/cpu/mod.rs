@@ -20,6 +20,8 @@ mod conv_simd;
 mod conv_simd_avx2;
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 mod conv_tile;
+#[cfg(target_arch = "x86_64")]
+mod conv_winograd;
 pub mod elementwise;
 pub mod gemm;
 #[cfg(target_arch = "x86_64")]
