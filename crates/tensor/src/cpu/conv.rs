@@ -309,6 +309,10 @@ pub fn conv2d_forward(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
     assert_eq!(x.len(), g.x_len(), "conv2d_forward: x length mismatch");
     assert_eq!(w.len(), g.w_len(), "conv2d_forward: w length mismatch");
     assert_eq!(y.len(), g.y_len(), "conv2d_forward: y length mismatch");
+    #[cfg(target_arch = "x86_64")]
+    if super::conv_winograd::suits(g) {
+        return super::conv_winograd::conv2d_forward(g, x, w, y);
+    }
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     if super::conv_direct::suits(g) {
         return super::conv_direct::conv2d_forward(g, x, w, y);
@@ -390,7 +394,7 @@ pub fn conv2d_backward_data(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut 
         "conv2d_backward_data: dx length mismatch"
     );
     #[cfg(target_arch = "x86_64")]
-    if super::conv_winograd::suits_backward_data(g) {
+    if super::conv_winograd::suits(g) {
         return super::conv_winograd::conv2d_backward_data(g, dy, w, dx);
     }
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]

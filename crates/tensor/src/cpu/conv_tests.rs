@@ -234,10 +234,11 @@ fn transpose_cases_with_output_padding() {
 
 #[cfg(target_arch = "x86_64")]
 #[test]
-fn winograd_data_gradient_matches_reference() {
-    // Odd phase sides (a ragged last tile row and column), one pixel per phase, tasks of one
-    // and of several images, channel counts that are not whole 48-wide GEMM panels.
-    use super::super::conv_winograd::suits_backward_data;
+fn winograd_passes_match_reference() {
+    // Both Winograd passes (forward and data gradient; `check` runs all three passes): odd
+    // phase sides (a ragged last tile row and column), one pixel per phase, tasks of one and
+    // of several images, channel counts that are not whole 48-wide GEMM panels.
+    use super::super::conv_winograd::suits;
     use crate::cpu::isa::{available, with_isa, Isa};
     let shapes = [
         (1, 16, 16, (2, 2)),
@@ -252,7 +253,7 @@ fn winograd_data_gradient_matches_reference() {
         let g = Conv2dGeometry::new([n, c_in, h, w], c_out, (4, 4), (2, 2), (1, 1)).unwrap();
         check(&g);
         for isa in available() {
-            let suits = with_isa(isa, || suits_backward_data(&g)).unwrap();
+            let suits = with_isa(isa, || suits(&g)).unwrap();
             assert_eq!(suits, isa == Isa::Avx2, "{g:?} on {isa}");
             ran += suits as usize;
         }
@@ -261,9 +262,7 @@ fn winograd_data_gradient_matches_reference() {
     let off = Conv2dGeometry::new([1, 20, 8, 8], 12, (4, 4), (2, 2), (1, 1)).unwrap();
     let odd = Conv2dGeometry::new([1, 16, 9, 9], 16, (4, 4), (2, 2), (1, 1)).unwrap();
     for isa in available() {
-        assert!(!with_isa(isa, || suits_backward_data(&off)
-            || suits_backward_data(&odd))
-        .unwrap());
+        assert!(!with_isa(isa, || suits(&off) || suits(&odd)).unwrap());
     }
     check(&off);
     check(&odd);

@@ -1,24 +1,32 @@
-//! Winograd F(2x2, 2x2) for the data gradient of 4x4, stride-2, padding-1 convolutions: the
-//! layer every built-in encoder downsamples with. That one pass is the decoders'
-//! conv_transpose2d, half of an encoder's backward pass, and nearly all of the stacked
-//! backward behind per-dimension attention maps (D x N cotangent rows through each layer).
+//! Winograd F(2x2, 2x2) for 4x4, stride-2, padding-1 convolutions, the layer every built-in
+//! encoder downsamples with and its decoder mirrors: the forward pass and the data gradient
+//! (so also conv_transpose2d and its gradient), which between them are most of a training
+//! step and nearly all of the stacked backward behind per-dimension attention maps (D x N
+//! cotangent rows through each layer).
 //!
-//! Split by the parity (a, b) of the input pixel, the data gradient is four stride-1
-//! correlations of `dy` (padded by one) with 2x2 kernels: `dx[c, 2u+a, 2v+b] = sum_o sum_{r,s}
-//! w[o, c, 3-a-2r, 3-b-2s] dy[o, u+a+r-1, v+b+s-1]`. Winograd's minimal filtering computes a
-//! 2x2 block of such outputs from a 3x3 block of inputs with 9 products instead of 16:
+//! Both passes are sums of stride-1 correlations with 2x2 kernels:
+//!
+//! - forward: split the input by pixel parity, `X_ab[c, u, v] = x[c, 2u+a-1, 2v+b-1]`; then
+//!   `y[o, i, j] = sum_{a,b,c} sum_{r,s} w[o, c, 2r+a, 2s+b] X_ab[c, i+r, j+s]`, one
+//!   correlation over `4 c_in` channels;
+//! - data gradient: split the output by parity instead, `dx[c, 2u+a, 2v+b] = sum_o sum_{r,s}
+//!   w[o, c, 3-a-2r, 3-b-2s] dy[o, u+a+r-1, v+b+s-1]`, four correlations over `c_out`.
+//!
+//! Winograd's minimal filtering computes a 2x2 block of a correlation's outputs from a 3x3
+//! block of its inputs with 9 products instead of 16:
 //!
 //! - weights: `U = G g G^T` with `G = [[1, 0], [1, 1], [0, 1]]`;
 //! - inputs: `V = B^T d B` with `B^T = [[1, -1, 0], [0, 1, 0], [0, -1, 1]]`;
-//! - outputs: `Y = A^T M A` with `A^T = [[1, 1, 0], [0, 1, 1]]`, `M = U . V` summed over `o`.
+//! - outputs: `Y = A^T M A` with `A^T = [[1, 1, 0], [0, 1, 1]]`, `M = U . V` summed over the
+//!   channels.
 //!
 //! Every coefficient is 0 or +-1, so the transforms add and subtract without rounding beyond
-//! what the sums themselves do (no growth of the error with tile size, the usual price of
-//! Winograd). For each phase and each of the 9 transformed positions the channel sum is one
-//! GEMM `M^T [tiles x c_in] = V^T [tiles x c_out] U^T [c_out x c_in]` whose weight operand is
-//! packed once per call for the SIMD GEMM's prepacked path: the 1.78x fewer products also
-//! run at GEMM speed instead of the direct kernel's. The transforms work on channels-last
-//! copies of `dy` and `dx` so that they move 8 channels per instruction.
+//! what the sums themselves do (none of the error growth of larger Winograd tiles). For each
+//! output phase and each of the 9 transformed positions the channel sum is one GEMM `M
+//! [tiles x n] = V [tiles x k] U [k x n]` whose weight operand is transformed and packed once
+//! per call for the SIMD GEMM's prepacked path: 1.78x fewer products, and at GEMM speed
+//! instead of the direct kernel's. The transforms work on channels-last copies so that they
+//! move 8 channels per instruction.
 
 use super::buffers;
 use super::gemm::{SendPtr, Strided};
@@ -27,20 +35,21 @@ use crate::geometry::Conv2dGeometry;
 use rayon::prelude::*;
 use std::arch::x86_64::*;
 
-/// Columns per panel of the prepacked GEMM operand (both SIMD paths read 48-wide panels).
+/// Columns per panel of the prepacked GEMM operand.
 const PANEL: usize = 48;
 /// GEMM rows (tiles of a task's images) a task aims for: enough for the register tiles to
 /// fill and the packed A block to be reused, few enough to leave every thread several tasks.
 const TARGET_ROWS: usize = 144;
 
-/// Whether the Winograd data gradient runs for `g`: 4x4 kernels at stride 2 with padding 1 on
-/// even sides (so the input is twice the output), channel counts in whole 8-lane vectors of at
-/// least 16, on the AVX2 path. There it beat the direct kernel on every VAE layer measured
-/// (batch 32, two threads, interleaved: 32 -> 64 @64 23-28 vs 28-30 ms, 64 -> 128 @32 20 vs
-/// 24-28, 128 -> 256 @16 19-21 vs 28; the maps' 256 rows of 128 -> 256 @16 105-126 vs 168-189).
-/// The AVX-512 direct kernel is faster still on the middle layers (64 -> 128 @32: 69-70 vs
-/// 81-85 ms at batch 128) and level on the deepest, so that path keeps it.
-pub(super) fn suits_backward_data(g: &Conv2dGeometry) -> bool {
+/// Whether the Winograd passes run for `g`: 4x4 kernels at stride 2 with padding 1 on even
+/// sides (so the input is twice the output), channel counts in whole 8-lane vectors of at
+/// least 16, on the AVX2 path. There the data gradient beat the direct kernel on every VAE
+/// layer measured (batch 32, two threads, interleaved: 32 -> 64 @64 23-28 vs 28-30 ms, 64 ->
+/// 128 @32 20 vs 24-28, 128 -> 256 @16 19-21 vs 28; the maps' 256 rows of 128 -> 256 @16
+/// 105-126 vs 168-189), and so did the forward pass (batch 32: 32 -> 64 @64 21 vs 22-25 ms,
+/// 64 -> 128 @32 17-19 vs 22-24, 128 -> 256 @16 18-20 vs 22-23). The AVX-512 direct kernel is faster still on the middle layers (64 ->
+/// 128 @32: 69-70 vs 81-85 ms at batch 128) and level on the deepest, so that path keeps it.
+pub(super) fn suits(g: &Conv2dGeometry) -> bool {
     isa::active() == Isa::Avx2
         && (g.kh, g.kw) == (4, 4)
         && g.stride == (2, 2)
@@ -52,140 +61,244 @@ pub(super) fn suits_backward_data(g: &Conv2dGeometry) -> bool {
         && g.c_out.is_multiple_of(8)
 }
 
-/// The sizes a task needs.
+/// One pass as sums of 2x2 correlations: what a task reads, writes and multiplies.
 #[derive(Clone, Copy)]
-struct Tiling {
-    co: usize,
-    ci: usize,
-    oh: usize,
-    ow: usize,
-    /// Tile rows and columns of one phase (2x2 outputs each).
+struct Plan {
+    /// Source image `[c, h, w]` (x for the forward pass, dy for the data gradient).
+    src: (usize, usize, usize),
+    /// Destination image `[c, h, w]`.
+    dst: (usize, usize, usize),
+    /// Tile rows and columns of one output phase (2x2 outputs each); the phase has `valid`
+    /// outputs, a ragged last tile computing one row or column more.
     th: usize,
     tw: usize,
+    valid: (usize, usize),
+    /// Source pixel of tile input `(i, j)` of tile `(tu, tv)`: `(s (2tu + i) + oy, s (2tv + j)
+    /// + ox)`, for each read `(oy, ox)` of [`Self::reads`] (their channels stacked along k).
+    in_step: usize,
+    /// Destination pixel of output `(i, j)`: `(s (2tu + i) + a, s (2tv + j) + b)`.
+    out_step: usize,
+    /// Output phases `(a, b)`, each its own 9 GEMMs.
+    phases: &'static [(usize, usize)],
+    /// Whether the reads depend on the output phase (data gradient: offsets `(a - 1, b - 1)`)
+    /// or are the four input parities at once (forward).
+    reads_per_phase: bool,
 }
 
-impl Tiling {
+const ONE_PHASE: [(usize, usize); 1] = [(0, 0)];
+const FOUR_PHASES: [(usize, usize); 4] = [(0, 0), (0, 1), (1, 0), (1, 1)];
+
+impl Plan {
     fn tiles(&self) -> usize {
         self.th * self.tw
     }
+    /// Source offsets stacked along the GEMM's k for output phase `(a, b)`.
+    fn reads(&self, (a, b): (usize, usize)) -> Vec<(isize, isize)> {
+        let off = |(a, b): (usize, usize)| (a as isize - 1, b as isize - 1);
+        if self.reads_per_phase {
+            vec![off((a, b))]
+        } else {
+            FOUR_PHASES.iter().map(|&p| off(p)).collect()
+        }
+    }
+    /// GEMM k (stacked source channels) and n (destination channels).
+    fn k(&self) -> usize {
+        self.src.0 * if self.reads_per_phase { 1 } else { 4 }
+    }
+    fn n(&self) -> usize {
+        self.dst.0
+    }
+    /// Floats of one packed weight matrix.
+    fn mat(&self) -> usize {
+        self.k() * self.n().next_multiple_of(PANEL)
+    }
 }
 
-/// `dx = conv2d_backward_data(dy, w)` (overwritten) for a geometry that [`suits_backward_data`].
+fn check(g: &Conv2dGeometry, lens: [(usize, usize, &str); 3]) {
+    assert!(suits(g), "conv_winograd: {g:?} does not suit");
+    for (got, want, what) in lens {
+        assert_eq!(got, want, "conv_winograd: {what} length mismatch");
+    }
+}
+
+/// `y = conv2d(x, w)` (overwritten) for a geometry that [`suits`].
+///
+/// # Panics
+/// If a slice length does not match the geometry, or the geometry does not suit.
+pub(super) fn conv2d_forward(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
+    check(
+        g,
+        [
+            (x.len(), g.x_len(), "x"),
+            (w.len(), g.w_len(), "w"),
+            (y.len(), g.y_len(), "y"),
+        ],
+    );
+    let plan = Plan {
+        src: (g.c_in, g.h, g.w),
+        dst: (g.c_out, g.oh, g.ow),
+        th: g.oh.div_ceil(2),
+        tw: g.ow.div_ceil(2),
+        valid: (g.oh, g.ow),
+        in_step: 2,
+        out_step: 1,
+        phases: &ONE_PHASE,
+        reads_per_phase: false,
+    };
+    let ci = g.c_in;
+    // k = (input parity, c), n = o: taps w[o, c, 2r + a, 2s + b].
+    let packed = pack_weights(&plan, |_, p, o| {
+        let (a, b) = FOUR_PHASES[p / ci];
+        let k = &w[(o * ci + p % ci) * 16..][..16];
+        [[0, 1], [2, 3]].map(|rs| rs.map(|q| k[(2 * (q / 2) + a) * 4 + 2 * (q % 2) + b]))
+    });
+    run(g.n, &plan, x, &packed, y);
+    buffers::recycle(packed);
+}
+
+/// `dx = conv2d_backward_data(dy, w)` (overwritten) for a geometry that [`suits`].
 ///
 /// # Panics
 /// If a slice length does not match the geometry, or the geometry does not suit.
 pub(super) fn conv2d_backward_data(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f32]) {
-    assert!(suits_backward_data(g), "conv_winograd: {g:?} does not suit");
-    assert_eq!(dy.len(), g.y_len(), "conv_winograd: dy length mismatch");
-    assert_eq!(w.len(), g.w_len(), "conv_winograd: w length mismatch");
-    assert_eq!(dx.len(), g.x_len(), "conv_winograd: dx length mismatch");
-    let t = Tiling {
-        co: g.c_out,
-        ci: g.c_in,
-        oh: g.oh,
-        ow: g.ow,
+    check(
+        g,
+        [
+            (dy.len(), g.y_len(), "dy"),
+            (w.len(), g.w_len(), "w"),
+            (dx.len(), g.x_len(), "dx"),
+        ],
+    );
+    let plan = Plan {
+        src: (g.c_out, g.oh, g.ow),
+        dst: (g.c_in, g.h, g.w),
         th: g.oh.div_ceil(2),
         tw: g.ow.div_ceil(2),
+        valid: (g.oh, g.ow),
+        in_step: 1,
+        out_step: 2,
+        phases: &FOUR_PHASES,
+        reads_per_phase: true,
     };
-    let packed = pack_weights(w, t.co, t.ci);
-    let fair = g.n.div_ceil(2 * rayon::current_num_threads()).max(1);
-    let group = TARGET_ROWS.div_ceil(t.tiles()).clamp(1, fair);
-    let (dy_img, dx_img) = (t.co * t.oh * t.ow, t.ci * g.h * g.w);
-    let dxp = SendPtr(dx.as_mut_ptr());
-    (0..g.n.div_ceil(group)).into_par_iter().for_each(|task| {
-        let b0 = task * group;
-        let images = group.min(g.n - b0);
-        // SAFETY: tasks write the disjoint images [b0, b0 + images) of dx (length checked).
-        let dx_task =
-            unsafe { std::slice::from_raw_parts_mut(dxp.get().add(b0 * dx_img), images * dx_img) };
-        let dy_task = &dy[b0 * dy_img..(b0 + images) * dy_img];
-        // SAFETY: AVX2 and FMA are present on the path `suits_backward_data` admits.
-        unsafe { run_task(&t, images, dy_task, &packed, dx_task) };
+    let ci = g.c_in;
+    // k = o, n = c: the phase's taps w[o, c, 3 - a - 2r, 3 - b - 2s].
+    let packed = pack_weights(&plan, |(a, b), o, c| {
+        let k = &w[(o * ci + c) * 16..][..16];
+        [[0, 1], [2, 3]].map(|rs| rs.map(|q| k[(3 - a - 2 * (q / 2)) * 4 + 3 - b - 2 * (q % 2)]))
     });
+    run(g.n, &plan, dy, &packed, dx);
     buffers::recycle(packed);
 }
 
-/// The 36 matrices `U^T[phase][xi][nu]` (`[c_out x c_in]`, c_in padded to whole panels) in the
-/// prepacked GEMM's layout: element `(o, c)` at `(c / 48) * c_out * 48 + o * 48 + c % 48`.
-fn pack_weights(w: &[f32], co: usize, ci: usize) -> Vec<f32> {
-    let mat = co * ci.next_multiple_of(PANEL);
-    // Zeroed for the padding columns; one task per matrix (four, one per phase, left most of
-    // a small batch's data gradient waiting on this).
-    let mut packed = buffers::zeroed(36 * mat);
-    packed.par_chunks_mut(mat).enumerate().for_each(|(m, dst)| {
-        let (phase, xi, nu) = (m / 9, m / 3 % 3, m % 3);
-        let (a, b) = (phase / 2, phase % 2);
-        // Row xi of G picks taps r (0: r = 0, 1: both, 2: r = 1), likewise nu for s.
-        let picks = |e: usize| [(0usize, e < 2), (1usize, e > 0)];
-        for o in 0..co {
-            for c in 0..ci {
-                let k = &w[(o * ci + c) * 16..][..16];
-                // The phase's 2x2 taps g[r][s] = w[3 - a - 2r][3 - b - 2s]; U = G g G^T.
-                let mut u = 0.0;
-                for (r, use_r) in picks(xi) {
-                    for (s, use_s) in picks(nu) {
-                        if use_r && use_s {
-                            u += k[(3 - a - 2 * r) * 4 + (3 - b - 2 * s)];
+/// Runs `plan` over `n` images in parallel tasks of whole images.
+fn run(n: usize, plan: &Plan, src: &[f32], packed: &[f32], dst: &mut [f32]) {
+    let fair = n.div_ceil(2 * rayon::current_num_threads()).max(1);
+    let group = TARGET_ROWS.div_ceil(plan.tiles()).clamp(1, fair);
+    let (s_img, d_img) = (
+        plan.src.0 * plan.src.1 * plan.src.2,
+        plan.dst.0 * plan.dst.1 * plan.dst.2,
+    );
+    let dp = SendPtr(dst.as_mut_ptr());
+    (0..n.div_ceil(group)).into_par_iter().for_each(|task| {
+        let b0 = task * group;
+        let images = group.min(n - b0);
+        // SAFETY: tasks write the disjoint images [b0, b0 + images) of dst (length checked).
+        let dst_task =
+            unsafe { std::slice::from_raw_parts_mut(dp.get().add(b0 * d_img), images * d_img) };
+        let src_task = &src[b0 * s_img..(b0 + images) * s_img];
+        // SAFETY: AVX2 and FMA are present on the path `suits` admits.
+        unsafe { run_task(plan, images, src_task, packed, dst_task) };
+    });
+}
+
+/// The 9 matrices `U[xi][nu]` of every output phase (`[k x n]`, n padded to whole panels) in
+/// the prepacked GEMM's layout, element `(p, j)` at `(j / 48) * k * 48 + p * 48 + j % 48`,
+/// from `taps(phase, p, j)`, the 2x2 kernel `g[r][s]` of GEMM entry `(p, j)`.
+fn pack_weights(
+    plan: &Plan,
+    taps: impl Fn((usize, usize), usize, usize) -> [[f32; 2]; 2] + Sync,
+) -> Vec<f32> {
+    let (k, n, mat) = (plan.k(), plan.n(), plan.mat());
+    // Zeroed for the padding columns. Tasks take a phase and a block of k rows and write all
+    // 9 matrices of them: one kernel read per entry (reading it once per matrix, 9 times,
+    // made the packing a fifth of a 128 -> 256 layer's forward pass at batch 32).
+    let mut packed = buffers::zeroed(plan.phases.len() * 9 * mat);
+    let pp = SendPtr(packed.as_mut_ptr());
+    const ROWS: usize = 16;
+    let blocks = k.div_ceil(ROWS);
+    (0..plan.phases.len() * blocks)
+        .into_par_iter()
+        .for_each(|task| {
+            let (q, p0) = (task / blocks, task % blocks * ROWS);
+            // SAFETY: the task writes rows [p0, p0 + ROWS) of phase q's matrices only.
+            let base = unsafe { pp.get().add(q * 9 * mat) };
+            for p in p0..(p0 + ROWS).min(k) {
+                for j in 0..n {
+                    let g = taps(plan.phases[q], p, j);
+                    // G g (rows), then (G g) G^T (columns).
+                    let rows = [g[0], [g[0][0] + g[1][0], g[0][1] + g[1][1]], g[1]];
+                    let at = (j / PANEL) * k * PANEL + p * PANEL + j % PANEL;
+                    for (xi, h) in rows.iter().enumerate() {
+                        for (nu, u) in [h[0], h[0] + h[1], h[1]].into_iter().enumerate() {
+                            // SAFETY: inside matrix xi * 3 + nu of the phase (length above).
+                            unsafe { *base.add((xi * 3 + nu) * mat + at) = u };
                         }
                     }
                 }
-                dst[(c / PANEL) * co * PANEL + o * PANEL + c % PANEL] = u;
             }
-        }
-    });
+        });
     packed
 }
 
-/// One task: `images` whole images of `dy` to the same images of `dx`, all four phases.
+/// One task: `images` whole images of the source to the same images of the destination.
 ///
 /// # Safety
 /// AVX2 and FMA present; the slices hold `images` images of their tensors.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn run_task(t: &Tiling, images: usize, dy: &[f32], packed: &[f32], dx: &mut [f32]) {
-    let (ohw, hw) = (t.oh * t.ow, 4 * t.oh * t.ow);
-    let rows = images * t.tiles();
-    let mat = t.co * t.ci.next_multiple_of(PANEL);
+unsafe fn run_task(plan: &Plan, images: usize, src: &[f32], packed: &[f32], dst: &mut [f32]) {
+    let ((sc, sh, sw), (dc, dh, dw)) = (plan.src, plan.dst);
+    let (k, n, mat) = (plan.k(), plan.n(), plan.mat());
+    let rows = images * plan.tiles();
     // Every buffer below is written whole before it is read, so none is filled first.
-    let mut dy_cl = buffers::for_overwrite(images * ohw * t.co);
-    for (src, dst) in dy
-        .chunks_exact(t.co * ohw)
-        .zip(dy_cl.chunks_exact_mut(t.co * ohw))
+    let mut src_cl = buffers::for_overwrite(images * sh * sw * sc);
+    for (s, d) in src
+        .chunks_exact(sc * sh * sw)
+        .zip(src_cl.chunks_exact_mut(sc * sh * sw))
     {
-        transpose(src, t.co, ohw, dst);
+        transpose(s, sc, sh * sw, d);
     }
-    let mut v = buffers::for_overwrite(9 * rows * t.co);
-    let mut m = buffers::for_overwrite(9 * rows * t.ci);
-    let mut dx_cl = buffers::for_overwrite(images * hw * t.ci);
-    for phase in 0..4 {
-        let (a, b) = (phase / 2, phase % 2);
-        input_transform(t, images, &dy_cl, (a, b), &mut v);
+    let mut v = buffers::for_overwrite(9 * rows * k);
+    let mut m = buffers::for_overwrite(9 * rows * n);
+    let mut dst_cl = buffers::for_overwrite(images * dh * dw * dc);
+    for (q, &phase) in plan.phases.iter().enumerate() {
+        input_transform(plan, images, &src_cl, &plan.reads(phase), &mut v);
         for e in 0..9 {
             let av = Strided {
-                ptr: v[e * rows * t.co..].as_ptr(),
-                rs: t.co as isize,
+                ptr: v[e * rows * k..].as_ptr(),
+                rs: k as isize,
                 cs: 1,
             };
-            // SAFETY: V^T[e] is rows x c_out, the packed U^T holds a padded c_out x c_in, and
-            // M^T[e] has room for rows x c_in.
+            // SAFETY: V[e] is rows x k, the packed U[e] holds k x (n padded), and M[e] has
+            // room for rows x n.
             super::conv::gemm_prepacked_b(
                 rows,
-                t.ci,
-                t.co,
+                n,
+                k,
                 av,
-                packed[(phase * 9 + e) * mat..].as_ptr(),
-                m[e * rows * t.ci..].as_mut_ptr(),
-                t.ci as isize,
+                packed[(q * 9 + e) * mat..].as_ptr(),
+                m[e * rows * n..].as_mut_ptr(),
+                n as isize,
             );
         }
-        output_transform(t, images, &m, (a, b), &mut dx_cl);
+        output_transform(plan, images, &m, phase, &mut dst_cl);
     }
-    for (src, dst) in dx_cl
-        .chunks_exact(hw * t.ci)
-        .zip(dx.chunks_exact_mut(hw * t.ci))
+    for (s, d) in dst_cl
+        .chunks_exact(dh * dw * dc)
+        .zip(dst.chunks_exact_mut(dh * dw * dc))
     {
-        transpose(src, hw, t.ci, dst);
+        transpose(s, dh * dw, dc, d);
     }
-    for buf in [dy_cl, v, m, dx_cl] {
+    for buf in [src_cl, v, m, dst_cl] {
         buffers::recycle(buf);
     }
 }
@@ -224,59 +337,62 @@ unsafe fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
     }
 }
 
-/// `V^T[e][tile][o]` for phase `(a, b)`: each tile's 3x3 block of the padded `dy` (rows
-/// `2tu + a - 1 ..`, columns `2tv + b - 1 ..`, zero outside), transformed as `B^T d B`.
+/// `V[e][tile][(read, c)]`: for each read `(oy, ox)`, each tile's 3x3 block of source pixels
+/// (zero outside the image), transformed as `B^T d B`.
 ///
 /// # Safety
-/// AVX2 present; `dy_cl` is channels-last `[images][oh*ow][c_out]`, `v` holds 9 planes of
-/// `images * tiles * c_out`.
+/// AVX2 present; `src_cl` is channels-last `[images][h*w][c]`, `v` holds 9 planes of `images *
+/// tiles * k`.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn input_transform(
-    t: &Tiling,
+    plan: &Plan,
     images: usize,
-    dy_cl: &[f32],
-    (a, b): (usize, usize),
+    src_cl: &[f32],
+    reads: &[(isize, isize)],
     v: &mut [f32],
 ) {
-    let co = t.co;
-    let plane = images * t.tiles() * co;
+    let (c, h, w) = plan.src;
+    let (k, st) = (plan.k(), plan.in_step as isize);
+    let plane = images * plan.tiles() * k;
     let zero = [0f32; 8];
     let vp = v.as_mut_ptr();
     for img in 0..images {
-        let src = dy_cl[img * t.oh * t.ow * co..].as_ptr();
-        for tu in 0..t.th {
-            for tv in 0..t.tw {
-                let tile = (img * t.th + tu) * t.tw + tv;
-                // The 9 input pixels' channel rows; a missing pixel reads zeros (its pointer
-                // does not advance with the channel).
-                let mut d = [[(zero.as_ptr(), 0usize); 3]; 3];
-                for (i, row) in d.iter_mut().enumerate() {
-                    let y = (2 * tu + a + i) as isize - 1;
-                    for (j, px) in row.iter_mut().enumerate() {
-                        let x = (2 * tv + b + j) as isize - 1;
-                        if y >= 0 && (y as usize) < t.oh && x >= 0 && (x as usize) < t.ow {
-                            *px = (src.add((y as usize * t.ow + x as usize) * co), 1);
+        let src = src_cl[img * h * w * c..].as_ptr();
+        for tu in 0..plan.th {
+            for tv in 0..plan.tw {
+                let tile = (img * plan.th + tu) * plan.tw + tv;
+                for (ri, &(oy, ox)) in reads.iter().enumerate() {
+                    // The 9 input pixels' channel rows; a missing pixel reads zeros (its
+                    // pointer does not advance with the channel).
+                    let mut d = [[(zero.as_ptr(), 0usize); 3]; 3];
+                    for (i, row) in d.iter_mut().enumerate() {
+                        let y = st * (2 * tu + i) as isize + oy;
+                        for (j, px) in row.iter_mut().enumerate() {
+                            let x = st * (2 * tv + j) as isize + ox;
+                            if y >= 0 && (y as usize) < h && x >= 0 && (x as usize) < w {
+                                *px = (src.add((y as usize * w + x as usize) * c), 1);
+                            }
                         }
                     }
-                }
-                let out = vp.add(tile * co);
-                for o in (0..co).step_by(8) {
-                    // B^T along each row (over the columns j), then along the columns.
-                    let mut q = [[_mm256_setzero_ps(); 3]; 3];
-                    for (qi, row) in q.iter_mut().zip(&d) {
-                        let [x0, x1, x2] = row.map(|(p, step)| p.add(o * step));
-                        *qi = bt(
-                            _mm256_loadu_ps(x0),
-                            _mm256_loadu_ps(x1),
-                            _mm256_loadu_ps(x2),
-                        );
-                    }
-                    // Column nu of the three rows (an index across rows, not into one).
-                    #[allow(clippy::needless_range_loop)]
-                    for nu in 0..3 {
-                        let col = bt(q[0][nu], q[1][nu], q[2][nu]);
-                        for (xi, val) in col.into_iter().enumerate() {
-                            _mm256_storeu_ps(out.add((xi * 3 + nu) * plane + o), val);
+                    let out = vp.add(tile * k + ri * c);
+                    for ch in (0..c).step_by(8) {
+                        // B^T along each row (over the columns j), then along the columns.
+                        let mut q = [[_mm256_setzero_ps(); 3]; 3];
+                        for (qi, row) in q.iter_mut().zip(&d) {
+                            let [x0, x1, x2] = row.map(|(p, step)| p.add(ch * step));
+                            *qi = bt(
+                                _mm256_loadu_ps(x0),
+                                _mm256_loadu_ps(x1),
+                                _mm256_loadu_ps(x2),
+                            );
+                        }
+                        // Column nu of the three rows (an index across rows, not into one).
+                        #[allow(clippy::needless_range_loop)]
+                        for nu in 0..3 {
+                            let col = bt(q[0][nu], q[1][nu], q[2][nu]);
+                            for (xi, val) in col.into_iter().enumerate() {
+                                _mm256_storeu_ps(out.add((xi * 3 + nu) * plane + ch), val);
+                            }
                         }
                     }
                 }
@@ -299,31 +415,30 @@ unsafe fn at(x0: __m256, x1: __m256, x2: __m256) -> [__m256; 2] {
     [_mm256_add_ps(x0, x1), _mm256_add_ps(x1, x2)]
 }
 
-/// Stores each tile's `A^T M A` (2x2 outputs) in channels-last `dx_cl` at phase `(a, b)`:
-/// output `(i, j)` of tile `(tu, tv)` is pixel `(2(2tu + i) + a, 2(2tv + j) + b)`, when it
-/// exists (a ragged last tile computes one row or column more).
+/// Stores each tile's `A^T M A` (2x2 outputs) of output phase `(a, b)` in channels-last
+/// `dst_cl`: output `(i, j)` of tile `(tu, tv)` is pixel `(s (2tu + i) + a, s (2tv + j) + b)`,
+/// when it is one of the phase's valid outputs.
 ///
 /// # Safety
-/// AVX2 present; `m` holds 9 planes of `images * tiles * c_in`, `dx_cl` is `[images][4 oh
-/// ow][c_in]`.
+/// AVX2 present; `m` holds 9 planes of `images * tiles * n`, `dst_cl` is `[images][h*w][n]`.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn output_transform(
-    t: &Tiling,
+    plan: &Plan,
     images: usize,
     m: &[f32],
     (a, b): (usize, usize),
-    dx_cl: &mut [f32],
+    dst_cl: &mut [f32],
 ) {
-    let ci = t.ci;
-    let plane = images * t.tiles() * ci;
-    let w = 2 * t.ow;
-    let dp = dx_cl.as_mut_ptr();
+    let (n, h, w) = plan.dst;
+    let (s, (vh, vw)) = (plan.out_step, plan.valid);
+    let plane = images * plan.tiles() * n;
+    let dp = dst_cl.as_mut_ptr();
     for img in 0..images {
-        let dst = dp.add(img * 4 * t.oh * t.ow * ci);
-        for tu in 0..t.th {
-            for tv in 0..t.tw {
-                let src = m[((img * t.th + tu) * t.tw + tv) * ci..].as_ptr();
-                for c in (0..ci).step_by(8) {
+        let dst = dp.add(img * h * w * n);
+        for tu in 0..plan.th {
+            for tv in 0..plan.tw {
+                let src = m[((img * plan.th + tu) * plan.tw + tv) * n..].as_ptr();
+                for c in (0..n).step_by(8) {
                     // A^T along each row xi (over nu), then across the rows.
                     let mut r = [[_mm256_setzero_ps(); 2]; 3];
                     for (xi, ri) in r.iter_mut().enumerate() {
@@ -339,9 +454,9 @@ unsafe fn output_transform(
                         let col = at(r[0][j], r[1][j], r[2][j]);
                         for (i, val) in col.into_iter().enumerate() {
                             let (u, vv) = (2 * tu + i, 2 * tv + j);
-                            if u < t.oh && vv < t.ow {
-                                let px = (2 * u + a) * w + 2 * vv + b;
-                                _mm256_storeu_ps(dst.add(px * ci + c), val);
+                            if u < vh && vv < vw {
+                                let px = (s * u + a) * w + s * vv + b;
+                                _mm256_storeu_ps(dst.add(px * n + c), val);
                             }
                         }
                     }
