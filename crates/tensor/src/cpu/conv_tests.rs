@@ -241,12 +241,13 @@ fn winograd_passes_match_reference() {
     use super::super::conv_winograd::suits;
     use crate::cpu::isa::{available, with_isa, Isa};
     let shapes = [
-        (1, 16, 16, (2, 2)),
-        (3, 24, 40, (6, 10)),
-        (2, 16, 32, (10, 10)),
-        (5, 32, 16, (16, 16)),
+        (1, 64, 64, (2, 2)),
+        (3, 64, 72, (6, 10)),
+        (2, 64, 128, (10, 10)),
         (40, 64, 128, (8, 8)),
-        (1, 128, 24, (14, 6)),
+        (1, 128, 64, (14, 6)),
+        // 32 channels on a plane large enough for the transforms to pay.
+        (1, 32, 40, (64, 66)),
     ];
     let mut ran = 0;
     for (n, c_in, c_out, (h, w)) in shapes {
@@ -258,11 +259,15 @@ fn winograd_passes_match_reference() {
             ran += suits as usize;
         }
     }
-    // Channels off the 8-lane vectors and odd sides take the other kernels.
-    let off = Conv2dGeometry::new([1, 20, 8, 8], 12, (4, 4), (2, 2), (1, 1)).unwrap();
-    let odd = Conv2dGeometry::new([1, 16, 9, 9], 16, (4, 4), (2, 2), (1, 1)).unwrap();
+    // Channels off the 8-lane vectors, odd sides and narrow layers on small planes take the
+    // other kernels.
+    let off = Conv2dGeometry::new([1, 72, 8, 8], 68, (4, 4), (2, 2), (1, 1)).unwrap();
+    let odd = Conv2dGeometry::new([1, 64, 9, 9], 64, (4, 4), (2, 2), (1, 1)).unwrap();
+    let narrow = Conv2dGeometry::new([2, 32, 32, 32], 64, (4, 4), (2, 2), (1, 1)).unwrap();
     for isa in available() {
-        assert!(!with_isa(isa, || suits(&off) || suits(&odd)).unwrap());
+        for g in [&off, &odd, &narrow] {
+            assert!(!with_isa(isa, || suits(g)).unwrap(), "{g:?} on {isa}");
+        }
     }
     check(&off);
     check(&odd);

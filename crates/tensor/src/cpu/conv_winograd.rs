@@ -42,23 +42,26 @@ const PANEL: usize = 48;
 const TARGET_ROWS: usize = 144;
 
 /// Whether the Winograd passes run for `g`: 4x4 kernels at stride 2 with padding 1 on even
-/// sides (so the input is twice the output), channel counts in whole 8-lane vectors of at
-/// least 16, on the AVX2 path. There the data gradient beat the direct kernel on every VAE
-/// layer measured (batch 32, two threads, interleaved: 32 -> 64 @64 23-28 vs 28-30 ms, 64 ->
-/// 128 @32 20 vs 24-28, 128 -> 256 @16 19-21 vs 28; the maps' 256 rows of 128 -> 256 @16
-/// 105-126 vs 168-189), and so did the forward pass (batch 32: 32 -> 64 @64 21 vs 22-25 ms,
-/// 64 -> 128 @32 17-19 vs 22-24, 128 -> 256 @16 18-20 vs 22-23). The AVX-512 direct kernel is faster still on the middle layers (64 ->
-/// 128 @32: 69-70 vs 81-85 ms at batch 128) and level on the deepest, so that path keeps it.
+/// sides (so the input is twice the output), channel counts in whole 8-lane vectors, on the
+/// AVX2 path, and enough work per transformed value: both channel counts 64 or more, or 32 or
+/// more on outputs of 32 x 32 and larger. Measured interleaved against the direct kernel (two
+/// threads): batch 32, data gradient 32 -> 64 @64 23-28 vs 28-30 ms, 64 -> 128 @32 20 vs
+/// 24-28, 128 -> 256 @16 19-21 vs 28, the maps' 256 rows of 128 -> 256 @16 105-126 vs 168-189;
+/// forward 32 -> 64 @64 21 vs 22-25, 64 -> 128 @32 17-19 vs 22-24, 128 -> 256 @16 18-20 vs
+/// 22-23. On 32 channels with small planes (batch 64, 32 -> 32 @32, 32 -> 64 @16) the
+/// transforms cost more than the products saved (forward 64-79 vs 75-92 GFLOP/s), so those
+/// keep the direct kernel. The AVX-512 direct kernel is faster still on the middle layers (64
+/// -> 128 @32: 69-70 vs 81-85 ms at batch 128) and level on the deepest: that path keeps it.
 pub(super) fn suits(g: &Conv2dGeometry) -> bool {
+    let narrow = g.c_in.min(g.c_out);
     isa::active() == Isa::Avx2
         && (g.kh, g.kw) == (4, 4)
         && g.stride == (2, 2)
         && g.padding == (1, 1)
         && (g.h, g.w) == (2 * g.oh, 2 * g.ow)
-        && g.c_in >= 16
-        && g.c_out >= 16
         && g.c_in.is_multiple_of(8)
         && g.c_out.is_multiple_of(8)
+        && (narrow >= 64 || (narrow >= 32 && g.oh * g.ow >= 1024))
 }
 
 /// One pass as sums of 2x2 correlations: what a task reads, writes and multiplies.
