@@ -92,6 +92,27 @@ const ONE_PHASE: [(usize, usize); 1] = [(0, 0)];
 const FOUR_PHASES: [(usize, usize); 4] = [(0, 0), (0, 1), (1, 0), (1, 1)];
 
 impl Plan {
+    /// The forward pass of `g` (one output phase, the four input parities along k) or its
+    /// data gradient (four output phases, each reading `dy` at its own offset).
+    fn new(g: &Conv2dGeometry, forward: bool) -> Plan {
+        let (input, output) = ((g.c_in, g.h, g.w), (g.c_out, g.oh, g.ow));
+        let (src, dst) = if forward {
+            (input, output)
+        } else {
+            (output, input)
+        };
+        Plan {
+            src,
+            dst,
+            th: g.oh.div_ceil(2),
+            tw: g.ow.div_ceil(2),
+            valid: (g.oh, g.ow),
+            in_step: if forward { 2 } else { 1 },
+            out_step: if forward { 1 } else { 2 },
+            phases: if forward { &ONE_PHASE } else { &FOUR_PHASES },
+            reads_per_phase: !forward,
+        }
+    }
     fn tiles(&self) -> usize {
         self.th * self.tw
     }
@@ -117,46 +138,18 @@ impl Plan {
     }
 }
 
-fn check(g: &Conv2dGeometry, lens: [(usize, usize, &str); 3]) {
-    assert!(suits(g), "conv_winograd: {g:?} does not suit");
-    for (got, want, what) in lens {
-        assert_eq!(got, want, "conv_winograd: {what} length mismatch");
-    }
-}
-
 /// `y = conv2d(x, w)` (overwritten) for a geometry that [`suits`].
 ///
 /// # Panics
 /// If a slice length does not match the geometry, or the geometry does not suit.
 pub(super) fn conv2d_forward(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
-    check(
-        g,
-        [
-            (x.len(), g.x_len(), "x"),
-            (w.len(), g.w_len(), "w"),
-            (y.len(), g.y_len(), "y"),
-        ],
-    );
-    let plan = Plan {
-        src: (g.c_in, g.h, g.w),
-        dst: (g.c_out, g.oh, g.ow),
-        th: g.oh.div_ceil(2),
-        tw: g.ow.div_ceil(2),
-        valid: (g.oh, g.ow),
-        in_step: 2,
-        out_step: 1,
-        phases: &ONE_PHASE,
-        reads_per_phase: false,
-    };
     let ci = g.c_in;
     // k = (input parity, c), n = o: taps w[o, c, 2r + a, 2s + b].
-    let packed = pack_weights(&plan, |_, p, o| {
+    run_pass(g, Plan::new(g, true), (x, w, y), |_, p, o| {
         let (a, b) = FOUR_PHASES[p / ci];
         let k = &w[(o * ci + p % ci) * 16..][..16];
         [[0, 1], [2, 3]].map(|rs| rs.map(|q| k[(2 * (q / 2) + a) * 4 + 2 * (q % 2) + b]))
     });
-    run(g.n, &plan, x, &packed, y);
-    buffers::recycle(packed);
 }
 
 /// `dx = conv2d_backward_data(dy, w)` (overwritten) for a geometry that [`suits`].
@@ -164,32 +157,36 @@ pub(super) fn conv2d_forward(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [
 /// # Panics
 /// If a slice length does not match the geometry, or the geometry does not suit.
 pub(super) fn conv2d_backward_data(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f32]) {
-    check(
-        g,
-        [
-            (dy.len(), g.y_len(), "dy"),
-            (w.len(), g.w_len(), "w"),
-            (dx.len(), g.x_len(), "dx"),
-        ],
-    );
-    let plan = Plan {
-        src: (g.c_out, g.oh, g.ow),
-        dst: (g.c_in, g.h, g.w),
-        th: g.oh.div_ceil(2),
-        tw: g.ow.div_ceil(2),
-        valid: (g.oh, g.ow),
-        in_step: 1,
-        out_step: 2,
-        phases: &FOUR_PHASES,
-        reads_per_phase: true,
-    };
     let ci = g.c_in;
     // k = o, n = c: the phase's taps w[o, c, 3 - a - 2r, 3 - b - 2s].
-    let packed = pack_weights(&plan, |(a, b), o, c| {
+    run_pass(g, Plan::new(g, false), (dy, w, dx), |(a, b), o, c| {
         let k = &w[(o * ci + c) * 16..][..16];
         [[0, 1], [2, 3]].map(|rs| rs.map(|q| k[(3 - a - 2 * (q / 2)) * 4 + 3 - b - 2 * (q % 2)]))
     });
-    run(g.n, &plan, dy, &packed, dx);
+}
+
+/// Checks the lengths, packs the weights through `taps` and runs `plan`.
+fn run_pass(
+    g: &Conv2dGeometry,
+    plan: Plan,
+    (src, w, dst): (&[f32], &[f32], &mut [f32]),
+    taps: impl Fn((usize, usize), usize, usize) -> [[f32; 2]; 2] + Sync,
+) {
+    assert!(suits(g), "conv_winograd: {g:?} does not suit");
+    let numel = |(c, h, w): (usize, usize, usize)| g.n * c * h * w;
+    assert_eq!(
+        src.len(),
+        numel(plan.src),
+        "conv_winograd: source length mismatch"
+    );
+    assert_eq!(w.len(), g.w_len(), "conv_winograd: w length mismatch");
+    assert_eq!(
+        dst.len(),
+        numel(plan.dst),
+        "conv_winograd: output length mismatch"
+    );
+    let packed = pack_weights(&plan, taps);
+    run(g.n, &plan, src, &packed, dst);
     buffers::recycle(packed);
 }
 
