@@ -451,6 +451,10 @@ pub fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
         dw.fill(0.0);
         return;
     }
+    #[cfg(target_arch = "x86_64")]
+    if super::conv_winograd::suits(g) {
+        return super::conv_winograd_weight::conv2d_backward_weight(g, x, dy, dw);
+    }
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     if super::conv_direct::suits_backward_weight(g) {
         return super::conv_direct::conv2d_backward_weight(g, x, dy, dw);

@@ -235,9 +235,10 @@ fn transpose_cases_with_output_padding() {
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn winograd_passes_match_reference() {
-    // Both Winograd passes (forward and data gradient; `check` runs all three passes): odd
-    // phase sides (a ragged last tile row and column), one pixel per phase, tasks of one and
-    // of several images, channel counts that are not whole 48-wide GEMM panels.
+    // All three Winograd passes (forward, data and weight gradients): odd phase sides (a
+    // ragged last tile row and column), one pixel per phase, tasks of one and of several
+    // images, weight-gradient tasks that sum several chunks of images, channel counts that are
+    // not whole 48-wide GEMM panels.
     use super::super::conv_winograd::suits;
     use crate::cpu::isa::{available, with_isa, Isa};
     let shapes = [
@@ -248,6 +249,8 @@ fn winograd_passes_match_reference() {
         (1, 128, 64, (14, 6)),
         // 32 channels on a plane large enough for the transforms to pay.
         (1, 32, 40, (64, 66)),
+        // 256 tiles an image: one image a weight-gradient chunk, several chunks a task.
+        (12, 32, 32, (64, 64)),
     ];
     let mut ran = 0;
     for (n, c_in, c_out, (h, w)) in shapes {

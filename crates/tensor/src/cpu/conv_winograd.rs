@@ -2,7 +2,8 @@
 //! encoder downsamples with and its decoder mirrors: the forward pass and the data gradient
 //! (so also conv_transpose2d and its gradient), which between them are most of a training
 //! step and nearly all of the stacked backward behind per-dimension attention maps (D x N
-//! cotangent rows through each layer).
+//! cotangent rows through each layer). The weight gradient, on the same input transform, is
+//! `conv_winograd_weight`.
 //!
 //! Both passes are sums of stride-1 correlations with 2x2 kernels:
 //!
@@ -29,14 +30,14 @@
 //! move 8 channels per instruction.
 
 use super::buffers;
-use super::gemm::{SendPtr, Strided};
+use super::gemm::SendPtr;
 use super::isa::{self, Isa};
 use crate::geometry::Conv2dGeometry;
 use rayon::prelude::*;
 use std::arch::x86_64::*;
 
 /// Columns per panel of the prepacked GEMM operand.
-const PANEL: usize = 48;
+pub(super) const PANEL: usize = 48;
 /// GEMM rows (tiles of a task's images) a task aims for: enough for the register tiles to
 /// fill and the packed A block to be reused, few enough to leave every thread several tasks.
 const TARGET_ROWS: usize = 144;
@@ -50,7 +51,9 @@ const TARGET_ROWS: usize = 144;
 /// forward 32 -> 64 @64 21 vs 22-25, 64 -> 128 @32 17-19 vs 22-24, 128 -> 256 @16 18-20 vs
 /// 22-23. On 32 channels with small planes (batch 64, 32 -> 32 @32, 32 -> 64 @16) the
 /// transforms cost more than the products saved (forward 64-79 vs 75-92 GFLOP/s), so those
-/// keep the direct kernel. The AVX-512 direct kernel is faster still on the middle layers (64
+/// keep the direct kernel. The weight gradient (batch 32, against the direct kernel): 32 -> 64
+/// @64 16.5-17.4 vs 19-23 ms, 64 -> 128 @32 19-21 vs 22-23, 128 -> 256 @16 13-19 vs 17-20.
+/// The AVX-512 direct kernel is faster still on the middle layers (64
 /// -> 128 @32: 69-70 vs 81-85 ms at batch 128) and level on the deepest: that path keeps it.
 pub(super) fn suits(g: &Conv2dGeometry) -> bool {
     let narrow = g.c_in.min(g.c_out);
@@ -66,16 +69,16 @@ pub(super) fn suits(g: &Conv2dGeometry) -> bool {
 
 /// One pass as sums of 2x2 correlations: what a task reads, writes and multiplies.
 #[derive(Clone, Copy)]
-struct Plan {
+pub(super) struct Plan {
     /// Source image `[c, h, w]` (x for the forward pass, dy for the data gradient).
-    src: (usize, usize, usize),
+    pub(super) src: (usize, usize, usize),
     /// Destination image `[c, h, w]`.
     dst: (usize, usize, usize),
     /// Tile rows and columns of one output phase (2x2 outputs each); the phase has `valid`
     /// outputs, a ragged last tile computing one row or column more.
-    th: usize,
-    tw: usize,
-    valid: (usize, usize),
+    pub(super) th: usize,
+    pub(super) tw: usize,
+    pub(super) valid: (usize, usize),
     /// Source pixel of tile input `(i, j)` of tile `(tu, tv)`: `(s (2tu + i) + oy, s (2tv + j)
     /// + ox)`, for each read `(oy, ox)` of [`Self::reads`] (their channels stacked along k).
     in_step: usize,
@@ -94,7 +97,7 @@ const FOUR_PHASES: [(usize, usize); 4] = [(0, 0), (0, 1), (1, 0), (1, 1)];
 impl Plan {
     /// The forward pass of `g` (one output phase, the four input parities along k) or its
     /// data gradient (four output phases, each reading `dy` at its own offset).
-    fn new(g: &Conv2dGeometry, forward: bool) -> Plan {
+    pub(super) fn new(g: &Conv2dGeometry, forward: bool) -> Plan {
         let (input, output) = ((g.c_in, g.h, g.w), (g.c_out, g.oh, g.ow));
         let (src, dst) = if forward {
             (input, output)
@@ -113,11 +116,11 @@ impl Plan {
             reads_per_phase: !forward,
         }
     }
-    fn tiles(&self) -> usize {
+    pub(super) fn tiles(&self) -> usize {
         self.th * self.tw
     }
     /// Source offsets stacked along the GEMM's k for output phase `(a, b)`.
-    fn reads(&self, (a, b): (usize, usize)) -> Vec<(isize, isize)> {
+    pub(super) fn reads(&self, (a, b): (usize, usize)) -> Vec<(isize, isize)> {
         let off = |(a, b): (usize, usize)| (a as isize - 1, b as isize - 1);
         if self.reads_per_phase {
             vec![off((a, b))]
@@ -126,7 +129,7 @@ impl Plan {
         }
     }
     /// GEMM k (stacked source channels) and n (destination channels).
-    fn k(&self) -> usize {
+    pub(super) fn k(&self) -> usize {
         self.src.0 * if self.reads_per_phase { 1 } else { 4 }
     }
     fn n(&self) -> usize {
@@ -271,23 +274,24 @@ unsafe fn run_task(plan: &Plan, images: usize, src: &[f32], packed: &[f32], dst:
     let mut m = buffers::for_overwrite(9 * rows * n);
     let mut dst_cl = buffers::for_overwrite(images * dh * dw * dc);
     for (q, &phase) in plan.phases.iter().enumerate() {
-        input_transform(plan, images, &src_cl, &plan.reads(phase), &mut v);
+        input_transform(
+            plan,
+            images,
+            &src_cl,
+            &plan.reads(phase),
+            &mut v,
+            VLayout::Rows,
+        );
         for e in 0..9 {
-            let av = Strided {
-                ptr: v[e * rows * k..].as_ptr(),
-                rs: k as isize,
-                cs: 1,
-            };
             // SAFETY: V[e] is rows x k, the packed U[e] holds k x (n padded), and M[e] has
-            // room for rows x n.
-            super::conv::gemm_prepacked_b(
-                rows,
-                n,
-                k,
-                av,
+            // room for rows x n. V is read in place: packing it for the GEMM was a pass of its
+            // own over every transformed value (4.7% of a texture training step).
+            super::gemm_avx2::gemm_prepacked_b_rows_a(
+                (rows, n, k),
+                (v[e * rows * k..].as_ptr(), k),
                 packed[(q * 9 + e) * mat..].as_ptr(),
-                m[e * rows * n..].as_mut_ptr(),
-                n as isize,
+                (m[e * rows * n..].as_mut_ptr(), n as isize),
+                false,
             );
         }
         output_transform(plan, images, &m, phase, &mut dst_cl);
@@ -310,7 +314,7 @@ unsafe fn run_task(plan: &Plan, images: usize, src: &[f32], packed: &[f32], dst:
 /// # Safety
 /// AVX2 present.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+pub(super) unsafe fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
     assert!(src.len() >= rows * cols && dst.len() >= rows * cols);
     let (sp, dp) = (src.as_ptr(), dst.as_mut_ptr());
     let (r8, c8) = (rows / 8 * 8, cols / 8 * 8);
@@ -337,23 +341,47 @@ unsafe fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
     }
 }
 
+/// How [`input_transform`] lays out each of the 9 transformed matrices `V[e]` (`tiles x k`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum VLayout {
+    /// Row-major: a tile's k values contiguous (the A operand of the forward and data-gradient
+    /// GEMMs).
+    Rows,
+    /// The prepacked GEMM operand's 48-wide column panels, k padded to whole panels: entry
+    /// `(tile, j)` at `(j / 48) * tiles * 48 + tile * 48 + j % 48` (the B operand of the weight
+    /// gradient's GEMMs, which then packs nothing).
+    Panels,
+}
+
 /// `V[e][tile][(read, c)]`: for each read `(oy, ox)`, each tile's 3x3 block of source pixels
-/// (zero outside the image), transformed as `B^T d B`.
+/// (zero outside the image), transformed as `B^T d B`, laid out as `layout` says.
 ///
 /// # Safety
 /// AVX2 present; `src_cl` is channels-last `[images][h*w][c]`, `v` holds 9 planes of `images *
-/// tiles * k`.
+/// tiles * k` (k padded to whole panels for [`VLayout::Panels`]).
 #[target_feature(enable = "avx2,fma")]
-unsafe fn input_transform(
+pub(super) unsafe fn input_transform(
     plan: &Plan,
     images: usize,
     src_cl: &[f32],
     reads: &[(isize, isize)],
     v: &mut [f32],
+    layout: VLayout,
 ) {
     let (c, h, w) = plan.src;
     let (k, st) = (plan.k(), plan.in_step as isize);
-    let plane = images * plan.tiles() * k;
+    let rows = images * plan.tiles();
+    let plane = rows
+        * match layout {
+            VLayout::Rows => k,
+            VLayout::Panels => k.next_multiple_of(PANEL),
+        };
+    // Where value j of a tile's k goes; 8 values from j (a multiple of 8) stay contiguous in
+    // both layouts, as 48 is a whole number of vectors.
+    let at = |tile: usize, j: usize| match layout {
+        VLayout::Rows => tile * k + j,
+        VLayout::Panels => (j / PANEL) * rows * PANEL + tile * PANEL + j % PANEL,
+    };
     let zero = [0f32; 8];
     let vp = v.as_mut_ptr();
     for img in 0..images {
@@ -374,8 +402,8 @@ unsafe fn input_transform(
                             }
                         }
                     }
-                    let out = vp.add(tile * k + ri * c);
                     for ch in (0..c).step_by(8) {
+                        let out = vp.add(at(tile, ri * c + ch));
                         // B^T along each row (over the columns j), then along the columns.
                         let mut q = [[_mm256_setzero_ps(); 3]; 3];
                         for (qi, row) in q.iter_mut().zip(&d) {
@@ -391,7 +419,7 @@ unsafe fn input_transform(
                         for nu in 0..3 {
                             let col = bt(q[0][nu], q[1][nu], q[2][nu]);
                             for (xi, val) in col.into_iter().enumerate() {
-                                _mm256_storeu_ps(out.add((xi * 3 + nu) * plane + ch), val);
+                                _mm256_storeu_ps(out.add((xi * 3 + nu) * plane), val);
                             }
                         }
                     }
@@ -404,7 +432,7 @@ unsafe fn input_transform(
 /// `B^T x` for a column of three vectors.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn bt(x0: __m256, x1: __m256, x2: __m256) -> [__m256; 3] {
+pub(super) unsafe fn bt(x0: __m256, x1: __m256, x2: __m256) -> [__m256; 3] {
     [_mm256_sub_ps(x0, x1), x1, _mm256_sub_ps(x2, x1)]
 }
 

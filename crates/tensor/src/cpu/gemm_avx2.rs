@@ -73,6 +73,52 @@ pub(super) unsafe fn gemm_prepacked_b(
     }
 }
 
+/// [`gemm_prepacked_b`] for an A whose rows are contiguous (`lda` floats
+/// apart): the tiles read A in place instead of packing it, for callers that
+/// write A fresh for one product (the Winograd transforms), where packing was
+/// a pass of its own over every transformed value. Always the 6 x 16 tile.
+/// C (rows `rsc` apart) is overwritten, or added to when `accumulate`.
+///
+/// # Safety
+/// AVX2 and FMA present; `pb` holds `n.next_multiple_of(48) * k` floats; A
+/// covers m rows of k floats `lda` apart, C m x n.
+pub(super) unsafe fn gemm_prepacked_b_rows_a(
+    (m, n, k): (usize, usize, usize),
+    (a, lda): (*const f32, usize),
+    pb: *const f32,
+    (c, rsc): (*mut f32, isize),
+    accumulate: bool,
+) {
+    const MR: usize = 6;
+    const NV: usize = 2;
+    let mc_blk = MR * (MC_TARGET / MR);
+    // The same loop order as `prepacked`: a block of A rows stays in L2 while
+    // every panel of B passes over it.
+    for pc in (0..k).step_by(KC) {
+        let kc = KC.min(k - pc);
+        for ic in (0..m).step_by(mc_blk) {
+            let mc = mc_blk.min(m - ic);
+            for jp in (0..n).step_by(PANEL) {
+                let panel = pb.add(jp * k + pc * PANEL);
+                for js in (0..PANEL.min(n - jp)).step_by(8 * NV) {
+                    let nr = (8 * NV).min(n - jp - js);
+                    for ir in (0..mc).step_by(MR) {
+                        let tile = CTile {
+                            ptr: c.offset((ic + ir) as isize * rsc + (jp + js) as isize),
+                            rs: rsc,
+                            mr: MR.min(mc - ir),
+                            nr,
+                            accumulate: accumulate || pc > 0,
+                        };
+                        let rows = a.add((ic + ir) * lda + pc);
+                        kernel_rows_a::<MR, NV>(kc, (rows, lda), panel.add(js), PANEL, tile);
+                    }
+                }
+            }
+        }
+    }
+}
+
 const PANEL: usize = 48;
 
 unsafe fn prepacked<const MR: usize, const NV: usize>(
@@ -362,22 +408,7 @@ unsafe fn kernel<const MR: usize, const NV: usize>(
     ldb: usize,
     tile: CTile,
 ) {
-    let CTile {
-        ptr: c,
-        rs: rsc,
-        mr,
-        nr,
-        accumulate: acc_c,
-    } = tile;
-    // C rows sit a whole row of the output apart (4 KiB at n = 1024), so
-    // the tile's lines are rarely cached: without asking for them now, the
-    // stores after the k loop stall on read-for-ownership misses (a quarter
-    // of the kernel's time at 1024^3 on Zen 3).
-    for i in 0..mr {
-        let cp = c.offset(i as isize * rsc) as *const i8;
-        _mm_prefetch::<_MM_HINT_T0>(cp);
-        _mm_prefetch::<_MM_HINT_T0>(cp.add(4 * 8 * NV - 4));
-    }
+    prefetch_tile::<NV>(&tile);
     let mut acc = [[_mm256_setzero_ps(); NV]; MR];
     if MR == 4 && NV == 3 {
         // SAFETY: the shapes are equal (checked just above).
@@ -400,6 +431,35 @@ unsafe fn kernel<const MR: usize, const NV: usize>(
             b = b.add(ldb);
         }
     }
+    store_tile(acc, tile);
+}
+
+/// Asks for the C tile's lines before the k loop. C rows sit a whole row of
+/// the output apart (4 KiB at n = 1024), so the tile's lines are rarely
+/// cached: without this the stores after the k loop stall on
+/// read-for-ownership misses (a quarter of the kernel's time at 1024^3 on
+/// Zen 3).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn prefetch_tile<const NV: usize>(tile: &CTile) {
+    for i in 0..tile.mr {
+        let cp = tile.ptr.offset(i as isize * tile.rs) as *const i8;
+        _mm_prefetch::<_MM_HINT_T0>(cp);
+        _mm_prefetch::<_MM_HINT_T0>(cp.add(4 * 8 * NV - 4));
+    }
+}
+
+/// Stores (or adds) the accumulators into the `mr x nr` corner of the tile.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn store_tile<const MR: usize, const NV: usize>(acc: [[__m256; NV]; MR], tile: CTile) {
+    let CTile {
+        ptr: c,
+        rs: rsc,
+        mr,
+        nr,
+        accumulate: acc_c,
+    } = tile;
     if mr == MR && nr == 8 * NV {
         for (i, row) in acc.iter().enumerate() {
             let cp = c.offset(i as isize * rsc);
@@ -427,6 +487,37 @@ unsafe fn kernel<const MR: usize, const NV: usize>(
             }
         }
     }
+}
+
+/// [`kernel`] with A read in place: row `i` of the tile is `kc` contiguous
+/// floats at `a + i * lda` (rows past `mr` read row `mr - 1` again, and their
+/// sums are dropped), so the caller packs nothing.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn kernel_rows_a<const MR: usize, const NV: usize>(
+    kc: usize,
+    (a, lda): (*const f32, usize),
+    b: *const f32,
+    ldb: usize,
+    tile: CTile,
+) {
+    prefetch_tile::<NV>(&tile);
+    let rows: [*const f32; MR] = std::array::from_fn(|i| a.add(i.min(tile.mr - 1) * lda));
+    let mut acc = [[_mm256_setzero_ps(); NV]; MR];
+    let mut b = b;
+    for p in 0..kc {
+        let mut bv = [_mm256_setzero_ps(); NV];
+        for (v, bvv) in bv.iter_mut().enumerate() {
+            *bvv = _mm256_loadu_ps(b.add(8 * v));
+        }
+        for (row, &ra) in acc.iter_mut().zip(&rows) {
+            let ai = _mm256_broadcast_ss(&*ra.add(p));
+            for v in 0..NV {
+                row[v] = _mm256_fmadd_ps(ai, bv[v], row[v]);
+            }
+        }
+        b = b.add(ldb);
+    }
+    store_tile(acc, tile);
 }
 
 /// The k loop of the 4 x 24 tile: `acc[i][v] += a[p * 4 + i] * b[p * ldb + 8v ..][..8]` for

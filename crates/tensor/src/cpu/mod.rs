@@ -22,6 +22,8 @@ mod conv_simd_avx2;
 mod conv_tile;
 #[cfg(target_arch = "x86_64")]
 mod conv_winograd;
+#[cfg(target_arch = "x86_64")]
+mod conv_winograd_weight;
 pub mod elementwise;
 pub mod gemm;
 #[cfg(target_arch = "x86_64")]
