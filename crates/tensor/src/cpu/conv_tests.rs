@@ -241,13 +241,14 @@ fn winograd_passes_match_reference() {
     // not whole 48-wide GEMM panels.
     use super::super::conv_winograd::suits;
     use crate::cpu::isa::{available, with_isa, Isa};
+    // Batches of at least 256 tiles (below that the direct kernel runs).
     let shapes = [
-        (1, 64, 64, (2, 2)),
-        (3, 64, 72, (6, 10)),
-        (2, 64, 128, (10, 10)),
-        (40, 64, 128, (8, 8)),
-        (1, 128, 64, (14, 6)),
-        // 32 channels on a plane large enough for the transforms to pay.
+        (256, 64, 64, (2, 2)),
+        (43, 64, 72, (6, 10)),
+        (29, 64, 128, (10, 10)),
+        (64, 64, 128, (8, 8)),
+        (32, 128, 64, (14, 6)),
+        // 32 channels on one large plane.
         (1, 32, 40, (64, 66)),
         // 256 tiles an image: one image a weight-gradient chunk, several chunks a task.
         (12, 32, 32, (64, 64)),
@@ -262,13 +263,14 @@ fn winograd_passes_match_reference() {
             ran += suits as usize;
         }
     }
-    // Channels off the 8-lane vectors, odd sides and narrow layers on small planes take the
-    // other kernels.
+    // Channels off the 8-lane vectors, odd sides, 16-channel layers and batches of fewer than
+    // 256 tiles take the other kernels.
     let off = Conv2dGeometry::new([1, 72, 8, 8], 68, (4, 4), (2, 2), (1, 1)).unwrap();
     let odd = Conv2dGeometry::new([1, 64, 9, 9], 64, (4, 4), (2, 2), (1, 1)).unwrap();
-    let narrow = Conv2dGeometry::new([2, 32, 32, 32], 64, (4, 4), (2, 2), (1, 1)).unwrap();
+    let narrow = Conv2dGeometry::new([2, 16, 32, 32], 64, (4, 4), (2, 2), (1, 1)).unwrap();
+    let few = Conv2dGeometry::new([15, 128, 16, 16], 256, (4, 4), (2, 2), (1, 1)).unwrap();
     for isa in available() {
-        for g in [&off, &odd, &narrow] {
+        for g in [&off, &odd, &narrow, &few] {
             assert!(!with_isa(isa, || suits(g)).unwrap(), "{g:?} on {isa}");
         }
     }

@@ -43,20 +43,27 @@ pub(super) const PANEL: usize = 48;
 const TARGET_ROWS: usize = 144;
 
 /// Whether the Winograd passes run for `g`: 4x4 kernels at stride 2 with padding 1 on even
-/// sides (so the input is twice the output), channel counts in whole 8-lane vectors, on the
-/// AVX2 path, and enough work per transformed value: both channel counts 64 or more, or 32 or
-/// more on outputs of 32 x 32 and larger. Measured interleaved against the direct kernel (two
-/// threads): batch 32, data gradient 32 -> 64 @64 23-28 vs 28-30 ms, 64 -> 128 @32 20 vs
-/// 24-28, 128 -> 256 @16 19-21 vs 28, the maps' 256 rows of 128 -> 256 @16 105-126 vs 168-189;
-/// forward 32 -> 64 @64 21 vs 22-25, 64 -> 128 @32 17-19 vs 22-24, 128 -> 256 @16 18-20 vs
-/// 22-23. On 32 channels with small planes (batch 64, 32 -> 32 @32, 32 -> 64 @16) the
-/// transforms cost more than the products saved (forward 64-79 vs 75-92 GFLOP/s), so those
-/// keep the direct kernel. The weight gradient (batch 32, against the direct kernel): 32 -> 64
-/// @64 16.5-17.4 vs 19-23 ms, 64 -> 128 @32 19-21 vs 22-23, 128 -> 256 @16 13-19 vs 17-20.
-/// The AVX-512 direct kernel is faster still on the middle layers (64
-/// -> 128 @32: 69-70 vs 81-85 ms at batch 128) and level on the deepest: that path keeps it.
+/// sides (so the input is twice the output), channel counts in whole 8-lane vectors of at
+/// least 32, on the AVX2 path, and at least [`MIN_TILES`] tiles in the batch.
+///
+/// Measured interleaved against the direct kernel (two threads, best of 10-30 calls):
+/// - batch 32, data gradient 32 -> 64 @64 23-28 vs 28-30 ms, 64 -> 128 @32 20 vs 24-28, 128 ->
+///   256 @16 19-21 vs 28, the maps' 256 rows of 128 -> 256 @16 105-126 vs 168-189; forward 32
+///   -> 64 @64 21 vs 22-25, 64 -> 128 @32 17-19 vs 22-24, 128 -> 256 @16 18-20 vs 22-23; weight
+///   gradient 32 -> 64 @64 16.5-17.4 vs 19-23, 64 -> 128 @32 19-21 vs 22-23, 128 -> 256 @16
+///   13-19 vs 17-20;
+/// - batch 64 on 32 channels (the dSprites layers), once the transformed operand was read in
+///   place instead of packed: 32 -> 64 @16 forward 2.3-2.6 vs 2.9-3.1 ms, data gradient 2.5-3.3
+///   vs 2.7-3.3, weight gradient level; 32 -> 32 @32 level to 10% faster; the dSprites VAE step
+///   109-116 vs 113-124 ms (median of 60);
+/// - small batches lose: the weights' 9 transformed copies are written per call and a task is
+///   whole images, so batch 1 of 128 -> 256 @16 (16 tiles) took 4.9 vs 2.0 ms forward and 2.5
+///   vs 1.1 ms for the weight gradient, batch 32 of 64 -> 64 @8 (128 tiles) 15% longer; batch
+///   64 there (256 tiles) is level.
+///
+/// The AVX-512 direct kernel is faster still on the middle layers (64 -> 128 @32: 69-70 vs
+/// 81-85 ms at batch 128) and level on the deepest: that path keeps it.
 pub(super) fn suits(g: &Conv2dGeometry) -> bool {
-    let narrow = g.c_in.min(g.c_out);
     isa::active() == Isa::Avx2
         && (g.kh, g.kw) == (4, 4)
         && g.stride == (2, 2)
@@ -64,8 +71,12 @@ pub(super) fn suits(g: &Conv2dGeometry) -> bool {
         && (g.h, g.w) == (2 * g.oh, 2 * g.ow)
         && g.c_in.is_multiple_of(8)
         && g.c_out.is_multiple_of(8)
-        && (narrow >= 64 || (narrow >= 32 && g.oh * g.ow >= 1024))
+        && g.c_in.min(g.c_out) >= 32
+        && g.n * g.oh.div_ceil(2) * g.ow.div_ceil(2) >= MIN_TILES
 }
+
+/// The fewest 2x2 output tiles (over the whole batch) for which the Winograd passes pay.
+const MIN_TILES: usize = 256;
 
 /// One pass as sums of 2x2 correlations: what a task reads, writes and multiplies.
 #[derive(Clone, Copy)]
