@@ -177,3 +177,32 @@ fn every_reduce_row_matches_on_cpu_and_gpu() {
         }
     }
 }
+
+#[test]
+fn exp_is_within_two_ulp_of_f64_everywhere() {
+    // A sweep over the whole range, the ends where 2^n leaves the normal floats, and the
+    // specials.
+    let mut xs: Vec<f32> = (-1_100_000..=900_000).map(|i| i as f32 * 1e-4).collect();
+    xs.extend([
+        -103.9, -103.0, -100.0, -88.0, -87.4, -87.3, 88.3, 88.7, 88.72, 0.0, -0.0,
+    ]);
+    for &x in &xs {
+        let got = exp(x);
+        let want = (x as f64).exp();
+        let ulp = if want < f32::MIN_POSITIVE as f64 {
+            // Subnormal results: absolute steps of the smallest subnormal.
+            f32::from_bits(1) as f64
+        } else {
+            (want as f32).abs() as f64 * f32::EPSILON as f64
+        };
+        assert!(
+            (got as f64 - want).abs() <= 2.0 * ulp,
+            "exp({x}) = {got}, want {want}"
+        );
+    }
+    assert_eq!(exp(89.0), f32::INFINITY);
+    assert_eq!(exp(f32::INFINITY), f32::INFINITY);
+    assert_eq!(exp(-120.0), 0.0);
+    assert_eq!(exp(f32::NEG_INFINITY), 0.0);
+    assert!(exp(f32::NAN).is_nan());
+}
