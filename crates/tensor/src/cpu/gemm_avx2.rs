@@ -453,13 +453,8 @@ unsafe fn prefetch_tile<const NV: usize>(tile: &CTile) {
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn store_tile<const MR: usize, const NV: usize>(acc: [[__m256; NV]; MR], tile: CTile) {
-    let CTile {
-        ptr: c,
-        rs: rsc,
-        mr,
-        nr,
-        accumulate: acc_c,
-    } = tile;
+    let (c, rsc, acc_c) = (tile.ptr, tile.rs, tile.accumulate);
+    let (mr, nr) = (tile.mr, tile.nr);
     if mr == MR && nr == 8 * NV {
         for (i, row) in acc.iter().enumerate() {
             let cp = c.offset(i as isize * rsc);
