@@ -398,6 +398,67 @@ unsafe fn pack_b<const NV: usize>(
     }
 }
 
+/// Asks for the C tile's lines before the k loop. C rows sit a whole row of
+/// the output apart (4 KiB at n = 1024), so the tile's lines are rarely
+/// cached: without this the stores after the k loop stall on
+/// read-for-ownership misses (a quarter of the kernel's time at 1024^3 on
+/// Zen 3). A macro, as are the stores below, because a `target_feature`
+/// function cannot be forced inline and LLVM left these as calls.
+macro_rules! prefetch_tile {
+    ($tile:expr, $nv:expr) => {
+        for i in 0..$tile.mr {
+            let cp = $tile.ptr.offset(i as isize * $tile.rs) as *const i8;
+            _mm_prefetch::<_MM_HINT_T0>(cp);
+            _mm_prefetch::<_MM_HINT_T0>(cp.add(4 * 8 * $nv - 4));
+        }
+    };
+}
+
+/// Stores (or adds) the accumulators `$acc` (`[[__m256; NV]; MR]`) into the
+/// tile: whole tiles straight from the registers, partial ones through
+/// [`store_partial_tile`].
+macro_rules! store_tile {
+    ($acc:expr, $tile:expr, $mr:expr, $nv:expr) => {{
+        let tile: CTile = $tile;
+        if tile.mr == $mr && tile.nr == 8 * $nv {
+            for (i, row) in $acc.iter().enumerate() {
+                let cp = tile.ptr.offset(i as isize * tile.rs);
+                for (v, &r) in row.iter().enumerate() {
+                    let r = if tile.accumulate {
+                        _mm256_add_ps(r, _mm256_loadu_ps(cp.add(8 * v)))
+                    } else {
+                        r
+                    };
+                    _mm256_storeu_ps(cp.add(8 * v), r);
+                }
+            }
+        } else {
+            store_partial_tile($acc, tile);
+        }
+    }};
+}
+
+/// The `mr x nr` corner of the accumulators into a tile at the edge of C.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn store_partial_tile<const MR: usize, const NV: usize>(
+    acc: [[__m256; NV]; MR],
+    tile: CTile,
+) {
+    let mut vals = [[[0f32; 8]; NV]; MR];
+    for (t, row) in vals.iter_mut().zip(&acc) {
+        for (tv, &r) in t.iter_mut().zip(row) {
+            _mm256_storeu_ps(tv.as_mut_ptr(), r);
+        }
+    }
+    for (i, t) in vals.iter().enumerate().take(tile.mr) {
+        let cp = tile.ptr.offset(i as isize * tile.rs);
+        for j in 0..tile.nr {
+            let v = t[j / 8][j % 8];
+            *cp.add(j) = if tile.accumulate { *cp.add(j) + v } else { v };
+        }
+    }
+}
+
 /// One MR x 8NV tile of C from an MR-row panel of A and a B panel whose rows
 /// are `ldb` floats apart.
 #[target_feature(enable = "avx2,fma")]
@@ -408,7 +469,7 @@ unsafe fn kernel<const MR: usize, const NV: usize>(
     ldb: usize,
     tile: CTile,
 ) {
-    prefetch_tile::<NV>(&tile);
+    prefetch_tile!(tile, NV);
     let mut acc = [[_mm256_setzero_ps(); NV]; MR];
     if MR == 4 && NV == 3 {
         // SAFETY: the shapes are equal (checked just above).
@@ -431,57 +492,7 @@ unsafe fn kernel<const MR: usize, const NV: usize>(
             b = b.add(ldb);
         }
     }
-    store_tile(acc, tile);
-}
-
-/// Asks for the C tile's lines before the k loop. C rows sit a whole row of
-/// the output apart (4 KiB at n = 1024), so the tile's lines are rarely
-/// cached: without this the stores after the k loop stall on
-/// read-for-ownership misses (a quarter of the kernel's time at 1024^3 on
-/// Zen 3).
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn prefetch_tile<const NV: usize>(tile: &CTile) {
-    for i in 0..tile.mr {
-        let cp = tile.ptr.offset(i as isize * tile.rs) as *const i8;
-        _mm_prefetch::<_MM_HINT_T0>(cp);
-        _mm_prefetch::<_MM_HINT_T0>(cp.add(4 * 8 * NV - 4));
-    }
-}
-
-/// Stores (or adds) the accumulators into the `mr x nr` corner of the tile.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn store_tile<const MR: usize, const NV: usize>(acc: [[__m256; NV]; MR], tile: CTile) {
-    let (c, rsc, acc_c) = (tile.ptr, tile.rs, tile.accumulate);
-    let (mr, nr) = (tile.mr, tile.nr);
-    if mr == MR && nr == 8 * NV {
-        for (i, row) in acc.iter().enumerate() {
-            let cp = c.offset(i as isize * rsc);
-            for (v, &r) in row.iter().enumerate() {
-                let r = if acc_c {
-                    _mm256_add_ps(r, _mm256_loadu_ps(cp.add(8 * v)))
-                } else {
-                    r
-                };
-                _mm256_storeu_ps(cp.add(8 * v), r);
-            }
-        }
-    } else {
-        let mut tile = [[[0f32; 8]; NV]; MR];
-        for (t, row) in tile.iter_mut().zip(&acc) {
-            for (tv, &r) in t.iter_mut().zip(row) {
-                _mm256_storeu_ps(tv.as_mut_ptr(), r);
-            }
-        }
-        for (i, t) in tile.iter().enumerate().take(mr) {
-            let cp = c.offset(i as isize * rsc);
-            for j in 0..nr {
-                let v = t[j / 8][j % 8];
-                *cp.add(j) = if acc_c { *cp.add(j) + v } else { v };
-            }
-        }
-    }
+    store_tile!(acc, tile, MR, NV);
 }
 
 /// [`kernel`] with A read in place: row `i` of the tile is `kc` contiguous
@@ -495,7 +506,7 @@ unsafe fn kernel_rows_a<const MR: usize, const NV: usize>(
     ldb: usize,
     tile: CTile,
 ) {
-    prefetch_tile::<NV>(&tile);
+    prefetch_tile!(tile, NV);
     let rows: [*const f32; MR] = std::array::from_fn(|i| a.add(i.min(tile.mr - 1) * lda));
     let mut acc = [[_mm256_setzero_ps(); NV]; MR];
     let mut b = b;
@@ -512,7 +523,7 @@ unsafe fn kernel_rows_a<const MR: usize, const NV: usize>(
         }
         b = b.add(ldb);
     }
-    store_tile(acc, tile);
+    store_tile!(acc, tile, MR, NV);
 }
 
 /// The k loop of the 4 x 24 tile: `acc[i][v] += a[p * 4 + i] * b[p * ldb + 8v ..][..8]` for
