@@ -143,7 +143,7 @@ impl Plan {
     pub(super) fn k(&self) -> usize {
         self.src.0 * if self.reads_per_phase { 1 } else { 4 }
     }
-    fn n(&self) -> usize {
+    pub(super) fn n(&self) -> usize {
         self.dst.0
     }
     /// Floats of one packed weight matrix.
@@ -275,12 +275,7 @@ unsafe fn run_task(plan: &Plan, images: usize, src: &[f32], packed: &[f32], dst:
     let rows = images * plan.tiles();
     // Every buffer below is written whole before it is read, so none is filled first.
     let mut src_cl = buffers::for_overwrite(images * sh * sw * sc);
-    for (s, d) in src
-        .chunks_exact(sc * sh * sw)
-        .zip(src_cl.chunks_exact_mut(sc * sh * sw))
-    {
-        transpose(s, sc, sh * sw, d);
-    }
+    transpose_images(src, (sc, sh * sw), &mut src_cl);
     let mut v = buffers::for_overwrite(9 * rows * k);
     let mut m = buffers::for_overwrite(9 * rows * n);
     let mut dst_cl = buffers::for_overwrite(images * dh * dw * dc);
@@ -307,14 +302,24 @@ unsafe fn run_task(plan: &Plan, images: usize, src: &[f32], packed: &[f32], dst:
         }
         output_transform(plan, images, &m, phase, &mut dst_cl);
     }
-    for (s, d) in dst_cl
-        .chunks_exact(dh * dw * dc)
-        .zip(dst.chunks_exact_mut(dh * dw * dc))
-    {
-        transpose(s, dh * dw, dc, d);
-    }
+    transpose_images(&dst_cl, (dh * dw, dc), dst);
     for buf in [src_cl, v, m, dst_cl] {
         buffers::recycle(buf);
+    }
+}
+
+/// [`transpose`] of each `rows x cols` image of `src` into the same image of `dst`: NCHW to
+/// channels-last with `(c, h * w)`, and back with `(h * w, c)`.
+///
+/// # Safety
+/// AVX2 present.
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn transpose_images(src: &[f32], (rows, cols): (usize, usize), dst: &mut [f32]) {
+    for (s, d) in src
+        .chunks_exact(rows * cols)
+        .zip(dst.chunks_exact_mut(rows * cols))
+    {
+        transpose(s, rows, cols, d);
     }
 }
 
@@ -325,7 +330,7 @@ unsafe fn run_task(plan: &Plan, images: usize, src: &[f32], packed: &[f32], dst:
 /// # Safety
 /// AVX2 present.
 #[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+unsafe fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
     assert!(src.len() >= rows * cols && dst.len() >= rows * cols);
     let (sp, dp) = (src.as_ptr(), dst.as_mut_ptr());
     let (r8, c8) = (rows / 8 * 8, cols / 8 * 8);
@@ -443,7 +448,7 @@ pub(super) unsafe fn input_transform(
 /// `B^T x` for a column of three vectors.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn bt(x0: __m256, x1: __m256, x2: __m256) -> [__m256; 3] {
+unsafe fn bt(x0: __m256, x1: __m256, x2: __m256) -> [__m256; 3] {
     [_mm256_sub_ps(x0, x1), x1, _mm256_sub_ps(x2, x1)]
 }
 

@@ -10,11 +10,11 @@
 //!
 //! Neither operand is packed: the input transform writes `V` straight into the prepacked GEMM
 //! operand's panels, and `Udy`'s rows (one output channel's tiles) are what the register tile
-//! reads in place. Each task sums its own images into its own `M`; the tasks' sums are added
-//! before the output transform.
+//! reads in place. Each task sums its own images into its own `M`; the output transform adds
+//! the tasks' sums as it reads them.
 
 use super::buffers;
-use super::conv_winograd::{input_transform, suits, transpose, Plan, VLayout, PANEL};
+use super::conv_winograd::{input_transform, suits, transpose_images, Plan, VLayout, PANEL};
 use crate::geometry::Conv2dGeometry;
 use rayon::prelude::*;
 
@@ -100,15 +100,10 @@ unsafe fn add_chunk(
 ) {
     let (ci, h, w) = plan.src;
     let (k4, rows) = (plan.k(), images * plan.tiles());
-    let co = dy.len() / images / (plan.valid.0 * plan.valid.1);
+    let co = plan.n();
     let npad = k4.next_multiple_of(PANEL);
     let mut x_cl = buffers::for_overwrite(x.len());
-    for (s, d) in x
-        .chunks_exact(ci * h * w)
-        .zip(x_cl.chunks_exact_mut(ci * h * w))
-    {
-        transpose(s, ci, h * w, d);
-    }
+    transpose_images(x, (ci, h * w), &mut x_cl);
     // Every entry the GEMMs read is written below: the panels' padding columns past 4 c_in are
     // never read, as 4 c_in is a whole number of the 16-wide register tile's columns.
     let mut v = buffers::for_overwrite(9 * rows * npad);
@@ -190,30 +185,33 @@ unsafe fn dy_transform(plan: &Plan, images: usize, dy: &[f32], co: usize, u: &mu
 /// them into one first was a tenth of a 128 -> 256 layer's gradient.)
 fn output_transform(parts: &[&[f32]], co: usize, ci: usize, dw: &mut [f32]) {
     let (k4, plane) = (4 * ci, co * 4 * ci);
-    dw.par_chunks_mut(ci * 16).enumerate().for_each(|(o, dwo)| {
-        // Output channel o's 9 rows of M, summed over the parts.
-        let mut rows = vec![0f32; 9 * k4];
-        for part in parts {
-            for (e, row) in rows.chunks_exact_mut(k4).enumerate() {
-                for (r, v) in row.iter_mut().zip(&part[e * plane + o * k4..][..k4]) {
-                    *r += v;
-                }
-            }
-        }
-        for p in 0..4 {
-            let (a, b) = (p / 2, p % 2);
-            for c in 0..ci {
-                let e = |xi: usize, nu: usize| rows[(xi * 3 + nu) * k4 + p * ci + c];
-                // A^T along each row (over nu), then across the rows.
-                let r: [[f32; 2]; 3] =
-                    std::array::from_fn(|xi| [e(xi, 0) + e(xi, 1), e(xi, 1) + e(xi, 2)]);
-                for s in 0..2 {
-                    let col = [r[0][s] + r[1][s], r[1][s] + r[2][s]];
-                    for (rr, val) in col.into_iter().enumerate() {
-                        dwo[c * 16 + (2 * rr + a) * 4 + 2 * s + b] = val;
+    dw.par_chunks_mut(ci * 16).enumerate().for_each_init(
+        || vec![0f32; 9 * k4],
+        |rows, (o, dwo)| {
+            // Output channel o's 9 rows of M, summed over the parts.
+            rows.fill(0.0);
+            for part in parts {
+                for (e, row) in rows.chunks_exact_mut(k4).enumerate() {
+                    for (r, v) in row.iter_mut().zip(&part[e * plane + o * k4..][..k4]) {
+                        *r += v;
                     }
                 }
             }
-        }
-    });
+            for p in 0..4 {
+                let (a, b) = (p / 2, p % 2);
+                for c in 0..ci {
+                    let e = |xi: usize, nu: usize| rows[(xi * 3 + nu) * k4 + p * ci + c];
+                    // A^T along each row (over nu), then across the rows.
+                    let r: [[f32; 2]; 3] =
+                        std::array::from_fn(|xi| [e(xi, 0) + e(xi, 1), e(xi, 1) + e(xi, 2)]);
+                    for s in 0..2 {
+                        let col = [r[0][s] + r[1][s], r[1][s] + r[2][s]];
+                        for (rr, val) in col.into_iter().enumerate() {
+                            dwo[c * 16 + (2 * rr + a) * 4 + 2 * s + b] = val;
+                        }
+                    }
+                }
+            }
+        },
+    );
 }
