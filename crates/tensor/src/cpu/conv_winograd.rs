@@ -13,23 +13,19 @@
 //! - data gradient: split the output by parity instead, `dx[c, 2u+a, 2v+b] = sum_o sum_{r,s}
 //!   w[o, c, 3-a-2r, 3-b-2s] dy[o, u+a+r-1, v+b+s-1]`, four correlations over `c_out`.
 //!
-//! Winograd's minimal filtering computes a 2x2 block of a correlation's outputs from a 3x3
-//! block of its inputs with 9 products instead of 16:
-//!
-//! - weights: `U = G g G^T` with `G = [[1, 0], [1, 1], [0, 1]]`;
-//! - inputs: `V = B^T d B` with `B^T = [[1, -1, 0], [0, 1, 0], [0, -1, 1]]`;
-//! - outputs: `Y = A^T M A` with `A^T = [[1, 1, 0], [0, 1, 1]]`, `M = U . V` summed over the
-//!   channels.
-//!
-//! Every coefficient is 0 or +-1, so the transforms add and subtract without rounding beyond
-//! what the sums themselves do (none of the error growth of larger Winograd tiles). For each
-//! output phase and each of the 9 transformed positions the channel sum is one GEMM `M
-//! [tiles x n] = V [tiles x k] U [k x n]` whose weight operand is transformed and packed once
-//! per call for the SIMD GEMM's prepacked path: 1.78x fewer products, and at GEMM speed
-//! instead of the direct kernel's. The transforms work on channels-last copies so that they
-//! move 8 channels per instruction.
+//! Winograd's minimal filtering computes an m x m block of a correlation's outputs from an
+//! (m + 1)^2 block of its inputs with `(m + 1)^2` products instead of `4 m^2`: `U = G g G^T`
+//! of the weights, `V = B^T d B` of the inputs, `Y = A^T M A` of `M = U . V` summed over the
+//! channels (the tiles and their matrices are in `conv_winograd_tile`). F(2x2, 2x2) takes 9
+//! products for 16, with every coefficient 0 or +-1; F(4x4, 2x2) 25 for 64, on planes of 16
+//! outputs or more ([`tile_side`]). For each output phase and each transformed position the
+//! channel sum is one GEMM `M [tiles x n] = V [tiles x k] U [k x n]` whose weight operand is
+//! transformed and packed once per call for the SIMD GEMM's prepacked path: 1.78x (2.56x)
+//! fewer products, and at GEMM speed instead of the direct kernel's. The transforms work on
+//! channels-last copies so that they move 8 channels per instruction.
 
 use super::buffers;
+use super::conv_winograd_tile::{Tile, F2, F4};
 use super::gemm::SendPtr;
 use super::isa::{self, Isa};
 use crate::geometry::Conv2dGeometry;
@@ -56,7 +52,7 @@ const TARGET_ROWS: usize = 144;
 ///   place instead of packed: 32 -> 64 @16 forward 2.3-2.6 vs 2.9-3.1 ms, data gradient 2.5-3.3
 ///   vs 2.7-3.3, weight gradient level; 32 -> 32 @32 level to 10% faster; the dSprites VAE step
 ///   109-116 vs 113-124 ms (median of 60);
-/// - small batches lose: the weights' 9 transformed copies are written per call and a task is
+/// - small batches lose: the weights' transformed copies are written per call and a task is
 ///   whole images, so batch 1 of 128 -> 256 @16 (16 tiles) took 4.9 vs 2.0 ms forward and 2.5
 ///   vs 1.1 ms for the weight gradient, batch 32 of 64 -> 64 @8 (128 tiles) 15% longer; batch
 ///   64 there (256 tiles) is level.
@@ -85,17 +81,19 @@ pub(super) struct Plan {
     pub(super) src: (usize, usize, usize),
     /// Destination image `[c, h, w]`.
     dst: (usize, usize, usize),
-    /// Tile rows and columns of one output phase (2x2 outputs each); the phase has `valid`
-    /// outputs, a ragged last tile computing one row or column more.
+    /// Outputs along each side of a tile: F(2x2, 2x2) or F(4x4, 2x2).
+    pub(super) m: usize,
+    /// Tile rows and columns of one output phase (m x m outputs each); the phase has `valid`
+    /// outputs, a ragged last tile computing the rows or columns past them too.
     pub(super) th: usize,
     pub(super) tw: usize,
     pub(super) valid: (usize, usize),
-    /// Source pixel of tile input `(i, j)` of tile `(tu, tv)`: `(s (2tu + i) + oy, s (2tv + j)
-    /// + ox)`, for each read `(oy, ox)` of [`Self::reads`] (their channels stacked along k).
+    /// Source pixel of tile input `(i, j)` of tile `(tu, tv)`: `(s (m tu + i) + oy, s (m tv +
+    /// j) + ox)`, for each read `(oy, ox)` of [`Self::reads`] (their channels stacked along k).
     in_step: usize,
-    /// Destination pixel of output `(i, j)`: `(s (2tu + i) + a, s (2tv + j) + b)`.
+    /// Destination pixel of output `(i, j)`: `(s (m tu + i) + a, s (m tv + j) + b)`.
     out_step: usize,
-    /// Output phases `(a, b)`, each its own 9 GEMMs.
+    /// Output phases `(a, b)`, each its own `(m + 1)^2` GEMMs.
     phases: &'static [(usize, usize)],
     /// Whether the reads depend on the output phase (data gradient: offsets `(a - 1, b - 1)`)
     /// or are the four input parities at once (forward).
@@ -107,8 +105,10 @@ const FOUR_PHASES: [(usize, usize); 4] = [(0, 0), (0, 1), (1, 0), (1, 1)];
 
 impl Plan {
     /// The forward pass of `g` (one output phase, the four input parities along k) or its
-    /// data gradient (four output phases, each reading `dy` at its own offset).
-    pub(super) fn new(g: &Conv2dGeometry, forward: bool) -> Plan {
+    /// data gradient (four output phases, each reading `dy` at its own offset), on tiles of
+    /// `m x m` outputs (2 or 4).
+    pub(super) fn new(g: &Conv2dGeometry, forward: bool, m: usize) -> Plan {
+        assert!(m == 2 || m == 4, "conv_winograd: no F({m}x{m}, 2x2) tile");
         let (input, output) = ((g.c_in, g.h, g.w), (g.c_out, g.oh, g.ow));
         let (src, dst) = if forward {
             (input, output)
@@ -118,8 +118,9 @@ impl Plan {
         Plan {
             src,
             dst,
-            th: g.oh.div_ceil(2),
-            tw: g.ow.div_ceil(2),
+            m,
+            th: g.oh.div_ceil(m),
+            tw: g.ow.div_ceil(m),
             valid: (g.oh, g.ow),
             in_step: if forward { 2 } else { 1 },
             out_step: if forward { 1 } else { 2 },
@@ -150,6 +151,26 @@ impl Plan {
     fn mat(&self) -> usize {
         self.k() * self.n().next_multiple_of(PANEL)
     }
+    /// Transformed points of a tile: `(m + 1)^2`, one GEMM each.
+    pub(super) fn points(&self) -> usize {
+        (self.m + 1) * (self.m + 1)
+    }
+}
+
+/// Outputs per tile side of the forward pass and the data gradient of `g`: F(4x4, 2x2) on
+/// planes of at least 16 x 16 outputs, F(2x2, 2x2) below.
+///
+/// Measured against F(2x2) at batch 32 (CPU time of two threads, best of 20): forward 32 ->
+/// 64 @64 13.8-14.3 vs 15.8 ms, data gradient 64 -> 128 @32 16.0-16.9 vs 18.1-18.2; on 8 x 8
+/// planes (128 -> 256 @16) F(4x4) is 10-20% slower, as a plane is then only four tiles
+/// against 25 transformed weight matrices. The weight gradient stays on F(2x2): its sums
+/// over tiles are 4x shorter on F(4x4).
+pub(super) fn tile_side(g: &Conv2dGeometry) -> usize {
+    if g.oh.min(g.ow) >= 16 {
+        4
+    } else {
+        2
+    }
 }
 
 /// `y = conv2d(x, w)` (overwritten) for a geometry that [`suits`].
@@ -159,10 +180,11 @@ impl Plan {
 pub(super) fn conv2d_forward(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
     let ci = g.c_in;
     // k = (input parity, c), n = o: taps w[o, c, 2r + a, 2s + b].
-    run_pass(g, Plan::new(g, true), (x, w, y), |_, p, o| {
+    run_pass(g, Plan::new(g, true, tile_side(g)), (x, w, y), |_, p, o| {
         let (a, b) = FOUR_PHASES[p / ci];
         let k = &w[(o * ci + p % ci) * 16..][..16];
-        [[0, 1], [2, 3]].map(|rs| rs.map(|q| k[(2 * (q / 2) + a) * 4 + 2 * (q % 2) + b]))
+        let at = |r: usize, s: usize| k[(2 * r + a) * 4 + 2 * s + b];
+        [[at(0, 0), at(0, 1)], [at(1, 0), at(1, 1)]]
     });
 }
 
@@ -173,10 +195,16 @@ pub(super) fn conv2d_forward(g: &Conv2dGeometry, x: &[f32], w: &[f32], y: &mut [
 pub(super) fn conv2d_backward_data(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f32]) {
     let ci = g.c_in;
     // k = o, n = c: the phase's taps w[o, c, 3 - a - 2r, 3 - b - 2s].
-    run_pass(g, Plan::new(g, false), (dy, w, dx), |(a, b), o, c| {
-        let k = &w[(o * ci + c) * 16..][..16];
-        [[0, 1], [2, 3]].map(|rs| rs.map(|q| k[(3 - a - 2 * (q / 2)) * 4 + 3 - b - 2 * (q % 2)]))
-    });
+    run_pass(
+        g,
+        Plan::new(g, false, tile_side(g)),
+        (dy, w, dx),
+        |(a, b), o, c| {
+            let k = &w[(o * ci + c) * 16..][..16];
+            let at = |r: usize, s: usize| k[(3 - a - 2 * r) * 4 + 3 - b - 2 * s];
+            [[at(0, 0), at(0, 1)], [at(1, 0), at(1, 1)]]
+        },
+    );
 }
 
 /// Checks the lengths, packs the weights through `taps` and runs `plan`.
@@ -199,7 +227,10 @@ fn run_pass(
         numel(plan.dst),
         "conv_winograd: output length mismatch"
     );
-    let packed = pack_weights(&plan, taps);
+    let packed = match plan.m {
+        2 => pack_weights::<2, 3, F2>(&plan, taps),
+        _ => pack_weights::<4, 5, F4>(&plan, taps),
+    };
     run(g.n, &plan, src, &packed, dst);
     buffers::recycle(packed);
 }
@@ -207,7 +238,10 @@ fn run_pass(
 /// Runs `plan` over `n` images in parallel tasks of whole images.
 fn run(n: usize, plan: &Plan, src: &[f32], packed: &[f32], dst: &mut [f32]) {
     let fair = n.div_ceil(2 * rayon::current_num_threads()).max(1);
-    let group = TARGET_ROWS.div_ceil(plan.tiles()).clamp(1, fair);
+    // The task's transformed input is `points * rows * k` floats: it is written once and read
+    // by the GEMMs, so it should stay near L2.
+    let target_rows = (TARGET_V / (plan.points() * plan.k())).clamp(48, TARGET_ROWS);
+    let group = target_rows.div_ceil(plan.tiles()).clamp(1, fair);
     let (s_img, d_img) = (
         plan.src.0 * plan.src.1 * plan.src.2,
         plan.dst.0 * plan.dst.1 * plan.dst.2,
@@ -225,18 +259,22 @@ fn run(n: usize, plan: &Plan, src: &[f32], packed: &[f32], dst: &mut [f32]) {
     });
 }
 
-/// The 9 matrices `U[xi][nu]` of every output phase (`[k x n]`, n padded to whole panels) in
-/// the prepacked GEMM's layout, element `(p, j)` at `(j / 48) * k * 48 + p * 48 + j % 48`,
+/// Floats of transformed input a task aims for (1.5 MiB).
+const TARGET_V: usize = 384 << 10;
+
+/// The `A^2` matrices `U[xi][nu]` of every output phase (`[k x n]`, n padded to whole panels)
+/// in the prepacked GEMM's layout, element `(p, j)` at `(j / 48) * k * 48 + p * 48 + j % 48`,
 /// from `taps(phase, p, j)`, the 2x2 kernel `g[r][s]` of GEMM entry `(p, j)`.
-fn pack_weights(
+fn pack_weights<const M: usize, const A: usize, T: Tile<M, A>>(
     plan: &Plan,
     taps: impl Fn((usize, usize), usize, usize) -> [[f32; 2]; 2] + Sync,
 ) -> Vec<f32> {
-    let (k, n, mat) = (plan.k(), plan.n(), plan.mat());
+    let (k, mat) = (plan.k(), plan.mat());
+    let points = A * A;
     // Zeroed for the padding columns. Tasks take a phase and a block of k rows and write all
-    // 9 matrices of them: one kernel read per entry (reading it once per matrix, 9 times,
-    // made the packing a fifth of a 128 -> 256 layer's forward pass at batch 32).
-    let mut packed = buffers::zeroed(plan.phases.len() * 9 * mat);
+    // matrices of them: one kernel read per entry (reading it once per matrix made the
+    // packing a fifth of a 128 -> 256 layer's forward pass at batch 32).
+    let mut packed = buffers::zeroed(plan.phases.len() * points * mat);
     let pp = SendPtr(packed.as_mut_ptr());
     const ROWS: usize = 16;
     let blocks = k.div_ceil(ROWS);
@@ -245,23 +283,53 @@ fn pack_weights(
         .for_each(|task| {
             let (q, p0) = (task / blocks, task % blocks * ROWS);
             // SAFETY: the task writes rows [p0, p0 + ROWS) of phase q's matrices only.
-            let base = unsafe { pp.get().add(q * 9 * mat) };
-            for p in p0..(p0 + ROWS).min(k) {
-                for j in 0..n {
-                    let g = taps(plan.phases[q], p, j);
-                    // G g (rows), then (G g) G^T (columns).
-                    let rows = [g[0], [g[0][0] + g[1][0], g[0][1] + g[1][1]], g[1]];
-                    let at = (j / PANEL) * k * PANEL + p * PANEL + j % PANEL;
-                    for (xi, h) in rows.iter().enumerate() {
-                        for (nu, u) in [h[0], h[0] + h[1], h[1]].into_iter().enumerate() {
-                            // SAFETY: inside matrix xi * 3 + nu of the phase (length above).
-                            unsafe { *base.add((xi * 3 + nu) * mat + at) = u };
-                        }
-                    }
-                }
-            }
+            let base = unsafe { pp.get().add(q * points * mat) };
+            // SAFETY: AVX2 and FMA are present on the path `suits` admits.
+            unsafe { pack_rows::<M, A, T>(plan, q, p0..(p0 + ROWS).min(k), &taps, base) };
         });
     packed
+}
+
+/// Rows `ps` of phase `q`'s matrices, from `base` (the phase's first matrix): 8 columns at a
+/// time, so that each of the matrices takes one vector store (a value at a time, the
+/// packing was a tenth of a 64 -> 128 layer's forward pass on F(4x4)).
+///
+/// # Safety
+/// AVX2 and FMA present; `base` is the phase's share of [`pack_weights`]'s output; n is a
+/// whole number of vectors.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn pack_rows<const M: usize, const A: usize, T: Tile<M, A>>(
+    plan: &Plan,
+    q: usize,
+    ps: std::ops::Range<usize>,
+    taps: &impl Fn((usize, usize), usize, usize) -> [[f32; 2]; 2],
+    base: *mut f32,
+) {
+    let (k, mat) = (plan.k(), plan.mat());
+    for p in ps {
+        for j0 in (0..plan.n()).step_by(8) {
+            // Tap (r, s) of the 8 columns' kernels, lane by lane.
+            let mut g = [[0f32; 8]; 4];
+            for l in 0..8 {
+                let t = taps(plan.phases[q], p, j0 + l);
+                for (tap, gt) in g.iter_mut().enumerate() {
+                    gt[l] = t[tap / 2][tap % 2];
+                }
+            }
+            let [g00, g01, g10, g11] = [0, 1, 2, 3].map(|tap| g[tap].as_ptr());
+            let (g00, g01) = (_mm256_loadu_ps(g00), _mm256_loadu_ps(g01));
+            let (g10, g11) = (_mm256_loadu_ps(g10), _mm256_loadu_ps(g11));
+            // G along the columns of g, then along the rows of G g.
+            let [c0, c1] = [T::g([g00, g10]), T::g([g01, g11])];
+            let at = base.add((j0 / PANEL) * k * PANEL + p * PANEL + j0 % PANEL);
+            for (x, (&h0, &h1)) in c0.iter().zip(&c1).enumerate() {
+                let row = T::g([h0, h1]);
+                for (y, val) in row.into_iter().enumerate() {
+                    _mm256_storeu_ps(at.add((x * A + y) * mat), val);
+                }
+            }
+        }
+    }
 }
 
 /// One task: `images` whole images of the source to the same images of the destination.
@@ -272,12 +340,12 @@ fn pack_weights(
 unsafe fn run_task(plan: &Plan, images: usize, src: &[f32], packed: &[f32], dst: &mut [f32]) {
     let ((sc, sh, sw), (dc, dh, dw)) = (plan.src, plan.dst);
     let (k, n, mat) = (plan.k(), plan.n(), plan.mat());
-    let rows = images * plan.tiles();
+    let (rows, points) = (images * plan.tiles(), plan.points());
     // Every buffer below is written whole before it is read, so none is filled first.
     let mut src_cl = buffers::for_overwrite(images * sh * sw * sc);
     transpose_images(src, (sc, sh * sw), &mut src_cl);
-    let mut v = buffers::for_overwrite(9 * rows * k);
-    let mut m = buffers::for_overwrite(9 * rows * n);
+    let mut v = buffers::for_overwrite(points * rows * k);
+    let mut m = buffers::for_overwrite(points * rows * n);
     let mut dst_cl = buffers::for_overwrite(images * dh * dw * dc);
     for (q, &phase) in plan.phases.iter().enumerate() {
         input_transform(
@@ -288,19 +356,22 @@ unsafe fn run_task(plan: &Plan, images: usize, src: &[f32], packed: &[f32], dst:
             &mut v,
             VLayout::Rows,
         );
-        for e in 0..9 {
+        for e in 0..points {
             // SAFETY: V[e] is rows x k, the packed U[e] holds k x (n padded), and M[e] has
             // room for rows x n. V is read in place: packing it for the GEMM was a pass of its
             // own over every transformed value (4.7% of a texture training step).
             super::gemm_avx2::gemm_prepacked_b_rows_a(
                 (rows, n, k),
                 (v[e * rows * k..].as_ptr(), k),
-                packed[(q * 9 + e) * mat..].as_ptr(),
+                packed[(q * points + e) * mat..].as_ptr(),
                 (m[e * rows * n..].as_mut_ptr(), n as isize),
                 false,
             );
         }
-        output_transform(plan, images, &m, phase, &mut dst_cl);
+        match plan.m {
+            2 => output_transform::<2, 3, F2>(plan, images, &m, phase, &mut dst_cl),
+            _ => output_transform::<4, 5, F4>(plan, images, &m, phase, &mut dst_cl),
+        }
     }
     transpose_images(&dst_cl, (dh * dw, dc), dst);
     for buf in [src_cl, v, m, dst_cl] {
@@ -357,7 +428,7 @@ unsafe fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
     }
 }
 
-/// How [`input_transform`] lays out each of the 9 transformed matrices `V[e]` (`tiles x k`).
+/// How [`input_transform`] lays out each of the transformed matrices `V[e]` (`tiles x k`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum VLayout {
     /// Row-major: a tile's k values contiguous (the A operand of the forward and data-gradient
@@ -369,14 +440,32 @@ pub(super) enum VLayout {
     Panels,
 }
 
-/// `V[e][tile][(read, c)]`: for each read `(oy, ox)`, each tile's 3x3 block of source pixels
-/// (zero outside the image), transformed as `B^T d B`, laid out as `layout` says.
+/// `V[e][tile][(read, c)]`: for each read `(oy, ox)`, each tile's `(m + 1)^2` block of source
+/// pixels (zero outside the image), transformed as `B^T d B`, laid out as `layout` says.
 ///
 /// # Safety
-/// AVX2 present; `src_cl` is channels-last `[images][h*w][c]`, `v` holds 9 planes of `images *
-/// tiles * k` (k padded to whole panels for [`VLayout::Panels`]).
-#[target_feature(enable = "avx2,fma")]
+/// AVX2 present; `src_cl` is channels-last `[images][h*w][c]`, `v` holds `plan.points()`
+/// planes of `images * tiles * k` (k padded to whole panels for [`VLayout::Panels`]).
 pub(super) unsafe fn input_transform(
+    plan: &Plan,
+    images: usize,
+    src_cl: &[f32],
+    reads: &[(isize, isize)],
+    v: &mut [f32],
+    layout: VLayout,
+) {
+    match plan.m {
+        2 => input_transform_tile::<2, 3, F2>(plan, images, src_cl, reads, v, layout),
+        _ => input_transform_tile::<4, 5, F4>(plan, images, src_cl, reads, v, layout),
+    }
+}
+
+/// [`input_transform`] on tile `T`.
+///
+/// # Safety
+/// As [`input_transform`].
+#[target_feature(enable = "avx2,fma")]
+unsafe fn input_transform_tile<const M: usize, const A: usize, T: Tile<M, A>>(
     plan: &Plan,
     images: usize,
     src_cl: &[f32],
@@ -406,13 +495,13 @@ pub(super) unsafe fn input_transform(
             for tv in 0..plan.tw {
                 let tile = (img * plan.th + tu) * plan.tw + tv;
                 for (ri, &(oy, ox)) in reads.iter().enumerate() {
-                    // The 9 input pixels' channel rows; a missing pixel reads zeros (its
+                    // The block's input pixels' channel rows; a missing pixel reads zeros (its
                     // pointer does not advance with the channel).
-                    let mut d = [[(zero.as_ptr(), 0usize); 3]; 3];
+                    let mut d = [[(zero.as_ptr(), 0usize); A]; A];
                     for (i, row) in d.iter_mut().enumerate() {
-                        let y = st * (2 * tu + i) as isize + oy;
+                        let y = st * (M * tu + i) as isize + oy;
                         for (j, px) in row.iter_mut().enumerate() {
-                            let x = st * (2 * tv + j) as isize + ox;
+                            let x = st * (M * tv + j) as isize + ox;
                             if y >= 0 && (y as usize) < h && x >= 0 && (x as usize) < w {
                                 *px = (src.add((y as usize * w + x as usize) * c), 1);
                             }
@@ -421,21 +510,24 @@ pub(super) unsafe fn input_transform(
                     for ch in (0..c).step_by(8) {
                         let out = vp.add(at(tile, ri * c + ch));
                         // B^T along each row (over the columns j), then along the columns.
-                        let mut q = [[_mm256_setzero_ps(); 3]; 3];
+                        // (Plain loops: a closure does not take the AVX2 target, so the
+                        // transforms would be calls.)
+                        let mut q = [[_mm256_setzero_ps(); A]; A];
                         for (qi, row) in q.iter_mut().zip(&d) {
-                            let [x0, x1, x2] = row.map(|(p, step)| p.add(ch * step));
-                            *qi = bt(
-                                _mm256_loadu_ps(x0),
-                                _mm256_loadu_ps(x1),
-                                _mm256_loadu_ps(x2),
-                            );
+                            let mut x = [_mm256_setzero_ps(); A];
+                            for (xj, &(p, step)) in x.iter_mut().zip(row) {
+                                *xj = _mm256_loadu_ps(p.add(ch * step));
+                            }
+                            *qi = T::bt(x);
                         }
-                        // Column nu of the three rows (an index across rows, not into one).
-                        #[allow(clippy::needless_range_loop)]
-                        for nu in 0..3 {
-                            let col = bt(q[0][nu], q[1][nu], q[2][nu]);
+                        for nu in 0..A {
+                            let mut col = [_mm256_setzero_ps(); A];
+                            for (ci, qi) in col.iter_mut().zip(&q) {
+                                *ci = qi[nu];
+                            }
+                            let col = T::bt(col);
                             for (xi, val) in col.into_iter().enumerate() {
-                                _mm256_storeu_ps(out.add((xi * 3 + nu) * plane), val);
+                                _mm256_storeu_ps(out.add((xi * A + nu) * plane), val);
                             }
                         }
                     }
@@ -445,28 +537,15 @@ pub(super) unsafe fn input_transform(
     }
 }
 
-/// `B^T x` for a column of three vectors.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn bt(x0: __m256, x1: __m256, x2: __m256) -> [__m256; 3] {
-    [_mm256_sub_ps(x0, x1), x1, _mm256_sub_ps(x2, x1)]
-}
-
-/// `A^T x` for a column of three vectors.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn at(x0: __m256, x1: __m256, x2: __m256) -> [__m256; 2] {
-    [_mm256_add_ps(x0, x1), _mm256_add_ps(x1, x2)]
-}
-
-/// Stores each tile's `A^T M A` (2x2 outputs) of output phase `(a, b)` in channels-last
-/// `dst_cl`: output `(i, j)` of tile `(tu, tv)` is pixel `(s (2tu + i) + a, s (2tv + j) + b)`,
-/// when it is one of the phase's valid outputs.
+/// Stores each tile's `A^T M A` (`m x m` outputs) of output phase `(a, b)` in channels-last
+/// `dst_cl`: output `(i, j)` of tile `(tu, tv)` is pixel `(s (m tu + i) + a, s (m tv + j) +
+/// b)`, when it is one of the phase's valid outputs.
 ///
 /// # Safety
-/// AVX2 present; `m` holds 9 planes of `images * tiles * n`, `dst_cl` is `[images][h*w][n]`.
+/// AVX2 present; `m` holds `A^2` planes of `images * tiles * n`, `dst_cl` is
+/// `[images][h*w][n]`.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn output_transform(
+unsafe fn output_transform<const M: usize, const A: usize, T: Tile<M, A>>(
     plan: &Plan,
     images: usize,
     m: &[f32],
@@ -484,20 +563,23 @@ unsafe fn output_transform(
                 let src = m[((img * plan.th + tu) * plan.tw + tv) * n..].as_ptr();
                 for c in (0..n).step_by(8) {
                     // A^T along each row xi (over nu), then across the rows.
-                    let mut r = [[_mm256_setzero_ps(); 2]; 3];
+                    let mut r = [[_mm256_setzero_ps(); M]; A];
                     for (xi, ri) in r.iter_mut().enumerate() {
-                        let e = src.add(xi * 3 * plane + c);
-                        *ri = at(
-                            _mm256_loadu_ps(e),
-                            _mm256_loadu_ps(e.add(plane)),
-                            _mm256_loadu_ps(e.add(2 * plane)),
-                        );
+                        let e = src.add(xi * A * plane + c);
+                        let mut row = [_mm256_setzero_ps(); A];
+                        for (nu, x) in row.iter_mut().enumerate() {
+                            *x = _mm256_loadu_ps(e.add(nu * plane));
+                        }
+                        *ri = T::at(row);
                     }
-                    #[allow(clippy::needless_range_loop)]
-                    for j in 0..2 {
-                        let col = at(r[0][j], r[1][j], r[2][j]);
+                    for j in 0..M {
+                        let mut col = [_mm256_setzero_ps(); A];
+                        for (x, ri) in col.iter_mut().zip(&r) {
+                            *x = ri[j];
+                        }
+                        let col = T::at(col);
                         for (i, val) in col.into_iter().enumerate() {
-                            let (u, vv) = (2 * tu + i, 2 * tv + j);
+                            let (u, vv) = (M * tu + i, M * tv + j);
                             if u < vh && vv < vw {
                                 let px = (s * u + a) * w + s * vv + b;
                                 _mm256_storeu_ps(dst.add(px * n + c), val);

@@ -15,6 +15,7 @@
 
 use super::buffers;
 use super::conv_winograd::{input_transform, suits, transpose_images, Plan, VLayout, PANEL};
+use super::conv_winograd_tile::{Tile, F2};
 use crate::geometry::Conv2dGeometry;
 use rayon::prelude::*;
 
@@ -22,6 +23,11 @@ use rayon::prelude::*;
 /// long against the cost of reading and writing its `M`, few enough that the chunk's
 /// transformed input stays near L2 on the middle layers (1.2 MiB at 32 -> 64 @64).
 const TARGET_TILES: usize = 256;
+
+/// Outputs per tile side. F(2x2, 2x2): the transforms below are written for any tile, but on
+/// F(4x4, 2x2) the sums over tiles are 4x shorter against 25 instead of 9 matrices `M`, and
+/// the pass measured 10-40% slower (32 -> 64 @64 at batch 32: 30-36 vs 24-26 ms of CPU).
+const WEIGHT_TILE: usize = 2;
 
 /// `dw = conv2d_backward_weight(x, dy)` (overwritten) for a geometry that
 /// [`conv_winograd::suits`](super::conv_winograd::suits).
@@ -45,14 +51,14 @@ pub(super) fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], 
         g.w_len(),
         "conv_winograd_weight: dw length mismatch"
     );
-    let plan = Plan::new(g, true);
+    let plan = Plan::new(g, true, WEIGHT_TILE);
     let (ci, co, k4) = (g.c_in, g.c_out, plan.k());
     let (x_img, dy_img) = (ci * g.h * g.w, co * g.oh * g.ow);
     // Two tasks per thread, so that a thread held up elsewhere does not leave the other idle
     // for half the pass; each task's M is one more sum at the end.
     let per = g.n.div_ceil(2 * rayon::current_num_threads()).max(1);
     let chunk = TARGET_TILES.div_ceil(plan.tiles()).clamp(1, per);
-    let mlen = 9 * co * k4;
+    let mlen = plan.points() * co * k4;
     let sums: Vec<Vec<f32>> = (0..g.n.div_ceil(per))
         .into_par_iter()
         .map(|task| {
@@ -79,7 +85,7 @@ pub(super) fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], 
         })
         .collect();
     let parts: Vec<&[f32]> = sums.iter().map(|m| &m[..]).collect();
-    output_transform(&parts, co, ci, dw);
+    output_transform::<2, 3, F2>(&parts, co, ci, dw);
     for m in sums {
         buffers::recycle(m);
     }
@@ -106,7 +112,8 @@ unsafe fn add_chunk(
     transpose_images(x, (ci, h * w), &mut x_cl);
     // Every entry the GEMMs read is written below: the panels' padding columns past 4 c_in are
     // never read, as 4 c_in is a whole number of the 16-wide register tile's columns.
-    let mut v = buffers::for_overwrite(9 * rows * npad);
+    let points = plan.points();
+    let mut v = buffers::for_overwrite(points * rows * npad);
     input_transform(
         plan,
         images,
@@ -116,9 +123,9 @@ unsafe fn add_chunk(
         VLayout::Panels,
     );
     buffers::recycle(x_cl);
-    let mut u = buffers::for_overwrite(9 * co * rows);
-    dy_transform(plan, images, dy, co, &mut u);
-    for e in 0..9 {
+    let mut u = buffers::for_overwrite(points * co * rows);
+    dy_transform::<2, 3, F2>(plan, images, dy, co, &mut u);
+    for e in 0..points {
         // SAFETY: Udy[e] is co rows of `rows` tiles, V[e] rows x 4 c_in in panels, M[e]
         // co x 4 c_in.
         super::gemm_avx2::gemm_prepacked_b_rows_a(
@@ -133,45 +140,56 @@ unsafe fn add_chunk(
     buffers::recycle(u);
 }
 
-/// `Udy[e][o][tile]` (9 planes of `co` rows of `images * tiles`): `G F G^T` of each 2x2 tile F
-/// of channel o of `dy` (zero past the edge of a ragged last tile row or column).
+/// `Udy[e][o][tile]` (`A^2` planes of `co` rows of `images * tiles`): `A F A^T` of each `m x
+/// m` tile F of channel o of `dy` (zero past the edge of a ragged last tile row or column),
+/// the gradient of the output transform `A^T (.) A`.
 ///
 /// # Safety
-/// AVX2 present; `dy` holds `images` images of `co` channels, `u` 9 planes of `co * images *
-/// tiles`.
+/// AVX2 and FMA present; `dy` holds `images` images of `co` channels, `u` `A^2` planes of `co *
+/// images * tiles`.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn dy_transform(plan: &Plan, images: usize, dy: &[f32], co: usize, u: &mut [f32]) {
+unsafe fn dy_transform<const M: usize, const A: usize, T: Tile<M, A>>(
+    plan: &Plan,
+    images: usize,
+    dy: &[f32],
+    co: usize,
+    u: &mut [f32],
+) {
     let (oh, ow) = plan.valid;
     let rows = images * plan.tiles();
     let plane = co * rows;
-    // Tiles whose four pixels all exist run as plain loops over a row of tiles, which the
-    // compiler vectorises; the ragged last column reads its missing pixel as zero.
-    let full_tw = ow / 2;
-    let zeros = vec![0f32; ow];
     let up = u.as_mut_ptr();
     for img in 0..images {
         for o in 0..co {
             let chan = &dy[(img * co + o) * oh * ow..][..oh * ow];
             for tu in 0..plan.th {
-                let y = 2 * tu;
-                let r0 = &chan[y * ow..][..ow];
-                let r1 = if y + 1 < oh {
-                    &chan[(y + 1) * ow..][..ow]
-                } else {
-                    &zeros[..]
-                };
                 let col = o * rows + (img * plan.th + tu) * plan.tw;
-                let out: [*mut f32; 9] = std::array::from_fn(|e| up.add(e * plane + col));
                 for tv in 0..plan.tw {
-                    let (x0, x1) = (2 * tv, (2 * tv + 1).min(ow - 1));
-                    let keep = if tv < full_tw { 1.0 } else { 0.0 };
-                    let f = [[r0[x0], r0[x1] * keep], [r1[x0], r1[x1] * keep]];
-                    // G F (rows), then (G F) G^T (columns).
-                    let hf = [f[0], [f[0][0] + f[1][0], f[0][1] + f[1][1]], f[1]];
-                    for (xi, hr) in hf.iter().enumerate() {
-                        *out[xi * 3].add(tv) = hr[0];
-                        *out[xi * 3 + 1].add(tv) = hr[0] + hr[1];
-                        *out[xi * 3 + 2].add(tv) = hr[1];
+                    // (Plain loops: a closure does not take the AVX2 target, so the
+                    // transforms would be calls.)
+                    let mut cols = [[0f32; A]; M];
+                    for (j, cj) in cols.iter_mut().enumerate() {
+                        // Column j of the tile F (zero past the plane), then A F's column.
+                        let mut f = [0f32; M];
+                        let x = M * tv + j;
+                        for (i, fi) in f.iter_mut().enumerate() {
+                            let y = M * tu + i;
+                            if y < oh && x < ow {
+                                *fi = chan[y * ow + x];
+                            }
+                        }
+                        *cj = T::a(f);
+                    }
+                    // (A F) A^T, row by row.
+                    for p in 0..A {
+                        let mut r = [0f32; M];
+                        for (rj, cj) in r.iter_mut().zip(&cols) {
+                            *rj = cj[p];
+                        }
+                        let row = T::a(r);
+                        for (q, val) in row.into_iter().enumerate() {
+                            *up.add((p * A + q) * plane + col + tv) = val;
+                        }
                     }
                 }
             }
@@ -179,16 +197,22 @@ unsafe fn dy_transform(plan: &Plan, images: usize, dy: &[f32], co: usize, u: &mu
     }
 }
 
-/// `dw[o, c, 2r + a, 2s + b] = (A^T M[.][o][(a, b), c] A)[r][s]` with M the sum of the
-/// tasks' `parts`, each 9 planes `co x 4 ci` with the input parities `(a, b)` stacked along
-/// the columns in the forward pass's order. (Summing the parts here reads each once; adding
-/// them into one first was a tenth of a 128 -> 256 layer's gradient.)
-fn output_transform(parts: &[&[f32]], co: usize, ci: usize, dw: &mut [f32]) {
+/// `dw[o, c, 2r + a, 2s + b] = (G^T M[.][o][(a, b), c] G)[r][s]` with M the sum of the
+/// tasks' `parts`, each `A^2` planes `co x 4 ci` with the input parities `(a, b)` stacked
+/// along the columns in the forward pass's order: the gradient of the kernel transform
+/// `G (.) G^T`. (Summing the parts here reads each once; adding them into one first was a
+/// tenth of a 128 -> 256 layer's gradient.)
+fn output_transform<const M: usize, const A: usize, T: Tile<M, A>>(
+    parts: &[&[f32]],
+    co: usize,
+    ci: usize,
+    dw: &mut [f32],
+) {
     let (k4, plane) = (4 * ci, co * 4 * ci);
     dw.par_chunks_mut(ci * 16).enumerate().for_each_init(
-        || vec![0f32; 9 * k4],
+        || vec![0f32; A * A * k4],
         |rows, (o, dwo)| {
-            // Output channel o's 9 rows of M, summed over the parts.
+            // Output channel o's rows of M, summed over the parts.
             rows.fill(0.0);
             for part in parts {
                 for (e, row) in rows.chunks_exact_mut(k4).enumerate() {
@@ -197,21 +221,46 @@ fn output_transform(parts: &[&[f32]], co: usize, ci: usize, dw: &mut [f32]) {
                     }
                 }
             }
-            for p in 0..4 {
-                let (a, b) = (p / 2, p % 2);
-                for c in 0..ci {
-                    let e = |xi: usize, nu: usize| rows[(xi * 3 + nu) * k4 + p * ci + c];
-                    // A^T along each row (over nu), then across the rows.
-                    let r: [[f32; 2]; 3] =
-                        std::array::from_fn(|xi| [e(xi, 0) + e(xi, 1), e(xi, 1) + e(xi, 2)]);
-                    for s in 0..2 {
-                        let col = [r[0][s] + r[1][s], r[1][s] + r[2][s]];
-                        for (rr, val) in col.into_iter().enumerate() {
-                            dwo[c * 16 + (2 * rr + a) * 4 + 2 * s + b] = val;
-                        }
-                    }
-                }
-            }
+            // SAFETY: AVX2 and FMA are present on the path `suits` admits.
+            unsafe { weight_taps::<M, A, T>(rows, ci, dwo) };
         },
     );
+}
+
+/// Output channel `o`'s taps `dwo[c, 2r + a, 2s + b]` from its rows of the summed M.
+///
+/// # Safety
+/// AVX2 and FMA present.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn weight_taps<const M: usize, const A: usize, T: Tile<M, A>>(
+    rows: &[f32],
+    ci: usize,
+    dwo: &mut [f32],
+) {
+    let k4 = 4 * ci;
+    for p in 0..4 {
+        let (a, b) = (p / 2, p % 2);
+        for c in 0..ci {
+            let e = |xi: usize, nu: usize| rows[(xi * A + nu) * k4 + p * ci + c];
+            // G^T along each row (over nu), then across the rows.
+            let mut h = [[0f32; 2]; A];
+            for (xi, hx) in h.iter_mut().enumerate() {
+                let mut row = [0f32; A];
+                for (nu, x) in row.iter_mut().enumerate() {
+                    *x = e(xi, nu);
+                }
+                *hx = T::gt(row);
+            }
+            for s in 0..2 {
+                let mut col = [0f32; A];
+                for (x, hx) in col.iter_mut().zip(&h) {
+                    *x = hx[s];
+                }
+                let col = T::gt(col);
+                for (rr, val) in col.into_iter().enumerate() {
+                    dwo[c * 16 + (2 * rr + a) * 4 + 2 * s + b] = val;
+                }
+            }
+        }
+    }
 }

@@ -23,6 +23,8 @@ mod conv_tile;
 #[cfg(target_arch = "x86_64")]
 mod conv_winograd;
 #[cfg(target_arch = "x86_64")]
+mod conv_winograd_tile;
+#[cfg(target_arch = "x86_64")]
 mod conv_winograd_weight;
 pub mod elementwise;
 pub mod gemm;
