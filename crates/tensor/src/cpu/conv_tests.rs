@@ -252,8 +252,10 @@ fn winograd_passes_match_reference() {
         (1, 32, 40, (64, 66)),
         // 256 tiles an image: one image a weight-gradient chunk, several chunks a task.
         (12, 32, 32, (64, 64)),
-        // F(4x4) tiles (planes of 16 outputs or more), ragged in both directions.
+        // F(4x4) tiles (planes of 16 outputs or more), ragged in both directions; with planes
+        // of 32 or more, in the weight gradient too (8-tile runs of dy and a ragged rest).
         (3, 32, 48, (38, 34)),
+        (1, 32, 32, (70, 68)),
     ];
     let mut ran = 0;
     for (n, c_in, c_out, (h, w)) in shapes {

@@ -98,6 +98,9 @@ pub(super) trait Tile<const M: usize, const A: usize> {
     /// `G^T x`: a column of transformed points back to kernel taps (the weight gradient's
     /// output transform).
     unsafe fn gt<L: Lanes>(x: [L; A]) -> [L; 2];
+    /// The `8 M` values of a row of 8 consecutive tiles (`M` vectors) as the tiles' columns:
+    /// lane l of vector j is value `M l + j`.
+    unsafe fn tile_columns(x: [__m256; M]) -> [__m256; M];
 }
 
 /// F(2x2, 2x2).
@@ -127,6 +130,17 @@ impl Tile<2, 3> for F2 {
     #[target_feature(enable = "avx2,fma")]
     unsafe fn gt<L: Lanes>([m0, m1, m2]: [L; 3]) -> [L; 2] {
         [m0.add(m1), m1.add(m2)]
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn tile_columns([v0, v1]: [__m256; 2]) -> [__m256; 2] {
+        // Even and odd values of each 128-bit half, then the halves' 64-bit pairs in order.
+        let even = _mm256_castps_pd(_mm256_shuffle_ps::<0b10_00_10_00>(v0, v1));
+        let odd = _mm256_castps_pd(_mm256_shuffle_ps::<0b11_01_11_01>(v0, v1));
+        [
+            _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(even)),
+            _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(odd)),
+        ]
     }
 }
 
@@ -187,6 +201,24 @@ impl Tile<4, 5> for F4 {
             m1.mul_add(1.0 / 6.0, m3.scale(1.0 / 3.0))
                 .add(m4)
                 .sub(m2.scale(0.5)),
+        ]
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn tile_columns([v0, v1, v2, v3]: [__m256; 4]) -> [__m256; 4] {
+        // Tiles (0 | 4), (1 | 5), (2 | 6), (3 | 7) in the two halves, then a 4 x 4 transpose
+        // within each half.
+        let w0 = _mm256_permute2f128_ps::<0x20>(v0, v2);
+        let w1 = _mm256_permute2f128_ps::<0x31>(v0, v2);
+        let w2 = _mm256_permute2f128_ps::<0x20>(v1, v3);
+        let w3 = _mm256_permute2f128_ps::<0x31>(v1, v3);
+        let (t0, t1) = (_mm256_unpacklo_ps(w0, w1), _mm256_unpackhi_ps(w0, w1));
+        let (t2, t3) = (_mm256_unpacklo_ps(w2, w3), _mm256_unpackhi_ps(w2, w3));
+        [
+            _mm256_shuffle_ps::<0x44>(t0, t2),
+            _mm256_shuffle_ps::<0xEE>(t0, t2),
+            _mm256_shuffle_ps::<0x44>(t1, t3),
+            _mm256_shuffle_ps::<0xEE>(t1, t3),
         ]
     }
 }
@@ -335,6 +367,35 @@ mod tests {
             let uk = unsafe { kernel_transform::<M, A, T>(g.map(|r| r.map(|v| v as f32))) };
             assert_same("G g G^T", uk, u.map(|r| r.map(|v| v as f32)));
         }
+    }
+
+    /// `tile_columns` on the values 0..8M: lane l of column j holds `M l + j`.
+    fn check_tile_columns<const M: usize, const A: usize, T: Tile<M, A>>() {
+        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+            return;
+        }
+        let vals: Vec<f32> = (0..8 * M).map(|v| v as f32).collect();
+        // SAFETY: AVX2 and FMA are present; vals holds M vectors.
+        let cols = unsafe {
+            let mut x = [_mm256_setzero_ps(); M];
+            for (j, xj) in x.iter_mut().enumerate() {
+                *xj = _mm256_loadu_ps(vals[8 * j..].as_ptr());
+            }
+            T::tile_columns(x)
+        };
+        for (j, col) in cols.iter().enumerate() {
+            let mut lanes = [0f32; 8];
+            // SAFETY: AVX2 is present; lanes holds 8 floats.
+            unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), *col) };
+            let want: Vec<f32> = (0..8).map(|l| (M * l + j) as f32).collect();
+            assert_eq!(&lanes[..], &want[..], "F({M}) column {j}");
+        }
+    }
+
+    #[test]
+    fn tile_columns_split_a_row_of_tiles() {
+        check_tile_columns::<2, 3, F2>();
+        check_tile_columns::<4, 5, F4>();
     }
 
     #[test]

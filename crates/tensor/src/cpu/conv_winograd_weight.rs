@@ -1,10 +1,12 @@
-//! The weight gradient of 4x4, stride-2, padding-1 convolutions by Winograd F(2x2, 2x2), the
-//! third pass beside `conv_winograd`'s forward and data gradient.
+//! The weight gradient of 4x4, stride-2, padding-1 convolutions by Winograd F(2x2, 2x2) or
+//! F(4x4, 2x2) ([`weight_tile_side`]), the third pass beside `conv_winograd`'s forward and data
+//! gradient. (Below, for F(2x2): F(4x4) has 4x4 tiles of `dy`, 5x5 input blocks and 25
+//! matrices.)
 //!
 //! With the input split by parity as in the forward pass, `dw[o, c, 2r+a, 2s+b] = sum_{n,i,j}
 //! dy[o, i, j] X_ab[c, i+r, j+s]`: for each 2x2 tile F of `dy` (as the filter) and the tile's
-//! 3x3 block D of `X_ab` this is a 2x2 correlation, so the tile contributes `A^T [(G F G^T) .
-//! (B^T D B)] A`. The sum over tiles and images stays in the transformed domain, where it is 9
+//! 3x3 block D of `X_ab` this is a 2x2 correlation, so the tile contributes `G^T [(A F A^T) .
+//! (B^T D B)] G`, the gradient of the forward pass's `A^T [(G g G^T) . (B^T D B)] A`. The sum over tiles and images stays in the transformed domain, where it is 9
 //! GEMMs `M[e] [c_out x 4 c_in] += Udy[e] [c_out x tiles] V[e] [tiles x 4 c_in]` with `V`
 //! exactly the forward pass's input transform; one output transform per weight at the end.
 //!
@@ -15,19 +17,32 @@
 
 use super::buffers;
 use super::conv_winograd::{input_transform, suits, transpose_images, Plan, VLayout, PANEL};
-use super::conv_winograd_tile::{Tile, F2};
+use super::conv_winograd_tile::{Tile, F2, F4};
 use crate::geometry::Conv2dGeometry;
 use rayon::prelude::*;
+use std::arch::x86_64::*;
 
 /// Tiles (the GEMMs' k) a chunk of a task's images aims for: enough that each GEMM's sum is
 /// long against the cost of reading and writing its `M`, few enough that the chunk's
 /// transformed input stays near L2 on the middle layers (1.2 MiB at 32 -> 64 @64).
 const TARGET_TILES: usize = 256;
+/// Floats of transformed input an F(4x4) chunk aims for (1.5 MiB).
+const TARGET_V: usize = 384 << 10;
 
-/// Outputs per tile side. F(2x2, 2x2): the transforms below are written for any tile, but on
-/// F(4x4, 2x2) the sums over tiles are 4x shorter against 25 instead of 9 matrices `M`, and
-/// the pass measured 10-40% slower (32 -> 64 @64 at batch 32: 30-36 vs 24-26 ms of CPU).
-const WEIGHT_TILE: usize = 2;
+/// Outputs per tile side of the weight gradient of `g`: F(4x4, 2x2) on planes of at least 32
+/// x 32 outputs, F(2x2, 2x2) below, where the sums over tiles grow too short against the 25
+/// matrices `M` of F(4x4).
+///
+/// Measured against F(2x2) at batch 32 (best of 20, two threads): 32 -> 64 @64 13.0-14.3 vs
+/// 15.9-17.2 ms; 64 -> 128 @32 18.2-19.9 vs 14.7-17.4 and 128 -> 256 @16 23-25 vs 18.5-18.9,
+/// which stay on F(2x2).
+fn weight_tile_side(g: &Conv2dGeometry) -> usize {
+    if g.oh.min(g.ow) >= 32 {
+        4
+    } else {
+        2
+    }
+}
 
 /// `dw = conv2d_backward_weight(x, dy)` (overwritten) for a geometry that
 /// [`conv_winograd::suits`](super::conv_winograd::suits).
@@ -51,13 +66,19 @@ pub(super) fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], 
         g.w_len(),
         "conv_winograd_weight: dw length mismatch"
     );
-    let plan = Plan::new(g, true, WEIGHT_TILE);
+    let plan = Plan::new(g, true, weight_tile_side(g));
     let (ci, co, k4) = (g.c_in, g.c_out, plan.k());
     let (x_img, dy_img) = (ci * g.h * g.w, co * g.oh * g.ow);
     // Two tasks per thread, so that a thread held up elsewhere does not leave the other idle
     // for half the pass; each task's M is one more sum at the end.
     let per = g.n.div_ceil(2 * rayon::current_num_threads()).max(1);
-    let chunk = TARGET_TILES.div_ceil(plan.tiles()).clamp(1, per);
+    let target = match plan.m {
+        2 => TARGET_TILES,
+        // 25 transformed matrices a tile: fewer tiles, so that the chunk's V stays near L2
+        // (at 256 tiles the F(4x4) input transform took 2.5x as long as F(2x2)'s).
+        _ => (TARGET_V / (plan.points() * k4.next_multiple_of(PANEL))).clamp(64, TARGET_TILES),
+    };
+    let chunk = target.div_ceil(plan.tiles()).clamp(1, per);
     let mlen = plan.points() * co * k4;
     let sums: Vec<Vec<f32>> = (0..g.n.div_ceil(per))
         .into_par_iter()
@@ -85,7 +106,10 @@ pub(super) fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], 
         })
         .collect();
     let parts: Vec<&[f32]> = sums.iter().map(|m| &m[..]).collect();
-    output_transform::<2, 3, F2>(&parts, co, ci, dw);
+    match plan.m {
+        2 => output_transform::<2, 3, F2>(&parts, co, ci, dw),
+        _ => output_transform::<4, 5, F4>(&parts, co, ci, dw),
+    }
     for m in sums {
         buffers::recycle(m);
     }
@@ -124,7 +148,10 @@ unsafe fn add_chunk(
     );
     buffers::recycle(x_cl);
     let mut u = buffers::for_overwrite(points * co * rows);
-    dy_transform::<2, 3, F2>(plan, images, dy, co, &mut u);
+    match plan.m {
+        2 => dy_transform::<2, 3, F2>(plan, images, dy, co, &mut u),
+        _ => dy_transform::<4, 5, F4>(plan, images, dy, co, &mut u),
+    }
     for e in 0..points {
         // SAFETY: Udy[e] is co rows of `rows` tiles, V[e] rows x 4 c_in in panels, M[e]
         // co x 4 c_in.
@@ -159,12 +186,53 @@ unsafe fn dy_transform<const M: usize, const A: usize, T: Tile<M, A>>(
     let rows = images * plan.tiles();
     let plane = co * rows;
     let up = u.as_mut_ptr();
+    // Runs of 8 tiles whose pixels all lie inside the row go 8 at a time, a tile a lane.
+    let full = ow / (8 * M);
+    let zero = [0f32; 32];
+    debug_assert!(8 * M <= zero.len());
     for img in 0..images {
         for o in 0..co {
             let chan = &dy[(img * co + o) * oh * ow..][..oh * ow];
             for tu in 0..plan.th {
                 let col = o * rows + (img * plan.th + tu) * plan.tw;
-                for tv in 0..plan.tw {
+                // The tile row's M image rows (zeros past the plane).
+                let mut src = [zero.as_ptr(); M];
+                for (i, si) in src.iter_mut().enumerate() {
+                    if M * tu + i < oh {
+                        *si = chan[(M * tu + i) * ow..].as_ptr();
+                    }
+                }
+                for run in 0..full {
+                    let x0 = 8 * M * run;
+                    // cols[j]: A times column j of the 8 tiles F (lane l: tile 8 run + l).
+                    let mut f = [[_mm256_setzero_ps(); M]; M];
+                    for (fi, &si) in f.iter_mut().zip(&src) {
+                        let step = if si == zero.as_ptr() { 0 } else { 1 };
+                        let mut v = [_mm256_setzero_ps(); M];
+                        for (q, vq) in v.iter_mut().enumerate() {
+                            *vq = _mm256_loadu_ps(si.add(step * (x0 + 8 * q)));
+                        }
+                        *fi = T::tile_columns(v);
+                    }
+                    let mut cols = [[_mm256_setzero_ps(); A]; M];
+                    for (j, cj) in cols.iter_mut().enumerate() {
+                        let mut c = [_mm256_setzero_ps(); M];
+                        for (ci, fi) in c.iter_mut().zip(&f) {
+                            *ci = fi[j];
+                        }
+                        *cj = T::a(c);
+                    }
+                    for p in 0..A {
+                        let mut r = [_mm256_setzero_ps(); M];
+                        for (rj, cj) in r.iter_mut().zip(&cols) {
+                            *rj = cj[p];
+                        }
+                        for (q, val) in T::a(r).into_iter().enumerate() {
+                            _mm256_storeu_ps(up.add((p * A + q) * plane + col + 8 * run), val);
+                        }
+                    }
+                }
+                for tv in 8 * full..plan.tw {
                     // (Plain loops: a closure does not take the AVX2 target, so the
                     // transforms would be calls.)
                     let mut cols = [[0f32; A]; M];
@@ -186,8 +254,7 @@ unsafe fn dy_transform<const M: usize, const A: usize, T: Tile<M, A>>(
                         for (rj, cj) in r.iter_mut().zip(&cols) {
                             *rj = cj[p];
                         }
-                        let row = T::a(r);
-                        for (q, val) in row.into_iter().enumerate() {
+                        for (q, val) in T::a(r).into_iter().enumerate() {
                             *up.add((p * A + q) * plane + col + tv) = val;
                         }
                     }
