@@ -481,13 +481,21 @@ unsafe fn input_transform_tile<const M: usize, const A: usize, T: Tile<M, A>>(
             VLayout::Rows => k,
             VLayout::Panels => k.next_multiple_of(PANEL),
         };
-    // Where value j of a tile's k goes; 8 values from j (a multiple of 8) stay contiguous in
-    // both layouts, as 48 is a whole number of vectors.
-    let at = |tile: usize, j: usize| match layout {
-        VLayout::Rows => tile * k + j,
-        VLayout::Panels => (j / PANEL) * rows * PANEL + tile * PANEL + j % PANEL,
+    // Where value j of a tile's k goes: `tile * tile_step + offset[j / 8]`; 8 values from j
+    // (a multiple of 8) stay contiguous in both layouts, as 48 is a whole number of vectors.
+    // (The table keeps the division by 48 and the layout test out of the inner loop.)
+    let (tile_step, offset): (usize, Vec<usize>) = match layout {
+        VLayout::Rows => (k, (0..k).step_by(8).collect()),
+        VLayout::Panels => (
+            PANEL,
+            (0..k)
+                .step_by(8)
+                .map(|j| (j / PANEL) * rows * PANEL + j % PANEL)
+                .collect(),
+        ),
     };
-    let zero = [0f32; 8];
+    // A missing pixel reads zeros: it points into a zero row as long as the channels.
+    let zero = vec![0f32; c];
     let vp = v.as_mut_ptr();
     for img in 0..images {
         let src = src_cl[img * h * w * c..].as_ptr();
@@ -495,39 +503,41 @@ unsafe fn input_transform_tile<const M: usize, const A: usize, T: Tile<M, A>>(
             for tv in 0..plan.tw {
                 let tile = (img * plan.th + tu) * plan.tw + tv;
                 for (ri, &(oy, ox)) in reads.iter().enumerate() {
-                    // The block's input pixels' channel rows; a missing pixel reads zeros (its
-                    // pointer does not advance with the channel).
-                    let mut d = [[(zero.as_ptr(), 0usize); A]; A];
-                    for (i, row) in d.iter_mut().enumerate() {
-                        let y = st * (M * tu + i) as isize + oy;
-                        for (j, px) in row.iter_mut().enumerate() {
-                            let x = st * (M * tv + j) as isize + ox;
+                    // The block's input pixels' channel rows, column by column.
+                    let mut d = [[zero.as_ptr(); A]; A];
+                    for (j, col) in d.iter_mut().enumerate() {
+                        let x = st * (M * tv + j) as isize + ox;
+                        for (i, px) in col.iter_mut().enumerate() {
+                            let y = st * (M * tu + i) as isize + oy;
                             if y >= 0 && (y as usize) < h && x >= 0 && (x as usize) < w {
-                                *px = (src.add((y as usize * w + x as usize) * c), 1);
+                                *px = src.add((y as usize * w + x as usize) * c);
                             }
                         }
                     }
-                    for ch in (0..c).step_by(8) {
-                        let out = vp.add(at(tile, ri * c + ch));
-                        // B^T along each row (over the columns j), then along the columns.
+                    let out_tile = vp.add(tile * tile_step);
+                    for (cv, &off) in offset[ri * c / 8..][..c / 8].iter().enumerate() {
+                        let ch = 8 * cv;
+                        // B^T down each column (over the rows i), then along each row xi, so
+                        // that the A^2 values go out in order, one plane after another.
                         // (Plain loops: a closure does not take the AVX2 target, so the
                         // transforms would be calls.)
                         let mut q = [[_mm256_setzero_ps(); A]; A];
-                        for (qi, row) in q.iter_mut().zip(&d) {
+                        for (qj, col) in q.iter_mut().zip(&d) {
                             let mut x = [_mm256_setzero_ps(); A];
-                            for (xj, &(p, step)) in x.iter_mut().zip(row) {
-                                *xj = _mm256_loadu_ps(p.add(ch * step));
+                            for (xi, &p) in x.iter_mut().zip(col) {
+                                *xi = _mm256_loadu_ps(p.add(ch));
                             }
-                            *qi = T::bt(x);
+                            *qj = T::bt(x);
                         }
-                        for nu in 0..A {
-                            let mut col = [_mm256_setzero_ps(); A];
-                            for (ci, qi) in col.iter_mut().zip(&q) {
-                                *ci = qi[nu];
+                        let mut out = out_tile.add(off);
+                        for xi in 0..A {
+                            let mut row = [_mm256_setzero_ps(); A];
+                            for (r, qj) in row.iter_mut().zip(&q) {
+                                *r = qj[xi];
                             }
-                            let col = T::bt(col);
-                            for (xi, val) in col.into_iter().enumerate() {
-                                _mm256_storeu_ps(out.add((xi * A + nu) * plane), val);
+                            for val in T::bt(row) {
+                                _mm256_storeu_ps(out, val);
+                                out = out.add(plane);
                             }
                         }
                     }
