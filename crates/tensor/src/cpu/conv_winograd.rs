@@ -454,9 +454,10 @@ pub(super) unsafe fn input_transform(
     v: &mut [f32],
     layout: VLayout,
 ) {
+    let source = (images, src_cl, reads);
     match plan.m {
-        2 => input_transform_tile::<2, 3, F2>(plan, images, src_cl, reads, v, layout),
-        _ => input_transform_tile::<4, 5, F4>(plan, images, src_cl, reads, v, layout),
+        2 => input_transform_tile::<2, 3, F2>(plan, source, v, layout),
+        _ => input_transform_tile::<4, 5, F4>(plan, source, v, layout),
     }
 }
 
@@ -467,9 +468,7 @@ pub(super) unsafe fn input_transform(
 #[target_feature(enable = "avx2,fma")]
 unsafe fn input_transform_tile<const M: usize, const A: usize, T: Tile<M, A>>(
     plan: &Plan,
-    images: usize,
-    src_cl: &[f32],
-    reads: &[(isize, isize)],
+    (images, src_cl, reads): (usize, &[f32], &[(isize, isize)]),
     v: &mut [f32],
     layout: VLayout,
 ) {
