@@ -96,6 +96,20 @@ fn sgemm_large_parallel() {
 }
 
 fn sgemm_large_parallel_on_active_path() {
+    // A split by columns over several row and k blocks (MC and KC of the SIMD paths),
+    // overwriting and accumulating, with either operand transposed.
+    let (m, n, k) = (250, 300, 600);
+    for (ta, tb) in [(false, false), (true, false), (false, true)] {
+        let s = MatmulSpec::single(m, n, k, ta, tb);
+        let (a, b) = (fill(m * k, 11), fill(k * n, 12));
+        for acc in [false, true] {
+            let mut got = fill(m * n, 13);
+            let mut want = got.clone();
+            sgemm(s, &a, &b, &mut got, acc);
+            naive(s, &a, &b, &mut want, acc);
+            close(&got, &want, k);
+        }
+    }
     let (m, n, k) = (300, 257, 190);
     for (ta, tb) in [(false, false), (true, true)] {
         let a = fill(m * k, 7);
