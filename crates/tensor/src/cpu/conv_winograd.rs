@@ -227,16 +227,24 @@ fn run_pass(
         numel(plan.dst),
         "conv_winograd: output length mismatch"
     );
-    let packed = match plan.m {
-        2 => pack_weights::<2, 3, F2>(&plan, taps),
-        _ => pack_weights::<4, 5, F4>(&plan, taps),
-    };
-    run(g.n, &plan, src, &packed, dst);
-    buffers::recycle(packed);
+    // The one place the tile is chosen: below, it is a type.
+    match plan.m {
+        2 => run::<2, 3, F2>(g.n, &plan, src, taps, dst),
+        _ => run::<4, 5, F4>(g.n, &plan, src, taps, dst),
+    }
 }
 
-/// Runs `plan` over `n` images in parallel tasks of whole images.
-fn run(n: usize, plan: &Plan, src: &[f32], packed: &[f32], dst: &mut [f32]) {
+/// Packs the weights through `taps` and runs `plan` on tile `T` over `n` images in parallel
+/// tasks of whole images.
+fn run<const M: usize, const A: usize, T: Tile<M, A>>(
+    n: usize,
+    plan: &Plan,
+    src: &[f32],
+    taps: impl Fn((usize, usize), usize, usize) -> [[f32; 2]; 2] + Sync,
+    dst: &mut [f32],
+) {
+    debug_assert_eq!(plan.m, M);
+    let packed = pack_weights::<M, A, T>(plan, taps);
     let fair = n.div_ceil(2 * rayon::current_num_threads()).max(1);
     // The task's transformed input is `points * rows * k` floats: it is written once and read
     // by the GEMMs, so it should stay near L2.
@@ -255,8 +263,9 @@ fn run(n: usize, plan: &Plan, src: &[f32], packed: &[f32], dst: &mut [f32]) {
             unsafe { std::slice::from_raw_parts_mut(dp.get().add(b0 * d_img), images * d_img) };
         let src_task = &src[b0 * s_img..(b0 + images) * s_img];
         // SAFETY: AVX2 and FMA are present on the path `suits` admits.
-        unsafe { run_task(plan, images, src_task, packed, dst_task) };
+        unsafe { run_task::<M, A, T>(plan, images, src_task, &packed, dst_task) };
     });
+    buffers::recycle(packed);
 }
 
 /// Floats of transformed input a task aims for (1.5 MiB).
@@ -337,7 +346,13 @@ unsafe fn pack_rows<const M: usize, const A: usize, T: Tile<M, A>>(
 /// # Safety
 /// AVX2 and FMA present; the slices hold `images` images of their tensors.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn run_task(plan: &Plan, images: usize, src: &[f32], packed: &[f32], dst: &mut [f32]) {
+unsafe fn run_task<const M: usize, const A: usize, T: Tile<M, A>>(
+    plan: &Plan,
+    images: usize,
+    src: &[f32],
+    packed: &[f32],
+    dst: &mut [f32],
+) {
     let ((sc, sh, sw), (dc, dh, dw)) = (plan.src, plan.dst);
     let (k, n, mat) = (plan.k(), plan.n(), plan.mat());
     let (rows, points) = (images * plan.tiles(), plan.points());
@@ -348,11 +363,9 @@ unsafe fn run_task(plan: &Plan, images: usize, src: &[f32], packed: &[f32], dst:
     let mut m = buffers::for_overwrite(points * rows * n);
     let mut dst_cl = buffers::for_overwrite(images * dh * dw * dc);
     for (q, &phase) in plan.phases.iter().enumerate() {
-        input_transform(
+        input_transform::<M, A, T>(
             plan,
-            images,
-            &src_cl,
-            &plan.reads(phase),
+            (images, &src_cl, &plan.reads(phase)),
             &mut v,
             VLayout::Rows,
         );
@@ -368,10 +381,7 @@ unsafe fn run_task(plan: &Plan, images: usize, src: &[f32], packed: &[f32], dst:
                 false,
             );
         }
-        match plan.m {
-            2 => output_transform::<2, 3, F2>(plan, images, &m, phase, &mut dst_cl),
-            _ => output_transform::<4, 5, F4>(plan, images, &m, phase, &mut dst_cl),
-        }
+        output_transform::<M, A, T>(plan, images, &m, phase, &mut dst_cl);
     }
     transpose_images(&dst_cl, (dh * dw, dc), dst);
     for buf in [src_cl, v, m, dst_cl] {
@@ -446,27 +456,8 @@ pub(super) enum VLayout {
 /// # Safety
 /// AVX2 present; `src_cl` is channels-last `[images][h*w][c]`, `v` holds `plan.points()`
 /// planes of `images * tiles * k` (k padded to whole panels for [`VLayout::Panels`]).
-pub(super) unsafe fn input_transform(
-    plan: &Plan,
-    images: usize,
-    src_cl: &[f32],
-    reads: &[(isize, isize)],
-    v: &mut [f32],
-    layout: VLayout,
-) {
-    let source = (images, src_cl, reads);
-    match plan.m {
-        2 => input_transform_tile::<2, 3, F2>(plan, source, v, layout),
-        _ => input_transform_tile::<4, 5, F4>(plan, source, v, layout),
-    }
-}
-
-/// [`input_transform`] on tile `T`.
-///
-/// # Safety
-/// As [`input_transform`].
 #[target_feature(enable = "avx2,fma")]
-unsafe fn input_transform_tile<const M: usize, const A: usize, T: Tile<M, A>>(
+pub(super) unsafe fn input_transform<const M: usize, const A: usize, T: Tile<M, A>>(
     plan: &Plan,
     (images, src_cl, reads): (usize, &[f32], &[(isize, isize)]),
     v: &mut [f32],

@@ -67,12 +67,27 @@ pub(super) fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], 
         "conv_winograd_weight: dw length mismatch"
     );
     let plan = Plan::new(g, true, weight_tile_side(g));
+    // The one place the tile is chosen: below, it is a type.
+    match plan.m {
+        2 => backward_weight::<2, 3, F2>(g, &plan, (x, dy), dw),
+        _ => backward_weight::<4, 5, F4>(g, &plan, (x, dy), dw),
+    }
+}
+
+/// [`conv2d_backward_weight`] on tile `T`.
+fn backward_weight<const M: usize, const A: usize, T: Tile<M, A>>(
+    g: &Conv2dGeometry,
+    plan: &Plan,
+    (x, dy): (&[f32], &[f32]),
+    dw: &mut [f32],
+) {
+    debug_assert_eq!(plan.m, M);
     let (ci, co, k4) = (g.c_in, g.c_out, plan.k());
     let (x_img, dy_img) = (ci * g.h * g.w, co * g.oh * g.ow);
     // Two tasks per thread, so that a thread held up elsewhere does not leave the other idle
     // for half the pass; each task's M is one more sum at the end.
     let per = g.n.div_ceil(2 * rayon::current_num_threads()).max(1);
-    let target = match plan.m {
+    let target = match M {
         2 => TARGET_TILES,
         // 25 transformed matrices a tile: fewer tiles, so that the chunk's V stays near L2
         // (at 256 tiles the F(4x4) input transform took 2.5x as long as F(2x2)'s).
@@ -90,8 +105,8 @@ pub(super) fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], 
                 // SAFETY: AVX2 and FMA are present on the path `suits` admits; the slices
                 // hold `images` whole images.
                 unsafe {
-                    add_chunk(
-                        &plan,
+                    add_chunk::<M, A, T>(
+                        plan,
                         images,
                         (
                             &x[c0 * x_img..(c0 + images) * x_img],
@@ -106,22 +121,20 @@ pub(super) fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], 
         })
         .collect();
     let parts: Vec<&[f32]> = sums.iter().map(|m| &m[..]).collect();
-    match plan.m {
-        2 => output_transform::<2, 3, F2>(&parts, co, ci, dw),
-        _ => output_transform::<4, 5, F4>(&parts, co, ci, dw),
-    }
+    output_transform::<M, A, T>(&parts, co, ci, dw);
     for m in sums {
         buffers::recycle(m);
     }
 }
 
-/// `M[e] (+)= Udy[e] V[e]` over one chunk of `images` images: their transforms, then the 9
-/// GEMMs (overwriting `m` unless `accumulate`).
+/// `M[e] (+)= Udy[e] V[e]` over one chunk of `images` images: their transforms, then the
+/// `A^2` GEMMs (overwriting `m` unless `accumulate`).
 ///
 /// # Safety
-/// AVX2 and FMA present; `x` and `dy` hold `images` images, `m` 9 matrices `c_out x 4 c_in`.
+/// AVX2 and FMA present; `x` and `dy` hold `images` images, `m` `A^2` matrices `c_out x 4
+/// c_in`.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn add_chunk(
+unsafe fn add_chunk<const M: usize, const A: usize, T: Tile<M, A>>(
     plan: &Plan,
     images: usize,
     (x, dy): (&[f32], &[f32]),
@@ -138,20 +151,15 @@ unsafe fn add_chunk(
     // never read, as 4 c_in is a whole number of the 16-wide register tile's columns.
     let points = plan.points();
     let mut v = buffers::for_overwrite(points * rows * npad);
-    input_transform(
+    input_transform::<M, A, T>(
         plan,
-        images,
-        &x_cl,
-        &plan.reads((0, 0)),
+        (images, &x_cl, &plan.reads((0, 0))),
         &mut v,
         VLayout::Panels,
     );
     buffers::recycle(x_cl);
     let mut u = buffers::for_overwrite(points * co * rows);
-    match plan.m {
-        2 => dy_transform::<2, 3, F2>(plan, images, dy, co, &mut u),
-        _ => dy_transform::<4, 5, F4>(plan, images, dy, co, &mut u),
-    }
+    dy_transform::<M, A, T>(plan, images, dy, co, &mut u);
     for e in 0..points {
         // SAFETY: Udy[e] is co rows of `rows` tiles, V[e] rows x 4 c_in in panels, M[e]
         // co x 4 c_in.
@@ -188,8 +196,8 @@ unsafe fn dy_transform<const M: usize, const A: usize, T: Tile<M, A>>(
     let up = u.as_mut_ptr();
     // Runs of 8 tiles whose pixels all lie inside the row go 8 at a time, a tile a lane.
     let full = ow / (8 * M);
-    let zero = [0f32; 32];
-    debug_assert!(8 * M <= zero.len());
+    // Rows past the plane read a zero row.
+    let zero = vec![0f32; ow];
     for img in 0..images {
         for o in 0..co {
             let chan = &dy[(img * co + o) * oh * ow..][..oh * ow];
@@ -207,10 +215,9 @@ unsafe fn dy_transform<const M: usize, const A: usize, T: Tile<M, A>>(
                     // cols[j]: A times column j of the 8 tiles F (lane l: tile 8 run + l).
                     let mut f = [[_mm256_setzero_ps(); M]; M];
                     for (fi, &si) in f.iter_mut().zip(&src) {
-                        let step = if si == zero.as_ptr() { 0 } else { 1 };
                         let mut v = [_mm256_setzero_ps(); M];
                         for (q, vq) in v.iter_mut().enumerate() {
-                            *vq = _mm256_loadu_ps(si.add(step * (x0 + 8 * q)));
+                            *vq = _mm256_loadu_ps(si.add(x0 + 8 * q));
                         }
                         *fi = T::tile_columns(v);
                     }
