@@ -4,7 +4,7 @@
 //! of the 16 ymm registers accumulating, and pack with 8 x 8 register
 //! transposes instead of scalar gathers.
 
-use super::gemm::{CTile, Dims, DotShape, Strided};
+use super::gemm::{prefetch_rows, CTile, Dims, DotShape, Strided};
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 
@@ -292,7 +292,15 @@ unsafe fn pack_a<const MR: usize>(
         for ir in (0..mc).step_by(MR) {
             let mr = MR.min(mc - ir);
             let base = a.ptr.offset((i0 + ir) as isize * a.rs + p0 as isize);
+            // The next panel's rows, a line ahead of this one's (see `prefetch_rows`).
+            let next = (
+                base.wrapping_offset(MR as isize * a.rs),
+                (mc - ir).saturating_sub(MR).min(MR),
+            );
             for p in (0..kc).step_by(8) {
+                if p % 16 == 0 {
+                    prefetch_rows(next.0, a.rs, next.1, p);
+                }
                 let np = 8.min(kc - p);
                 let mut r = [_mm256_setzero_ps(); 8];
                 if np == 8 {
@@ -377,25 +385,7 @@ unsafe fn pack_b<const NV: usize>(
         }
         return;
     }
-    for jr in (0..nc).step_by(nr_tile) {
-        let nr = nr_tile.min(nc - jr);
-        let base = b.ptr.offset(p0 as isize * b.rs + (j0 + jr) as isize * b.cs);
-        for p in 0..kc {
-            let row = base.offset(p as isize * b.rs);
-            if nr == nr_tile && b.cs == 1 {
-                std::ptr::copy_nonoverlapping(row, d, nr_tile);
-            } else {
-                for j in 0..nr_tile {
-                    *d.add(j) = if j < nr {
-                        *row.offset(j as isize * b.cs)
-                    } else {
-                        0.0
-                    };
-                }
-            }
-            d = d.add(nr_tile);
-        }
-    }
+    super::gemm::pack_b_panels(nr_tile, kc, nc, b, p0, j0, dst);
 }
 
 /// Asks for the C tile's lines before the k loop. C rows sit a whole row of
