@@ -107,19 +107,19 @@ impl Strided {
 }
 
 /// Packs rows `[p0, p0+kc)` x columns `[j0, j0+nc)` of B as `panel_cols`-wide panels,
-/// k-major inside a panel: element (p, j) lands at `dst[(j/w)*kc*w + p*w + j%w]` (w =
-/// `panel_cols`), and the last
-/// panel's columns past `nc` are zero. The packing both SIMD paths share for a B that is not
-/// transposed (they transpose in registers when B's columns are contiguous instead).
+/// k-major inside a panel: element (p, j) lands at `dst[(j/w)*kc*w + p*w + j%w]` (w is
+/// `panel_cols`), and the last panel's columns past `nc` are zero. Both SIMD paths pack an
+/// untransposed B with this (a transposed one they transpose in registers).
 ///
 /// With unit column stride it walks eight rows at a time across every panel. Panel by panel,
 /// each read was one panel's width a whole row of B away (4 KiB at n = 1024): a new page per
-/// read, which no prefetcher follows, and packing B was 4.7% of a 1024^3 product (1.0% now).
-/// Inlined so that, with the caller's constant panel width, the copies become its vectors.
+/// read, which no prefetcher follows, and packing B was 4.7% of a 1024^3 product on the avx2
+/// path's two threads (1.0% this way). Inlined so that, with the caller's constant panel
+/// width, the copies become its vectors.
 ///
 /// # Safety
-/// B covers `[p0, p0+kc) x [j0, j0+nc)` (strided); `dst` holds `nc.next_multiple_of(panel_cols) * kc`
-/// floats.
+/// B covers `[p0, p0+kc) x [j0, j0+nc)` (strided); `dst` holds
+/// `nc.next_multiple_of(panel_cols) * kc` floats.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub(crate) unsafe fn pack_b_panels(
@@ -160,22 +160,28 @@ pub(crate) unsafe fn pack_b_panels(
     }
 }
 
-/// Asks for column `p`'s line in each of `rows` rows starting at `first`, `rs` floats apart.
-/// Packing A calls it on the next panel's rows, a line ahead of the rows it reads: rows a
-/// whole row of A apart are short separate streams that the hardware prefetchers start late,
-/// and without it four fifths of packing A sat on its loads (4.2% of a 1024^3 product on two
-/// threads, 3.0% with it). Safe for any address: the addresses are formed with wrapping
-/// arithmetic, and a prefetch never faults.
+/// While packing the A panel whose first row is at `panel` (rows `rs` floats apart, `mr` rows
+/// a panel, `rows_left` rows from this panel to the block's end), asks for column `p`'s line
+/// in each row of the next panel, so those lines arrive a panel ahead of their loads. Rows a
+/// whole row of A apart are short separate streams that the hardware prefetchers start late:
+/// without this, four fifths of packing A sat on its loads (4.2% of a 1024^3 product on the
+/// avx2 path's two threads, 3.0% with it). Call it once per 16 floats of k. Safe for any
+/// address: the addresses are formed with wrapping arithmetic, and a prefetch never faults.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-pub(crate) fn prefetch_rows(first: *const f32, rs: isize, rows: usize, p: usize) {
+pub(crate) fn prefetch_next_panel(
+    panel: *const f32,
+    rs: isize,
+    mr: usize,
+    rows_left: usize,
+    p: usize,
+) {
     use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-    for i in 0..rows {
-        let line = first.wrapping_offset(i as isize * rs).wrapping_add(p);
+    let next = panel.wrapping_offset(mr as isize * rs);
+    for i in 0..rows_left.saturating_sub(mr).min(mr) {
+        let line = next.wrapping_offset(i as isize * rs).wrapping_add(p);
         // SAFETY: a prefetch reads nothing and cannot fault.
-        unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(line as *const i8)
-        };
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(line as *const i8) };
     }
 }
 

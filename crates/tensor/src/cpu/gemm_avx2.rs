@@ -4,7 +4,7 @@
 //! of the 16 ymm registers accumulating, and pack with 8 x 8 register
 //! transposes instead of scalar gathers.
 
-use super::gemm::{prefetch_rows, CTile, Dims, DotShape, Strided};
+use super::gemm::{prefetch_next_panel, CTile, Dims, DotShape, Strided};
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 
@@ -292,14 +292,9 @@ unsafe fn pack_a<const MR: usize>(
         for ir in (0..mc).step_by(MR) {
             let mr = MR.min(mc - ir);
             let base = a.ptr.offset((i0 + ir) as isize * a.rs + p0 as isize);
-            // The next panel's rows, a line ahead of this one's (see `prefetch_rows`).
-            let next = (
-                base.wrapping_offset(MR as isize * a.rs),
-                (mc - ir).saturating_sub(MR).min(MR),
-            );
             for p in (0..kc).step_by(8) {
                 if p % 16 == 0 {
-                    prefetch_rows(next.0, a.rs, next.1, p);
+                    prefetch_next_panel(base, a.rs, MR, mc - ir, p);
                 }
                 let np = 8.min(kc - p);
                 let mut r = [_mm256_setzero_ps(); 8];

@@ -2,7 +2,7 @@
 //! only uses 256-bit vectors; on cores with full-width AVX-512 (Zen 5) this
 //! doubles the per-cycle throughput.
 
-use super::gemm::{prefetch_rows, CTile, Dims, DotShape, Strided};
+use super::gemm::{prefetch_next_panel, CTile, Dims, DotShape, Strided};
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 
@@ -261,13 +261,8 @@ unsafe fn pack_a<const MR: usize>(
         for ir in (0..mc).step_by(MR) {
             let mr = MR.min(mc - ir);
             let base = a.ptr.offset((i0 + ir) as isize * a.rs + p0 as isize);
-            // The next panel's rows, a line ahead of this one's (see `prefetch_rows`).
-            let next = (
-                base.wrapping_offset(MR as isize * a.rs),
-                (mc - ir).saturating_sub(MR).min(MR),
-            );
             for p in (0..kc).step_by(16) {
-                prefetch_rows(next.0, a.rs, next.1, p);
+                prefetch_next_panel(base, a.rs, MR, mc - ir, p);
                 let np = 16.min(kc - p);
                 let lm = ((1u32 << np) - 1) as u16;
                 let mut r = [_mm512_setzero_ps(); 16];
